@@ -1,0 +1,108 @@
+"""``healthimaging-local``: run the local HealthImaging until interrupted.
+
+The first line of output is the endpoint URL, so scripts can read it with ``head -1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from . import __version__, local
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="healthimaging-local",
+        description="Local AWS HealthImaging: the real REST-JSON API with SigV4, on loopback.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    p.add_argument(
+        "--s3-root",
+        metavar="DIR",
+        help="folder standing in for S3: s3://bucket/key is DIR/bucket/key "
+        "(default: DATA_DIR/s3, or a temporary folder)",
+    )
+    p.add_argument(
+        "--data-dir", metavar="DIR", help="keep state here across restarts (default: in memory)"
+    )
+    p.add_argument("--access-key-id", default=os.environ.get("HEALTHIMAGING_LOCAL_ACCESS_KEY_ID", "test"))
+    p.add_argument(
+        "--secret-access-key",
+        default=os.environ.get("HEALTHIMAGING_LOCAL_SECRET_ACCESS_KEY", "test"),
+        help="secret the server checks signatures against (default: test)",
+    )
+    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--account-id", default="123456789012", help="account used in ARNs")
+    p.add_argument(
+        "--seed", action="store_true", help="import the bundled sample DICOM into a data store"
+    )
+    p.add_argument(
+        "--throttle-rate",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="answer this share (0..1) of requests with ThrottlingException",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not 0.0 <= args.throttle_rate <= 1.0:
+        print("--throttle-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        server = local.start(
+            port=args.port,
+            host=args.host,
+            s3_root=args.s3_root,
+            data_dir=args.data_dir,
+            access_key_id=args.access_key_id,
+            secret_access_key=args.secret_access_key,
+            region=args.region,
+            account_id=args.account_id,
+            throttle_rate=args.throttle_rate,
+            seed=False,
+        )
+    except local.EngineError as e:
+        print(f"healthimaging-local: {e}", file=sys.stderr)
+        return 1
+    try:
+        seeded = server.seed(local.SAMPLES_DIR) if args.seed else None
+    except local.EngineError as e:
+        server.stop()
+        print(f"healthimaging-local: seeding failed: {e}", file=sys.stderr)
+        return 1
+    print(server.endpoint_url, flush=True)
+    print(f"region {server.region}; S3 stand-in folder {server.s3_root}", flush=True)
+    if seeded:
+        print(
+            f"sample datastore {seeded['datastore_id']} with {seeded['image_sets']} image sets",
+            flush=True,
+        )
+    print(
+        "try: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
+        f"AWS_DISABLE_HOST_PREFIX_INJECTION=true aws medical-imaging list-datastores "
+        f"--region {server.region} --endpoint-url {server.endpoint_url}",
+        flush=True,
+    )
+    print("press Ctrl-C to stop", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+//! Rust engine of awslabs.healthimaging-mcp-server, and the local HealthImaging it is tested
+//! against. Python sees the `python` module (behind the `python` feature).
+
+pub mod dicom;
+pub mod local;
+
+#[cfg(feature = "python")]
+mod python;

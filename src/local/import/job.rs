@@ -1,0 +1,438 @@
+//! The import job: read every object under `inputS3Uri` (a folder under the S3 stand-in root),
+//! parse DICOM Part-10 files, place each SOP instance in an image set the way the service
+//! documents it, and write `job-output-manifest.json`, `SUCCESS/success.ndjson` and
+//! `FAILURE/failure.ndjson` under `outputS3Uri`.
+//!
+//! Placement (Developer Guide, "Understanding import jobs" / primary image sets): instances are
+//! keyed by Study (Patient ID, Study Date, Accession Number, Study ID, Study Instance UID) and
+//! Series (Series Instance UID, Series Number) elements. An instance joins the primary image set
+//! of its series when those elements agree, or starts a new primary image set when its series has
+//! none and no primary image set of the same study disagrees; anything conflicting goes to a
+//! non-primary image set. Each job adds at most one version to each image set it touches, and a
+//! re-imported SOP instance replaces the stored one.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::parse::{parse_part10, ParsedInstance};
+use crate::local::document::{self, Object};
+use crate::local::persist;
+use crate::local::server::App;
+use crate::local::state::{new_id, Datastore, ImportJob, JobOutcome};
+
+/// The grouping elements, in a fixed order: 5 study-level, then 2 series-level.
+type GroupKey = [Option<String>; 7];
+const STUDY_KEYS: [&str; 5] = [
+    "PatientID",
+    "StudyDate",
+    "AccessionNumber",
+    "StudyID",
+    "StudyInstanceUID",
+];
+
+fn text(m: &Object, k: &str) -> Option<String> {
+    document::text(Some(m), k).map(|s| s.trim().to_string())
+}
+
+fn number_text(m: &Object, k: &str) -> Option<String> {
+    match m.get(k)? {
+        Value::Number(n) => Some(n.to_string()),
+        _ => text(m, k),
+    }
+}
+
+fn key_of_instance(i: &ParsedInstance) -> GroupKey {
+    [
+        text(&i.patient, "PatientID"),
+        text(&i.study, "StudyDate"),
+        text(&i.study, "AccessionNumber"),
+        text(&i.study, "StudyID"),
+        Some(i.study_uid.clone()),
+        Some(i.series_uid.clone()),
+        number_text(&i.series, "SeriesNumber"),
+    ]
+}
+
+fn key_of_doc(doc: &Value, series_uid: &str) -> GroupKey {
+    let empty = Map::new();
+    let p = document::patient(doc).unwrap_or(&empty);
+    let s = document::study(doc).unwrap_or(&empty);
+    let series = document::series_map(doc)
+        .and_then(|m| m.get(series_uid))
+        .and_then(|v| v.get("DICOM"))
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    [
+        text(p, "PatientID"),
+        text(s, "StudyDate"),
+        text(s, "AccessionNumber"),
+        text(s, "StudyID"),
+        text(s, "StudyInstanceUID"),
+        Some(series_uid.to_string()),
+        number_text(series, "SeriesNumber"),
+    ]
+}
+
+/// Where an instance goes within this job.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Target {
+    Existing(String),
+    NewPrimary(String, String),
+    NewNonPrimary(GroupKey),
+}
+
+struct Pending {
+    doc: Value,
+    is_primary: bool,
+}
+
+/// One imported file's outcome.
+struct FileResult {
+    uri: String,
+    outcome: Result<Target, (String, String)>,
+}
+
+/// Resolves `s3://bucket/prefix` to (bucket folder, key prefix).
+fn resolve(root: &Path, uri: &str) -> (PathBuf, String) {
+    let rest = uri.trim_start_matches("s3://");
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    (root.join(bucket), prefix.to_string())
+}
+
+/// Every object key under `prefix` in a bucket folder, sorted (S3 lists keys in order).
+fn list_objects(bucket: &Path, prefix: &str, skip: &str) -> Vec<(String, PathBuf)> {
+    // Start the walk at the deepest folder the prefix names.
+    let start = match prefix.rfind('/') {
+        Some(i) => bucket.join(&prefix[..i]),
+        None => bucket.to_path_buf(),
+    };
+    let mut out: Vec<(String, PathBuf)> = walkdir::WalkDir::new(&start)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| {
+            let rel = e.path().strip_prefix(bucket).ok()?;
+            let key = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            (key.starts_with(prefix) && (skip.is_empty() || !key.starts_with(skip)))
+                .then(|| (key, e.path().to_path_buf()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The instance entry of the metadata document, with new frame IDs. Returns the frames to store.
+fn instance_entry(i: &ParsedInstance) -> (Value, Vec<(String, Vec<u8>)>) {
+    let mut frames_out = Vec::new();
+    let frames: Vec<Value> = i
+        .frames
+        .iter()
+        .map(|f| {
+            let id = new_id();
+            let mut entry = json!({
+                "ID": id,
+                "FrameSizeInBytes": f.bytes.len(),
+            });
+            if let Some(c) = f.checksum {
+                entry["PixelDataChecksumFromBaseToFullResolution"] =
+                    json!([{"Width": f.width, "Height": f.height, "Checksum": c}]);
+            }
+            if let (Some(min), Some(max)) = (f.min, f.max) {
+                entry["MinPixelValue"] = json!(min);
+                entry["MaxPixelValue"] = json!(max);
+            }
+            frames_out.push((id, f.bytes.clone()));
+            entry
+        })
+        .collect();
+    let entry = json!({
+        "DICOM": i.instance,
+        "DICOMVRs": i.dicom_vrs,
+        "StoredTransferSyntaxUID": i.transfer_syntax_uid,
+        "ImageFrames": frames,
+    });
+    (entry, frames_out)
+}
+
+fn add_instance(doc: &mut Value, i: &ParsedInstance, entry: Value) {
+    if document::patient(doc).is_none_or(|p| p.is_empty()) {
+        *document::patient_mut(doc) = i.patient.clone();
+    }
+    if document::study(doc).is_none_or(|s| s.is_empty()) {
+        *document::study_mut(doc) = i.study.clone();
+    }
+    let series = document::series_map_mut(doc)
+        .entry(i.series_uid.clone())
+        .or_insert_with(|| json!({"DICOM": i.series, "Instances": {}}));
+    if let Some(insts) = series
+        .as_object_mut()
+        .map(|s| s.entry("Instances").or_insert_with(|| json!({})))
+        .and_then(Value::as_object_mut)
+    {
+        insts.insert(i.sop_uid.clone(), entry);
+    }
+}
+
+/// Decides where one instance goes, given the data store and this job's pending image sets.
+fn place(ds: &Datastore, pending: &HashMap<Target, Pending>, i: &ParsedInstance) -> Target {
+    let key = key_of_instance(i);
+    let current_doc = |id: &str| -> Option<&Value> {
+        pending
+            .get(&Target::Existing(id.to_string()))
+            .map(|p| &p.doc)
+            .or_else(|| ds.image_sets.get(id).map(|s| &s.latest().document))
+    };
+    // The primary image set of this series, if any.
+    let primary_of_series = ds.image_sets.values().find(|s| {
+        s.is_primary
+            && document::text(document::study(&s.latest().document), "StudyInstanceUID") == Some(i.study_uid.as_str())
+            && document::series_map(&s.latest().document).is_some_and(|m| m.contains_key(&i.series_uid))
+    });
+    if let Some(p) = primary_of_series {
+        let doc = current_doc(&p.id).unwrap_or(&p.latest().document);
+        return if key_of_doc(doc, &i.series_uid) == key {
+            Target::Existing(p.id.clone())
+        } else {
+            Target::NewNonPrimary(key)
+        };
+    }
+    let new_primary = Target::NewPrimary(i.study_uid.clone(), i.series_uid.clone());
+    if let Some(p) = pending.get(&new_primary) {
+        return if key_of_doc(&p.doc, &i.series_uid) == key {
+            new_primary
+        } else {
+            Target::NewNonPrimary(key)
+        };
+    }
+    // No primary holds this series yet: the study-level elements must agree with every primary
+    // image set of the same study (stored or created by this job).
+    let study_key = |doc: &Value| -> Vec<Option<String>> {
+        let empty = Map::new();
+        let p = document::patient(doc).unwrap_or(&empty);
+        let s = document::study(doc).unwrap_or(&empty);
+        STUDY_KEYS
+            .iter()
+            .map(|k| if *k == "PatientID" { text(p, k) } else { text(s, k) })
+            .collect()
+    };
+    let mine: Vec<Option<String>> = key[..5].to_vec();
+    let stored = ds
+        .image_sets
+        .values()
+        .filter(|s| s.is_primary)
+        .map(|s| current_doc(&s.id).unwrap_or(&s.latest().document));
+    let fresh = pending.iter().filter(|(t, _)| matches!(t, Target::NewPrimary(..))).map(|(_, p)| &p.doc);
+    let conflict = stored.chain(fresh).any(|doc| {
+        document::text(document::study(doc), "StudyInstanceUID") == Some(i.study_uid.as_str()) && study_key(doc) != mine
+    });
+    if conflict {
+        Target::NewNonPrimary(key)
+    } else {
+        new_primary
+    }
+}
+
+fn write_outputs(app: &App, job: &ImportJob, results: &[FileResult], ids: &HashMap<Target, (String, bool)>) -> std::io::Result<()> {
+    let (bucket, prefix) = resolve(&app.s3_root, &job.output_s3_uri);
+    let folder_key = format!(
+        "{}{}{}-DicomImport-{}/",
+        prefix,
+        if prefix.is_empty() || prefix.ends_with('/') { "" } else { "/" },
+        job.datastore_id,
+        job.id
+    );
+    let out_dir = bucket.join(&folder_key);
+    let bucket_name = job.output_s3_uri.trim_start_matches("s3://").split('/').next().unwrap_or("");
+    let out_uri = format!("s3://{bucket_name}/{folder_key}");
+    std::fs::create_dir_all(out_dir.join("SUCCESS"))?;
+    let mut success = String::new();
+    let mut failure = String::new();
+    for r in results {
+        match &r.outcome {
+            Ok(t) => {
+                let (id, primary) = &ids[t];
+                success.push_str(
+                    &json!({"inputFile": r.uri, "importResponse": {"imageSetId": id, "isPrimary": primary}}).to_string(),
+                );
+                success.push('\n');
+            }
+            Err((kind, message)) => {
+                failure.push_str(
+                    &json!({"inputFile": r.uri, "exception": {"exceptionType": kind, "message": message}}).to_string(),
+                );
+                failure.push('\n');
+            }
+        }
+    }
+    std::fs::write(out_dir.join("SUCCESS").join("success.ndjson"), success)?;
+    let failed = results.iter().filter(|r| r.outcome.is_err()).count();
+    if failed > 0 {
+        std::fs::create_dir_all(out_dir.join("FAILURE"))?;
+        std::fs::write(out_dir.join("FAILURE").join("failure.ndjson"), failure)?;
+    }
+    let mut summaries: Vec<Value> = ids
+        .iter()
+        .map(|(t, (id, primary))| {
+            let n = results.iter().filter(|r| r.outcome.as_ref().ok() == Some(t)).count();
+            json!({"imageSetId": id, "numberOfMatchedSOPInstances": n, "isPrimary": primary})
+        })
+        .collect();
+    summaries.sort_by(|a, b| a["imageSetId"].as_str().cmp(&b["imageSetId"].as_str()));
+    let manifest = json!({"jobSummary": {
+        "jobId": job.id,
+        "datastoreId": job.datastore_id,
+        "inputS3Uri": job.input_s3_uri,
+        "outputS3Uri": out_uri,
+        "successOutputS3Uri": format!("{out_uri}SUCCESS/"),
+        "failureOutputS3Uri": format!("{out_uri}FAILURE/"),
+        "numberOfScannedFiles": results.len(),
+        "numberOfImportedFiles": results.len() - failed,
+        "numberOfFilesWithCustomerError": failed,
+        "numberOfFilesWithServerError": 0,
+        "numberOfGeneratedImageSets": ids.len(),
+        "imageSetsSummary": summaries,
+    }});
+    std::fs::write(
+        out_dir.join("job-output-manifest.json"),
+        serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?,
+    )
+}
+
+/// Runs a submitted job to completion (blocking: file reads and parsing). Returns the outcome
+/// it recorded.
+pub fn run_job(app: &App, datastore_id: &str, job_id: &str) -> Result<usize, String> {
+    let job = {
+        let mut store = app.store.lock().expect("store lock");
+        store.mark_job_running(datastore_id, job_id);
+        store.job(datastore_id, job_id).map_err(|e| e.message)?
+    };
+    app.changed();
+    let outcome = import(app, &job);
+    let mut store = app.store.lock().expect("store lock");
+    match &outcome {
+        Ok(_) => store.finish_job(datastore_id, job_id, JobOutcome::Completed),
+        Err(m) => store.finish_job(datastore_id, job_id, JobOutcome::Failed(m.clone())),
+    }
+    drop(store);
+    app.changed();
+    outcome
+}
+
+fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
+    let (bucket, prefix) = resolve(&app.s3_root, &job.input_s3_uri);
+    if !bucket.is_dir() {
+        return Err(format!(
+            "The input bucket of {} does not exist or is not accessible",
+            job.input_s3_uri
+        ));
+    }
+    // Never re-read this job's own output if the output prefix lies under the input prefix.
+    let (out_bucket, out_prefix) = resolve(&app.s3_root, &job.output_s3_uri);
+    let skip = if out_bucket == bucket {
+        format!("{}{}-DicomImport-", if out_prefix.is_empty() || out_prefix.ends_with('/') { out_prefix.clone() } else { format!("{out_prefix}/") }, job.datastore_id)
+    } else {
+        String::new()
+    };
+    let objects = list_objects(&bucket, &prefix, &skip);
+    if objects.is_empty() {
+        return Err(format!("No objects found under {}", job.input_s3_uri));
+    }
+    let bucket_name = job.input_s3_uri.trim_start_matches("s3://").split('/').next().unwrap_or("");
+    let parsed: Vec<(String, Result<ParsedInstance, (String, String)>)> = objects
+        .iter()
+        .map(|(key, path)| {
+            let uri = format!("s3://{bucket_name}/{key}");
+            let r = std::fs::read(path)
+                .map_err(|e| ("ReadError".to_string(), e.to_string()))
+                .and_then(|bytes| {
+                    parse_part10(&bytes).map_err(|e| (parse_error_kind(&e).to_string(), e.to_string()))
+                });
+            (uri, r)
+        })
+        .collect();
+
+    let mut results = Vec::with_capacity(parsed.len());
+    let mut frames: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut ids: HashMap<Target, (String, bool)> = HashMap::new();
+    {
+        let mut store = app.store.lock().expect("store lock");
+        let ds = store
+            .live_datastore_mut(&job.datastore_id)
+            .map_err(|e| e.message)?;
+        let mut pending: HashMap<Target, Pending> = HashMap::new();
+        for (uri, r) in parsed {
+            let inst = match r {
+                Ok(i) => i,
+                Err(e) => {
+                    results.push(FileResult { uri, outcome: Err(e) });
+                    continue;
+                }
+            };
+            let target = place(ds, &pending, &inst);
+            let (entry, inst_frames) = instance_entry(&inst);
+            frames.extend(inst_frames);
+            let p = pending.entry(target.clone()).or_insert_with(|| match &target {
+                Target::Existing(id) => Pending {
+                    doc: ds.image_sets[id].latest().document.clone(),
+                    is_primary: true,
+                },
+                Target::NewPrimary(..) => Pending {
+                    doc: document::empty(&ds.id, ""),
+                    is_primary: true,
+                },
+                Target::NewNonPrimary(_) => Pending {
+                    doc: document::empty(&ds.id, ""),
+                    is_primary: false,
+                },
+            });
+            add_instance(&mut p.doc, &inst, entry);
+            results.push(FileResult { uri, outcome: Ok(target) });
+        }
+        for (target, p) in pending {
+            let id = match &target {
+                Target::Existing(id) => {
+                    ds.push_version(id, p.doc, "IMPORTED", false).map_err(|e| e.message)?;
+                    id.clone()
+                }
+                _ => ds.create_image_set(p.doc, p.is_primary, "IMPORTED"),
+            };
+            ids.insert(target, (id, p.is_primary));
+        }
+        for (id, bytes) in &frames {
+            store.insert_frame(id.clone(), Arc::new(bytes.clone()));
+        }
+    }
+    if let Some(dir) = &app.data_dir {
+        for (id, bytes) in &frames {
+            persist::write_frame(dir, id, bytes).map_err(|e| format!("cannot store frame: {e}"))?;
+        }
+    }
+    app.changed();
+    write_outputs(app, job, &results, &ids).map_err(|e| format!("cannot write job output to {}: {e}", job.output_s3_uri))?;
+    Ok(results.iter().filter(|r| r.outcome.is_ok()).count())
+}
+
+fn parse_error_kind(e: &super::parse::ParseError) -> &'static str {
+    use super::parse::ParseError;
+    match e {
+        ParseError::NotDicom(_) => "NotDicomFile",
+        ParseError::Corrupt(_) => "CorruptFile",
+        ParseError::MissingAttribute(_) => "MissingRequiredAttribute",
+        ParseError::Pixel(_) => "InvalidPixelData",
+    }
+}
+
+/// Starts a submitted job in the background.
+pub fn spawn_job(app: Arc<App>, datastore_id: String, job_id: String) {
+    tokio::task::spawn_blocking(move || {
+        let _ = run_job(&app, &datastore_id, &job_id);
+    });
+}

@@ -1,0 +1,21 @@
+//! The local HealthImaging: a faithful, self-contained emulator of the AWS HealthImaging
+//! REST-JSON API on a loopback port. Split as moto splits its services: `routes` (HTTP front),
+//! `protocol` (request/response shaping), `state` (rules and data), `import` (DICOM → image
+//! sets), plus SigV4 verification, validation, search, metadata updates and persistence.
+
+pub mod document;
+pub mod error;
+pub mod import;
+pub mod pagination;
+pub mod persist;
+pub mod protocol;
+pub mod routes;
+pub mod search;
+pub mod seed;
+pub mod server;
+pub mod sigv4;
+pub mod state;
+pub mod updates;
+pub mod validate;
+
+pub use server::{LocalConfig, LocalServer, StartError};

@@ -1,0 +1,271 @@
+//! Image sets: reads (properties, versions, metadata, frames), UpdateImageSetMetadata,
+//! CopyImageSet and DeleteImageSet, plus the primitives the import job uses to create image sets
+//! and add versions. Writes complete synchronously; responses still report the in-flight
+//! LOCKED/... status AWS returns, and GetImageSet afterwards shows the settled status.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{new_id, now, Datastore, ImageSet, ImageSetVersion, Store};
+use crate::local::document;
+use crate::local::error::{ApiError, ApiResult};
+use crate::local::updates;
+
+#[derive(Debug, Clone)]
+pub struct FrameBlob {
+    pub bytes: Arc<Vec<u8>>,
+}
+
+pub enum MetadataUpdate {
+    Dicom {
+        removable: Option<Value>,
+        updatable: Option<Value>,
+    },
+    Revert(String),
+}
+
+pub struct UpdateResult {
+    pub image_set_id: String,
+    pub latest_version_id: u64,
+    pub created_at: f64,
+    pub updated_at: f64,
+}
+
+pub struct CopyRequest {
+    pub source_latest_version: String,
+    pub copiable: Option<Value>,
+    pub destination: Option<(String, String)>,
+    pub force: bool,
+    pub promote_to_primary: bool,
+}
+
+pub struct CopyResult {
+    pub source: UpdateResult,
+    pub destination: UpdateResult,
+}
+
+fn missing(id: &str) -> ApiError {
+    ApiError::not_found(format!("Image set {id} does not exist"))
+}
+
+impl Datastore {
+    pub fn image_set(&self, id: &str) -> ApiResult<&ImageSet> {
+        self.image_sets.get(id).ok_or_else(|| missing(id))
+    }
+
+    fn image_set_mut(&mut self, id: &str) -> ApiResult<&mut ImageSet> {
+        self.image_sets.get_mut(id).ok_or_else(|| missing(id))
+    }
+
+    /// Creates an image set whose first version is `document` (IDs are filled in).
+    pub fn create_image_set(&mut self, mut document: Value, is_primary: bool, workflow: &str) -> String {
+        let id = new_id();
+        document::set_ids(&mut document, &self.id, &id);
+        let t = now();
+        self.image_sets.insert(
+            id.clone(),
+            ImageSet {
+                id: id.clone(),
+                created_at: t,
+                last_accessed_at: None,
+                state: "ACTIVE".into(),
+                is_primary,
+                storage_tier: "FREQUENT_ACCESS".into(),
+                versions: vec![ImageSetVersion {
+                    version_id: 1,
+                    created_at: t,
+                    updated_at: t,
+                    workflow_status: workflow.into(),
+                    message: None,
+                    forced: false,
+                    document,
+                }],
+            },
+        );
+        self.updated_at = t;
+        id
+    }
+
+    /// Adds a version to an image set and returns its summary.
+    pub fn push_version(&mut self, id: &str, document: Value, workflow: &str, forced: bool) -> ApiResult<UpdateResult> {
+        let set = self.image_set_mut(id)?;
+        let t = now();
+        let version_id = set.latest_version_id() + 1;
+        set.versions.push(ImageSetVersion {
+            version_id,
+            created_at: set.created_at,
+            updated_at: t,
+            workflow_status: workflow.into(),
+            message: None,
+            forced,
+            document,
+        });
+        Ok(UpdateResult {
+            image_set_id: id.to_string(),
+            latest_version_id: version_id,
+            created_at: set.created_at,
+            updated_at: t,
+        })
+    }
+
+    fn check_latest(&self, id: &str, latest: &str) -> ApiResult<&ImageSet> {
+        let set = self.image_set(id)?;
+        if latest != set.latest_version_id().to_string() {
+            return Err(ApiError::conflict(format!(
+                "Image set {id} is at version {}, not {latest}; read it again and retry with the current latestVersionId",
+                set.latest_version_id()
+            )));
+        }
+        Ok(set)
+    }
+}
+
+fn summary(set: &ImageSet) -> UpdateResult {
+    let v = set.latest();
+    UpdateResult {
+        image_set_id: set.id.clone(),
+        latest_version_id: v.version_id,
+        created_at: set.created_at,
+        updated_at: v.updated_at,
+    }
+}
+
+impl Store {
+    pub fn image_set(&mut self, datastore_id: &str, id: &str) -> ApiResult<&ImageSet> {
+        self.live_datastore(datastore_id)?.image_set(id)
+    }
+
+    /// Metadata of a version; marks the image set accessed.
+    pub fn image_set_metadata(&mut self, datastore_id: &str, id: &str, version: Option<&str>) -> ApiResult<Value> {
+        let ds = self.live_datastore_mut(datastore_id)?;
+        let set = ds.image_set_mut(id)?;
+        set.last_accessed_at = Some(now());
+        let v = set.version(version).ok_or_else(|| {
+            ApiError::not_found(format!("Version {} of image set {id} does not exist", version.unwrap_or("")))
+        })?;
+        Ok(v.document.clone())
+    }
+
+    /// Frame bytes and their stored transfer syntax, for a frame of the latest version.
+    pub fn image_frame(&mut self, datastore_id: &str, id: &str, frame_id: &str) -> ApiResult<(FrameBlob, String)> {
+        let ds = self.live_datastore_mut(datastore_id)?;
+        let set = ds.image_set_mut(id)?;
+        set.last_accessed_at = Some(now());
+        let ts = document::find_frame(&set.latest().document, frame_id)
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::not_found(format!("Image frame {frame_id} does not exist in image set {id}")))?;
+        let blob = self
+            .frames
+            .get(frame_id)
+            .cloned()
+            .ok_or_else(|| ApiError::internal(format!("Frame {frame_id} is missing from storage")))?;
+        Ok((blob, ts))
+    }
+
+    pub fn update_image_set(
+        &mut self,
+        datastore_id: &str,
+        id: &str,
+        latest: &str,
+        force: bool,
+        include_study: bool,
+        update: MetadataUpdate,
+    ) -> ApiResult<UpdateResult> {
+        let ds = self.live_datastore_mut(datastore_id)?;
+        let set = ds.check_latest(id, latest)?;
+        let (next, workflow) = match &update {
+            MetadataUpdate::Revert(to) => {
+                if include_study {
+                    return Err(ApiError::validation(
+                        "includeStudyImageSets cannot be combined with revertToVersionId",
+                    ));
+                }
+                let v = set.version(Some(to)).ok_or_else(|| {
+                    ApiError::validation(format!("revertToVersionId {to} is not a version of image set {id}"))
+                })?;
+                (v.document.clone(), "UPDATED")
+            }
+            MetadataUpdate::Dicom { removable, updatable } => (
+                updates::apply_dicom_updates(&set.latest().document, removable.as_ref(), updatable.as_ref(), force)?,
+                "UPDATED",
+            ),
+        };
+        // Same-study primary siblings get the same change (validated before anything is written).
+        let mut siblings = Vec::new();
+        if include_study {
+            if let MetadataUpdate::Dicom { removable, updatable } = &update {
+                let study_uid = document::text(document::study(&set.latest().document), "StudyInstanceUID").map(str::to_owned);
+                for other in ds.image_sets.values() {
+                    if other.id != id
+                        && other.is_primary
+                        && document::text(document::study(&other.latest().document), "StudyInstanceUID").map(str::to_owned) == study_uid
+                    {
+                        let doc = updates::apply_dicom_updates(&other.latest().document, removable.as_ref(), updatable.as_ref(), force)?;
+                        siblings.push((other.id.clone(), doc));
+                    }
+                }
+            }
+        }
+        let result = ds.push_version(id, next, workflow, force)?;
+        for (sid, doc) in siblings {
+            ds.push_version(&sid, doc, "UPDATED", force)?;
+        }
+        ds.updated_at = now();
+        Ok(result)
+    }
+
+    pub fn copy_image_set(&mut self, datastore_id: &str, source_id: &str, req: CopyRequest) -> ApiResult<CopyResult> {
+        let ds = self.live_datastore_mut(datastore_id)?;
+        let source = ds.check_latest(source_id, &req.source_latest_version)?;
+        let selected = updates::select_for_copy(&source.latest().document, req.copiable.as_ref())?;
+        let source_summary = summary(source);
+        let source_primary = source.is_primary;
+        let destination = match req.destination {
+            Some((dest_id, dest_latest)) => {
+                if dest_id == source_id {
+                    return Err(ApiError::validation("Source and destination image sets must differ"));
+                }
+                let dest = ds.check_latest(&dest_id, &dest_latest)?;
+                let merged = updates::merge_into(&dest.latest().document, &selected, req.force)?;
+                let r = ds.push_version(&dest_id, merged, "COPIED", req.force)?;
+                if req.promote_to_primary {
+                    ds.image_set_mut(&dest_id)?.is_primary = true;
+                }
+                r
+            }
+            None => {
+                let primary = req.promote_to_primary;
+                if primary && !source_primary {
+                    // Promotion needs the series to be free in the primary hierarchy.
+                    let series: Vec<String> = document::series_map(&selected).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+                    let taken = ds.image_sets.values().any(|s| {
+                        s.is_primary && document::series_map(&s.latest().document).is_some_and(|m| series.iter().any(|u| m.contains_key(u)))
+                    });
+                    if taken {
+                        return Err(ApiError::conflict(
+                            "A primary image set already holds this series; copy into it with destinationImageSet and promoteToPrimary",
+                        ));
+                    }
+                }
+                let new_id = ds.create_image_set(selected, primary, "COPIED");
+                summary(ds.image_set(&new_id)?)
+            }
+        };
+        ds.updated_at = now();
+        Ok(CopyResult {
+            source: source_summary,
+            destination,
+        })
+    }
+
+    /// Deletes an image set (and its tags). Returns its id.
+    pub fn delete_image_set(&mut self, datastore_id: &str, id: &str) -> ApiResult<()> {
+        let arn_suffix = format!("datastore/{datastore_id}/imageset/{id}");
+        let ds = self.live_datastore_mut(datastore_id)?;
+        ds.image_sets.remove(id).ok_or_else(|| missing(id))?;
+        ds.updated_at = now();
+        self.tags.retain(|arn, _| !arn.ends_with(&arn_suffix));
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! `LocalHealthImaging`: start and stop the embedded local HealthImaging from Python.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::errors::EngineError;
+use crate::local::seed;
+use crate::local::{LocalConfig, LocalServer};
+
+#[pyclass(module = "awslabs.healthimaging_mcp_server._engine", frozen)]
+pub struct LocalHealthImaging {
+    server: Mutex<Option<LocalServer>>,
+    endpoint_url: String,
+    region: String,
+    s3_root: PathBuf,
+}
+
+impl LocalHealthImaging {
+    fn with_server<T>(&self, f: impl FnOnce(&LocalServer) -> PyResult<T>) -> PyResult<T> {
+        let guard = self.server.lock().expect("server lock");
+        match guard.as_ref() {
+            Some(s) => f(s),
+            None => Err(EngineError::new_err("the local HealthImaging has been stopped")),
+        }
+    }
+}
+
+#[pymethods]
+impl LocalHealthImaging {
+    #[new]
+    #[pyo3(signature = (
+        *, port = 0, host = "127.0.0.1".to_string(), s3_root = None, data_dir = None,
+        access_key_id = "test".to_string(), secret_access_key = "test".to_string(),
+        region = "us-east-1".to_string(), account_id = "123456789012".to_string(),
+        throttle_rate = 0.0, transition_delay = 0.0
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        port: u16,
+        host: String,
+        s3_root: Option<PathBuf>,
+        data_dir: Option<PathBuf>,
+        access_key_id: String,
+        secret_access_key: String,
+        region: String,
+        account_id: String,
+        throttle_rate: f64,
+        transition_delay: f64,
+    ) -> PyResult<Self> {
+        let config = LocalConfig {
+            host,
+            port,
+            s3_root,
+            data_dir,
+            credentials: vec![(access_key_id, secret_access_key)],
+            region: region.clone(),
+            account_id,
+            throttle_rate,
+            transition_delay,
+        };
+        let server = py.detach(|| LocalServer::start(config))?;
+        Ok(Self {
+            endpoint_url: server.endpoint_url(),
+            s3_root: server.app.s3_root.clone(),
+            server: Mutex::new(Some(server)),
+            region,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    #[getter]
+    fn endpoint_url(&self) -> &str {
+        &self.endpoint_url
+    }
+
+    #[getter]
+    fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The folder that stands in for S3 (`s3://bucket/key` is `<s3_root>/bucket/key`).
+    #[getter]
+    fn s3_root(&self) -> PathBuf {
+        self.s3_root.clone()
+    }
+
+    /// Imports the samples in `samples_dir` into the `healthimaging-local-samples` data store
+    /// (reused if it exists). Returns `{"datastore_id", "job_id", "image_sets"}`.
+    fn seed<'py>(&self, py: Python<'py>, samples_dir: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+        let report = self.with_server(|s| {
+            let app = s.app.clone();
+            py.detach(move || seed::seed(&app, &samples_dir))
+                .map_err(EngineError::new_err)
+        })?;
+        let d = PyDict::new(py);
+        d.set_item("datastore_id", report.datastore_id)?;
+        d.set_item("job_id", report.job_id)?;
+        d.set_item("image_sets", report.image_sets)?;
+        Ok(d)
+    }
+
+    /// Request counters: `requests`, `in_flight`, `peak_in_flight`, `throttled`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.with_server(|s| {
+            let st = &s.app.stats;
+            let d = PyDict::new(py);
+            d.set_item("requests", st.requests.load(Ordering::Relaxed))?;
+            d.set_item("in_flight", st.in_flight.load(Ordering::Relaxed))?;
+            d.set_item("peak_in_flight", st.peak_in_flight.load(Ordering::Relaxed))?;
+            d.set_item("throttled", st.throttled.load(Ordering::Relaxed))?;
+            Ok(d)
+        })
+    }
+
+    /// Resets `peak_in_flight` to the current number in flight.
+    fn reset_peak(&self) -> PyResult<()> {
+        self.with_server(|s| {
+            let st = &s.app.stats;
+            st.peak_in_flight
+                .store(st.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+            Ok(())
+        })
+    }
+
+    /// Stops the server and writes state (when a data directory was given). Idempotent.
+    fn stop(&self, py: Python<'_>) {
+        let server = self.server.lock().expect("server lock").take();
+        if let Some(mut s) = server {
+            py.detach(move || s.stop());
+        }
+    }
+
+    #[getter]
+    fn running(&self) -> bool {
+        self.server.lock().expect("server lock").is_some()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<Bound<'_, PyAny>>,
+        _exc: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) -> bool {
+        self.stop(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        format!("LocalHealthImaging(endpoint_url={:?})", self.endpoint_url)
+    }
+}
