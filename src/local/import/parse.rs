@@ -197,10 +197,11 @@ fn parse_inner(bytes: &[u8], preamble: ReadPreamble) -> Result<ParsedInstance, P
 /// the real parser sees them (it allocates the declared length up front).
 const BIG_LENGTH: u64 = 16 * 1024 * 1024;
 
-/// Walk the element headers of the file body (after `DICM`) and reject a declared length
-/// that is both large and longer than the rest of the file, so that a corrupt or hostile
-/// length field can't make the parser allocate gigabytes. Anything the walk doesn't
-/// understand stops the walk and is left to the real parser.
+/// Walk the element headers of the file body (after `DICM`) the way dicom-rs reads them and
+/// reject a declared length that is both large and longer than the rest of the file, so
+/// that a corrupt or hostile length field can't make the parser allocate (and zero)
+/// gigabytes before failing. Anything the walk doesn't understand ends the walk and is left
+/// to the real parser.
 fn prescan_lengths(body: &[u8]) -> Result<(), ParseError> {
     use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
     use dicom_dictionary_std::StandardDataDictionary;
@@ -211,167 +212,157 @@ fn prescan_lengths(body: &[u8]) -> Result<(), ParseError> {
         Item,
         Pixel,
     }
-    struct Ctx {
-        kind: Kind,
-        end: Option<usize>,
-        explicit: bool,
-    }
 
     let len = body.len();
-    let mut pos = 0usize;
-    let mut stack: Vec<Ctx> = Vec::new();
-    // the file meta group is always Explicit VR Little Endian
-    let (mut explicit, mut big_endian, mut in_meta) = (true, false, true);
-    let mut transfer_syntax = String::new();
-
-    loop {
-        while stack.last().is_some_and(|c| c.end.is_some_and(|e| pos >= e)) {
-            stack.pop();
+    let u16_at = |at: usize, be: bool| {
+        let b = [body[at], body[at + 1]];
+        if be {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
         }
-        if pos + 8 > len {
+    };
+    let u32_at = |at: usize, be: bool| {
+        let b = [body[at], body[at + 1], body[at + 2], body[at + 3]];
+        if be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let check = |tag: (u16, u16), length: u64, from: usize| {
+        let left = len.saturating_sub(from) as u64;
+        if length > BIG_LENGTH && length > left {
+            Err(ParseError::Corrupt(format!(
+                "element ({:04X},{:04X}) declares {length} bytes, only {left} left",
+                tag.0, tag.1
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    // Explicit VR header: (value length, header size), as dicom-encoding decodes it (an
+    // unknown VR is read as UN, with a 32-bit length).
+    let explicit_header = |pos: usize, be: bool| -> Option<([u8; 2], u32, usize)> {
+        let vr = [body[pos + 4], body[pos + 5]];
+        let short = matches!(
+            &vr,
+            b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FL" | b"FD" | b"IS"
+                | b"LO" | b"LT" | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI"
+                | b"UL" | b"US"
+        );
+        if short {
+            Some((vr, u32::from(u16_at(pos + 6, be)), 8))
+        } else if pos + 12 <= len {
+            Some((vr, u32_at(pos + 8, be), 12))
+        } else {
+            None
+        }
+    };
+
+    // --- file meta group: Explicit VR LE, its size given by (0002,0000) ---
+    if len < 12 || (u16_at(0, false), u16_at(2, false)) != (0x0002, 0x0000) {
+        return Ok(());
+    }
+    let meta_end = 12usize.saturating_add(u32_at(8, false) as usize);
+    let mut transfer_syntax = String::new();
+    let mut pos = 12usize;
+    while pos < meta_end && pos + 8 <= len {
+        let tag = (u16_at(pos, false), u16_at(pos + 2, false));
+        let Some((_, length, header)) = explicit_header(pos, false) else {
+            return Ok(());
+        };
+        pos += header;
+        if length == u32::MAX {
             return Ok(());
         }
-        let u16_at = |at: usize, be: bool| {
-            let b = [body[at], body[at + 1]];
-            if be {
-                u16::from_be_bytes(b)
-            } else {
-                u16::from_le_bytes(b)
-            }
-        };
-        let u32_at = |at: usize, be: bool| {
-            let b = [body[at], body[at + 1], body[at + 2], body[at + 3]];
-            if be {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            }
-        };
-        let mut group = u16_at(pos, big_endian && !in_meta);
-        if in_meta && group != 0x0002 {
-            // end of the file meta group: switch to the data set's encoding
-            in_meta = false;
-            match transfer_syntax.trim_end_matches(['\0', ' ']) {
-                decode::IMPLICIT_VR_LE => explicit = false,
-                decode::EXPLICIT_VR_BE => big_endian = true,
-                decode::DEFLATED_EXPLICIT_VR_LE => return Ok(()),
-                _ => {}
-            }
-            group = u16_at(pos, big_endian);
+        check(tag, u64::from(length), pos)?;
+        if tag == (0x0002, 0x0010) && length < 256 && pos + length as usize <= len {
+            transfer_syntax = String::from_utf8_lossy(&body[pos..pos + length as usize]).into();
         }
-        let be = big_endian && !in_meta;
-        let element = u16_at(pos + 2, be);
-        let remaining = |from: usize| (len - from) as u64;
-        let check = |length: u64, from: usize| {
-            if length > BIG_LENGTH && length > remaining(from) {
-                Err(ParseError::Corrupt(format!(
-                    "element ({group:04X},{element:04X}) declares {length} bytes, only {} left",
-                    remaining(from)
-                )))
-            } else {
-                Ok(())
-            }
-        };
+        pos = pos.saturating_add(length as usize);
+    }
 
-        if group == 0xFFFE {
+    // --- data set ---
+    let (explicit, be) = match transfer_syntax.trim_end_matches(['\0', ' ']) {
+        decode::IMPLICIT_VR_LE => (false, false),
+        decode::EXPLICIT_VR_BE => (true, true),
+        decode::DEFLATED_EXPLICIT_VR_LE => return Ok(()),
+        _ => (true, false),
+    };
+    let mut pos = meta_end;
+    // (kind, end offset for defined lengths)
+    let mut stack: Vec<(Kind, Option<usize>)> = Vec::new();
+    loop {
+        while stack.last().is_some_and(|c| c.1.is_some_and(|e| pos >= e)) {
+            stack.pop();
+        }
+        if pos.saturating_add(8) > len {
+            return Ok(());
+        }
+        let tag = (u16_at(pos, be), u16_at(pos + 2, be));
+        if tag.0 == 0xFFFE {
             let length = u32_at(pos + 4, be);
             pos += 8;
-            match element {
-                0xE000 => match stack.last().map(|c| c.kind) {
-                    Some(Kind::Pixel) => {
-                        if length == u32::MAX {
-                            return Ok(());
-                        }
-                        check(u64::from(length), pos)?;
-                        pos = pos.saturating_add(length as usize);
+            match (tag.1, stack.last().map(|c| c.0)) {
+                (0xE000, Some(Kind::Pixel)) => {
+                    if length == u32::MAX {
+                        return Ok(());
                     }
-                    Some(Kind::Seq) => {
-                        let explicit_here = stack.last().is_some_and(|c| c.explicit);
-                        let end = if length == u32::MAX {
-                            None
-                        } else {
-                            check(u64::from(length), pos)?;
-                            Some(pos.saturating_add(length as usize))
-                        };
-                        stack.push(Ctx {
-                            kind: Kind::Item,
-                            end,
-                            explicit: explicit_here,
-                        });
-                    }
-                    _ => return Ok(()),
-                },
-                0xE00D => {
-                    if stack.last().is_some_and(|c| c.kind == Kind::Item) {
-                        stack.pop();
-                    }
+                    check(tag, u64::from(length), pos)?;
+                    pos = pos.saturating_add(length as usize);
                 }
-                0xE0DD => {
-                    while let Some(c) = stack.pop() {
-                        if c.kind != Kind::Item {
+                (0xE000, Some(Kind::Seq)) => {
+                    let end = if length == u32::MAX {
+                        None
+                    } else {
+                        check(tag, u64::from(length), pos)?;
+                        Some(pos.saturating_add(length as usize))
+                    };
+                    stack.push((Kind::Item, end));
+                }
+                (0xE00D, Some(Kind::Item)) => {
+                    stack.pop();
+                }
+                (0xE0DD, _) => {
+                    while let Some((kind, _)) = stack.pop() {
+                        if kind != Kind::Item {
                             break;
                         }
                     }
                 }
+                (0xE00D, None) => {}
                 _ => return Ok(()),
             }
             continue;
         }
-
-        let explicit_here = stack.last().map_or(explicit, |c| c.explicit);
-        let (vr, length, header) = if explicit_here {
-            let vr = [body[pos + 4], body[pos + 5]];
-            if !vr.iter().all(u8::is_ascii_uppercase) {
-                return Ok(());
-            }
-            if matches!(
-                &vr,
-                b"OB" | b"OW" | b"OF" | b"OD" | b"OL" | b"OV" | b"SQ" | b"UT" | b"UN" | b"UC"
-                    | b"UR" | b"SV" | b"UV"
-            ) {
-                if pos + 12 > len {
-                    return Ok(());
-                }
-                (Some(vr), u32_at(pos + 8, be), 12)
-            } else {
-                (Some(vr), u32::from(u16_at(pos + 6, be)), 8)
+        let (vr, length, header) = if explicit {
+            match explicit_header(pos, be) {
+                Some((vr, length, header)) => (Some(vr), length, header),
+                None => return Ok(()),
             }
         } else {
             (None, u32_at(pos + 4, be), 8)
         };
         pos += header;
-        if in_meta && group == 0x0002 && element == 0x0010 && length < 256 {
-            let end = (pos + length as usize).min(len);
-            transfer_syntax = String::from_utf8_lossy(&body[pos..end]).into_owned();
-        }
-        let is_sequence = match vr {
-            Some(vr) => &vr == b"SQ",
-            None => StandardDataDictionary
-                .by_tag(Tag(group, element))
-                .is_some_and(|e| e.vr() == VirtualVr::Exact(dicom_core::VR::SQ)),
-        };
         if length == u32::MAX {
-            let kind = if (group, element) == (0x7FE0, 0x0010) {
+            let kind = if tag == (0x7FE0, 0x0010) {
                 Kind::Pixel
             } else {
                 Kind::Seq
             };
-            // UN of undefined length holds an Implicit VR Little Endian sequence
-            let explicit_inside = explicit_here && vr.as_ref() != Some(b"UN");
-            stack.push(Ctx {
-                kind,
-                end: None,
-                explicit: explicit_inside,
-            });
+            stack.push((kind, None));
             continue;
         }
-        check(u64::from(length), pos)?;
+        check(tag, u64::from(length), pos)?;
+        let is_sequence = match vr {
+            Some(vr) => &vr == b"SQ",
+            None => StandardDataDictionary
+                .by_tag(Tag(tag.0, tag.1))
+                .is_some_and(|e| e.vr() == VirtualVr::Exact(dicom_core::VR::SQ)),
+        };
         if is_sequence {
-            stack.push(Ctx {
-                kind: Kind::Seq,
-                end: Some(pos.saturating_add(length as usize)),
-                explicit: explicit_here,
-            });
+            stack.push((Kind::Seq, Some(pos.saturating_add(length as usize))));
         } else {
             pos = pos.saturating_add(length as usize);
         }

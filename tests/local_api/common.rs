@@ -1,0 +1,187 @@
+//! Shared set-up: a server with a temporary S3 stand-in, an SDK client pointed at it, and
+//! helpers to import the bundled samples.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aws_sdk_medicalimaging::config::{Credentials, Region};
+use aws_sdk_medicalimaging::error::ProvideErrorMetadata;
+use aws_sdk_medicalimaging::error::SdkError;
+use aws_sdk_medicalimaging::types::JobStatus;
+use aws_sdk_medicalimaging::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use healthimaging_mcp::local::{LocalConfig, LocalServer};
+
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/ImportRole";
+
+pub fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/awslabs/healthimaging_mcp_server/samples")
+}
+
+pub fn manifest() -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(samples_dir().join("manifest.json")).unwrap()).unwrap()
+}
+
+/// Removes the SDK's `runtime-` host prefix so data-plane calls reach the loopback endpoint
+/// (the SDK applies it even to custom endpoints; see the reference's §1.2).
+#[derive(Debug)]
+struct NoHostPrefix;
+
+impl Intercept for NoHostPrefix {
+    fn name(&self) -> &'static str {
+        "NoHostPrefix"
+    }
+    fn modify_before_retry_loop(
+        &self,
+        _ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().unset::<EndpointPrefix>();
+        Ok(())
+    }
+}
+
+pub struct Env {
+    pub server: LocalServer,
+    pub client: Client,
+    pub s3: tempfile::TempDir,
+}
+
+pub fn client_for(endpoint: &str, key: &str, secret: &str) -> Client {
+    let conf = aws_sdk_medicalimaging::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
+        .endpoint_url(endpoint)
+        .interceptor(NoHostPrefix)
+        .retry_config(aws_sdk_medicalimaging::config::retry::RetryConfig::standard().with_max_attempts(2))
+        .build();
+    Client::from_conf(conf)
+}
+
+pub fn start_with(mut config: LocalConfig) -> Env {
+    let s3 = tempfile::tempdir().unwrap();
+    config.s3_root = Some(s3.path().to_path_buf());
+    let server = LocalServer::start(config).unwrap();
+    let client = client_for(&server.endpoint_url(), "test", "test");
+    Env { server, client, s3 }
+}
+
+pub fn start() -> Env {
+    start_with(LocalConfig::default())
+}
+
+/// Copies the sample DICOM tree into `s3://<bucket>/<prefix>`.
+pub fn stage_samples(env: &Env, bucket: &str, prefix: &str) {
+    let dest = env.s3.path().join(bucket).join(prefix);
+    copy_tree(&samples_dir().join("dicom"), &dest);
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+pub async fn create_datastore(client: &Client, name: &str) -> String {
+    let out = client.create_datastore().datastore_name(name).send().await.unwrap();
+    out.datastore_id().to_string()
+}
+
+/// Starts an import job and waits for it to end; returns (job id, final status).
+pub async fn import(client: &Client, ds: &str, input: &str, output: &str) -> (String, JobStatus) {
+    let job = client
+        .start_dicom_import_job()
+        .datastore_id(ds)
+        .data_access_role_arn(ROLE)
+        .input_s3_uri(input)
+        .output_s3_uri(output)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(job.job_status(), &JobStatus::Submitted);
+    let job_id = job.job_id().to_string();
+    for _ in 0..600 {
+        let props = client
+            .get_dicom_import_job()
+            .datastore_id(ds)
+            .job_id(&job_id)
+            .send()
+            .await
+            .unwrap();
+        let status = props.job_properties().unwrap().job_status().clone();
+        if matches!(status, JobStatus::Completed | JobStatus::Failed) {
+            return (job_id, status);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("import job {job_id} did not finish");
+}
+
+/// A data store with the samples imported; returns its id.
+pub async fn seeded(env: &Env) -> String {
+    stage_samples(env, "input-bucket", "samples/");
+    let ds = create_datastore(&env.client, "samples").await;
+    let (_, status) = import(&env.client, &ds, "s3://input-bucket/samples/", "s3://output-bucket/out/").await;
+    assert_eq!(status, JobStatus::Completed);
+    ds
+}
+
+/// (error code, HTTP status) of a failed call.
+pub fn err_of<E: ProvideErrorMetadata + std::fmt::Debug>(
+    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> (String, u16) {
+    let code = e
+        .as_service_error()
+        .and_then(|s| s.code())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{e:?}"));
+    let status = e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
+    (code, status)
+}
+
+pub async fn metadata(client: &Client, ds: &str, is: &str, version: Option<&str>) -> serde_json::Value {
+    let out = client
+        .get_image_set_metadata()
+        .datastore_id(ds)
+        .image_set_id(is)
+        .set_version_id(version.map(str::to_owned))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.content_encoding(), Some("gzip"));
+    let gz = out.image_set_metadata_blob.collect().await.unwrap().into_bytes();
+    let mut json = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut json).unwrap();
+    serde_json::from_slice(&json).unwrap()
+}
+
+/// All image set summaries of a data store (every page).
+pub async fn all_image_sets(
+    client: &Client,
+    ds: &str,
+) -> Vec<aws_sdk_medicalimaging::types::ImageSetsMetadataSummary> {
+    client
+        .search_image_sets()
+        .datastore_id(ds)
+        .max_results(2)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+}
