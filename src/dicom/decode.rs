@@ -290,14 +290,63 @@ fn size_error(have: usize, need: usize) -> DecodeError {
     DecodeError::SizeMismatch(format!("frame has {have} bytes, expected {need}"))
 }
 
+/// Frames with more samples than this are not decoded (kept without statistics): the
+/// decoder would need several GiB.
+pub const MAX_DECODE_SAMPLES: u64 = 1 << 27;
+
+/// Read the SIZ marker segment of a JPEG 2000 codestream and check the image against the
+/// DICOM attributes before handing it to the decoder (which allocates what SIZ declares).
+fn check_siz(stored: &[u8], info: &PixelInfo) -> Result<(), DecodeError> {
+    const SOC_SIZ: [u8; 4] = [0xFF, 0x4F, 0xFF, 0x51];
+    let head = &stored[..stored.len().min(8192)];
+    let at = head
+        .windows(4)
+        .position(|w| w == SOC_SIZ)
+        .ok_or_else(|| DecodeError::Corrupt("no SIZ marker segment".into()))?;
+    // FF51, Lsiz, Rsiz, Xsiz, Ysiz, XOsiz, YOsiz, XTsiz, YTsiz, XTOsiz, YTOsiz, Csiz
+    let siz = &stored[at + 2..];
+    if siz.len() < 40 {
+        return Err(DecodeError::Corrupt("truncated SIZ marker segment".into()));
+    }
+    let u32_at = |i: usize| u32::from_be_bytes([siz[i], siz[i + 1], siz[i + 2], siz[i + 3]]);
+    let (x, y, x0, y0) = (u32_at(6), u32_at(10), u32_at(14), u32_at(18));
+    let components = u16::from_be_bytes([siz[38], siz[39]]);
+    if x <= x0 || y <= y0 || components == 0 {
+        return Err(DecodeError::Corrupt("SIZ declares an empty image".into()));
+    }
+    let (width, height) = (x - x0, y - y0);
+    if (info.columns != 0 && width != info.columns) || (info.rows != 0 && height != info.rows) {
+        return Err(DecodeError::SizeMismatch(format!(
+            "codestream is {width}x{height}, Rows/Columns say {}x{}",
+            info.columns, info.rows
+        )));
+    }
+    if components < info.samples_per_pixel.max(1) {
+        return Err(DecodeError::SizeMismatch(format!(
+            "codestream has {components} components, SamplesPerPixel is {}",
+            info.samples_per_pixel
+        )));
+    }
+    let samples = u64::from(width) * u64::from(height) * u64::from(components);
+    if samples > MAX_DECODE_SAMPLES {
+        return Err(DecodeError::UnsupportedLayout(format!(
+            "{width}x{height}x{components} is too large to decode"
+        )));
+    }
+    Ok(())
+}
+
 fn decode_j2k(stored: &[u8], info: &PixelInfo) -> Result<DecodedFrame, DecodeError> {
     const J2K_SOC_SIZ: [u8; 4] = [0xFF, 0x4F, 0xFF, 0x51];
-    const JP2_SIGNATURE: [u8; 12] = [0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A];
+    const JP2_SIGNATURE: [u8; 12] = [
+        0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A,
+    ];
     if !stored.starts_with(&J2K_SOC_SIZ) && !stored.starts_with(&JP2_SIGNATURE) {
         return Err(DecodeError::Corrupt(
             "not a JPEG 2000 codestream (no SOC/SIZ marker)".into(),
         ));
     }
+    check_siz(stored, info)?;
     // The OpenJPEG port may panic on hostile input; never let that escape.
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<DecodedFrame, DecodeError> {
         let image =
@@ -315,8 +364,7 @@ fn decode_j2k(stored: &[u8], info: &PixelInfo) -> Result<DecodedFrame, DecodeErr
                 comps.len()
             )));
         }
-        if (info.columns != 0 && width != info.columns) || (info.rows != 0 && height != info.rows)
-        {
+        if (info.columns != 0 && width != info.columns) || (info.rows != 0 && height != info.rows) {
             return Err(DecodeError::SizeMismatch(format!(
                 "codestream is {width}x{height}, Rows/Columns say {}x{}",
                 info.columns, info.rows
@@ -483,7 +531,10 @@ mod tests {
         assert_eq!(f.samples, vec![300, 2, 65535]);
         let f = decode_frame(&raw, EXPLICIT_VR_BE, &mono(1, 3, 16, 16, 1)).unwrap();
         assert_eq!(f.samples, vec![300, 2, -1]);
-        let raw32: Vec<u8> = [7u32, 0x8000_0000].iter().flat_map(|v| v.to_be_bytes()).collect();
+        let raw32: Vec<u8> = [7u32, 0x8000_0000]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
         let f = decode_frame(&raw32, EXPLICIT_VR_BE, &mono(1, 2, 32, 32, 0)).unwrap();
         assert_eq!(f.samples, vec![7, i32::MIN]);
         assert_eq!(f.min_max_i64(true), Some((7, 0x8000_0000)));
@@ -540,7 +591,11 @@ mod tests {
 
     #[test]
     fn unsupported_syntaxes() {
-        for ts in ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.80"] {
+        for ts in [
+            "1.2.840.10008.1.2.4.50",
+            "1.2.840.10008.1.2.5",
+            "1.2.840.10008.1.2.4.80",
+        ] {
             let e = decode_frame(&[0xFF, 0xD8], ts, &mono(1, 1, 8, 8, 0)).unwrap_err();
             assert!(matches!(e, DecodeError::Unsupported(_)), "{ts}: {e}");
             assert!(e.is_unsupported());
@@ -565,6 +620,24 @@ mod tests {
     }
 
     #[test]
+    fn siz_is_checked_before_decoding() {
+        // SOC + SIZ declaring 60000x60000, 1 component
+        let mut cs = vec![0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x29, 0x00, 0x00];
+        for v in [60000u32, 60000, 0, 0, 60000, 60000, 0, 0] {
+            cs.extend_from_slice(&v.to_be_bytes());
+        }
+        cs.extend_from_slice(&[0x00, 0x01, 0x0F, 0x01, 0x01]);
+        cs.extend_from_slice(&[0xFF, 0xD9]);
+        let big = mono(60000, 60000, 16, 16, 0);
+        let e = decode_frame(&cs, "1.2.840.10008.1.2.4.90", &big).unwrap_err();
+        assert!(e.is_unsupported(), "{e}");
+        let e = decode_frame(&cs, "1.2.840.10008.1.2.4.90", &mono(64, 64, 16, 16, 0)).unwrap_err();
+        assert!(matches!(e, DecodeError::SizeMismatch(_)), "{e}");
+        let e = decode_frame(&cs[..20], "1.2.840.10008.1.2.4.90", &big).unwrap_err();
+        assert!(matches!(e, DecodeError::Corrupt(_)), "{e}");
+    }
+
+    #[test]
     fn crc32_widths() {
         let f = DecodedFrame {
             width: 3,
@@ -577,7 +650,10 @@ mod tests {
             f.crc32(16),
             crc32fast::hash(&[0xFF, 0xFF, 0x00, 0x01, 0x70, 0x11])
         );
-        let b32: Vec<u8> = [-1i32, 256, 70000].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let b32: Vec<u8> = [-1i32, 256, 70000]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         assert_eq!(f.crc32(32), crc32fast::hash(&b32));
         let empty = DecodedFrame {
             width: 0,

@@ -11,7 +11,9 @@
 //! * SQ is an array of objects, each keyed like the top level; an item that holds elements
 //!   whose VR can't be derived from the keyword also carries a `"DICOMVRs"` object.
 //! * OB, OW, OD, OF, OL, OV, UN are base64 (of the little-endian bytes); AT is `"GGGGEEEE"`.
-//! * An empty value is `null`.
+//!   A standard attribute that was stored as UN (explicit VR files written by tools that
+//!   didn't know it) is read with its dictionary VR instead, as pydicom does.
+//! * An empty value (and an empty sequence) is `null`.
 
 use base64::Engine as _;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, TagRange, VirtualVr};
@@ -82,7 +84,10 @@ where
 {
     let tag = elem.header().tag;
     match elem.value() {
-        Value::Primitive(p) => primitive_to_json(tag, elem.vr(), p),
+        Value::Primitive(p) => match resolve_un(tag, elem.vr(), p) {
+            Some((vr, resolved)) => primitive_to_json(tag, vr, &resolved),
+            None => primitive_to_json(tag, elem.vr(), p),
+        },
         Value::Sequence(seq) => {
             let items = seq.items();
             if items.is_empty() {
@@ -117,8 +122,9 @@ where
             continue;
         }
         let key = element_key(tag);
-        if vr_needs_recording(tag, elem.vr()) {
-            vrs.insert(key.clone(), Json::String(elem.vr().to_string().to_owned()));
+        let vr = effective_vr(elem);
+        if vr_needs_recording(tag, vr) {
+            vrs.insert(key.clone(), Json::String(vr.to_string().to_owned()));
         }
         map.insert(key, element_to_json(elem));
     }
@@ -126,6 +132,103 @@ where
         map.insert(DICOM_VRS_KEY.to_owned(), Json::Object(vrs));
     }
     map
+}
+
+/// The VR an element is rendered with: its stored VR, except that an element stored as UN
+/// whose tag has a single definite dictionary VR is read as that VR (see [`resolve_un`]).
+pub fn effective_vr<D>(elem: &InMemElement<D>) -> VR
+where
+    D: DataDictionary + Clone,
+{
+    match elem.value() {
+        Value::Primitive(p) => resolve_un(elem.header().tag, elem.vr(), p)
+            .map(|(vr, _)| vr)
+            .unwrap_or(elem.vr()),
+        _ => elem.vr(),
+    }
+}
+
+/// The text of an element (multiple values joined with `\`), reading UN-encoded standard
+/// attributes with their dictionary VR, trailing padding removed. `None` for non-primitive
+/// or non-text values.
+pub fn element_text<D>(elem: &InMemElement<D>) -> Option<String>
+where
+    D: DataDictionary + Clone,
+{
+    let Value::Primitive(p) = elem.value() else {
+        return None;
+    };
+    let resolved = resolve_un(elem.header().tag, elem.vr(), p);
+    let p = resolved.as_ref().map(|r| &r.1).unwrap_or(p);
+    match p {
+        PrimitiveValue::Str(s) => Some(trim_padding(s).to_owned()),
+        PrimitiveValue::Strs(v) => Some(trim_padding(&v.join("\\")).to_owned()),
+        PrimitiveValue::Empty => Some(String::new()),
+        PrimitiveValue::U8(_) => None,
+        other => Some(other.to_str().into_owned()),
+    }
+}
+
+/// An element stored with VR UN (e.g. by a writer that didn't know the attribute) whose tag
+/// has one definite, non-sequence VR in the standard dictionary: that VR and the value
+/// decoded from the UN bytes (little endian, as UN content is Implicit VR Little Endian).
+/// `None` when there is nothing to resolve or the bytes don't fit the VR.
+pub fn resolve_un(tag: Tag, vr: VR, value: &PrimitiveValue) -> Option<(VR, PrimitiveValue)> {
+    if vr != VR::UN || keyword_of(tag).is_none() {
+        return None;
+    }
+    let PrimitiveValue::U8(bytes) = value else {
+        return None;
+    };
+    let dict_vr = StandardDataDictionary.by_tag(tag)?.vr().exact()?;
+    fn words<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Option<Vec<T>> {
+        if !b.len().is_multiple_of(N) {
+            return None;
+        }
+        Some(
+            b.chunks_exact(N)
+                .map(|c| f(c.try_into().expect("chunk of N bytes")))
+                .collect(),
+        )
+    }
+    let text = || String::from_utf8_lossy(bytes).into_owned();
+    let value = match dict_vr {
+        VR::SQ | VR::UN => return None,
+        _ if bytes.is_empty() => PrimitiveValue::Empty,
+        VR::AE
+        | VR::AS
+        | VR::CS
+        | VR::DA
+        | VR::DS
+        | VR::DT
+        | VR::IS
+        | VR::LO
+        | VR::PN
+        | VR::SH
+        | VR::TM
+        | VR::UC
+        | VR::UI => PrimitiveValue::Strs(text().split('\\').map(str::to_owned).collect()),
+        VR::LT | VR::ST | VR::UT | VR::UR => PrimitiveValue::Str(text()),
+        VR::OB => PrimitiveValue::U8(bytes.clone()),
+        VR::US | VR::OW => PrimitiveValue::U16(words(bytes, u16::from_le_bytes)?.into()),
+        VR::SS => PrimitiveValue::I16(words(bytes, i16::from_le_bytes)?.into()),
+        VR::UL | VR::OL => PrimitiveValue::U32(words(bytes, u32::from_le_bytes)?.into()),
+        VR::SL => PrimitiveValue::I32(words(bytes, i32::from_le_bytes)?.into()),
+        VR::UV | VR::OV => PrimitiveValue::U64(words(bytes, u64::from_le_bytes)?.into()),
+        VR::SV => PrimitiveValue::I64(words(bytes, i64::from_le_bytes)?.into()),
+        VR::FL | VR::OF => PrimitiveValue::F32(words(bytes, f32::from_le_bytes)?.into()),
+        VR::FD | VR::OD => PrimitiveValue::F64(words(bytes, f64::from_le_bytes)?.into()),
+        VR::AT => PrimitiveValue::Tags(
+            words(bytes, |c: [u8; 4]| {
+                Tag(
+                    u16::from_le_bytes([c[0], c[1]]),
+                    u16::from_le_bytes([c[2], c[3]]),
+                )
+            })?
+            .into(),
+        ),
+    };
+    Some((dict_vr, value))
 }
 
 /// Convert a primitive value of the given tag and VR (see [`element_to_json`]).
@@ -160,11 +263,9 @@ pub fn primitive_to_json(tag: Tag, vr: VR, value: &PrimitiveValue) -> Json {
         PrimitiveValue::F32(v) => v.iter().map(|x| f32_json(*x)).collect(),
         PrimitiveValue::F64(v) => v.iter().map(|x| f64_json(*x)).collect(),
         // Only produced by the "interpreted" read strategy; render as DICOM text.
-        PrimitiveValue::Date(_) | PrimitiveValue::Time(_) | PrimitiveValue::DateTime(_) => value
-            .to_multi_str()
-            .iter()
-            .map(|s| text_json(s))
-            .collect(),
+        PrimitiveValue::Date(_) | PrimitiveValue::Time(_) | PrimitiveValue::DateTime(_) => {
+            value.to_multi_str().iter().map(|s| text_json(s)).collect()
+        }
     };
     let single_valued_vr = matches!(vr, VR::LT | VR::ST | VR::UT | VR::UR);
     if values.len() > 1 || (!single_valued_vr && dictionary_vm_is_multi(tag)) {
@@ -249,7 +350,10 @@ pub fn dictionary_vm_is_multi(tag: Tag) -> bool {
     let (g, e) = (tag.group(), tag.element());
     // repeating groups (curves 50xx, overlays 60xx)
     if g & 0xFF01 == 0x5000 {
-        return matches!(e, 0x0030 | 0x0040 | 0x0104 | 0x0105 | 0x0106 | 0x0110 | 0x0112 | 0x0114);
+        return matches!(
+            e,
+            0x0030 | 0x0040 | 0x0104 | 0x0105 | 0x0106 | 0x0110 | 0x0112 | 0x0114
+        );
     }
     if g & 0xFF01 == 0x6000 {
         return matches!(e, 0x0050 | 0x0066 | 0x0800 | 0x0803 | 0x1200..=0x1203);
@@ -377,7 +481,10 @@ mod tests {
         assert_eq!(element_key(Tag(0x6000, 0x3000)), "OverlayData");
         assert_eq!(element_key(Tag(0x6002, 0x3000)), "60023000");
         assert_eq!(element_key(Tag(0x0008, 0x0000)), "00080000"); // generic group length
-        assert_eq!(element_key(Tag(0x0002, 0x0000)), "FileMetaInformationGroupLength");
+        assert_eq!(
+            element_key(Tag(0x0002, 0x0000)),
+            "FileMetaInformationGroupLength"
+        );
         assert_eq!(element_key(Tag(0x4321, 0x0000)), "43210000");
     }
 
@@ -390,8 +497,15 @@ mod tests {
         let e = elem(tags::RESCALE_INTERCEPT, VR::DS, strs(&["-1024\0"]));
         assert_eq!(element_to_json(&e), Json::from("-1024"));
         // VM 2 attribute: always an array, each value kept as text
-        let e = elem(tags::PIXEL_SPACING, VR::DS, strs(&["0.661468", "0.661468 "]));
-        assert_eq!(element_to_json(&e), serde_json::json!(["0.661468", "0.661468"]));
+        let e = elem(
+            tags::PIXEL_SPACING,
+            VR::DS,
+            strs(&["0.661468", "0.661468 "]),
+        );
+        assert_eq!(
+            element_to_json(&e),
+            serde_json::json!(["0.661468", "0.661468"])
+        );
         // VM 1-n attribute with a single value: still an array (as AWS renders it)
         let e = elem(tags::WINDOW_CENTER, VR::DS, strs(&["40 "]));
         assert_eq!(element_to_json(&e), serde_json::json!(["40"]));
@@ -404,7 +518,11 @@ mod tests {
 
     #[test]
     fn multi_valued_cs_is_an_array() {
-        let e = elem(tags::IMAGE_TYPE, VR::CS, strs(&["ORIGINAL", "PRIMARY", "AXIAL "]));
+        let e = elem(
+            tags::IMAGE_TYPE,
+            VR::CS,
+            strs(&["ORIGINAL", "PRIMARY", "AXIAL "]),
+        );
         assert_eq!(
             element_to_json(&e),
             serde_json::json!(["ORIGINAL", "PRIMARY", "AXIAL"])
@@ -421,7 +539,11 @@ mod tests {
     fn binary_numbers_are_numbers() {
         let e = elem(tags::ROWS, VR::US, dicom_value!(U16, [512]));
         assert_eq!(element_to_json(&e), serde_json::json!(512));
-        let e = elem(tags::SMALLEST_IMAGE_PIXEL_VALUE, VR::SS, dicom_value!(I16, [-2000]));
+        let e = elem(
+            tags::SMALLEST_IMAGE_PIXEL_VALUE,
+            VR::SS,
+            dicom_value!(I16, [-2000]),
+        );
         assert_eq!(element_to_json(&e), serde_json::json!(-2000));
         let e = elem(Tag(0x0018, 0x9073), VR::FD, dicom_value!(F64, [652.5])); // AcquisitionDuration
         assert_eq!(element_to_json(&e), serde_json::json!(652.5));
@@ -431,7 +553,11 @@ mod tests {
         assert_eq!(element_to_json(&e), serde_json::json!(0.1));
         let e = elem(Tag(0x0028, 0x0106), VR::US, dicom_value!(U16, [1, 2]));
         assert_eq!(element_to_json(&e), serde_json::json!([1, 2]));
-        let e = elem(Tag(0x0018, 0x9219), VR::UL, dicom_value!(U32, [4_000_000_000]));
+        let e = elem(
+            Tag(0x0018, 0x9219),
+            VR::UL,
+            dicom_value!(U32, [4_000_000_000]),
+        );
         assert_eq!(element_to_json(&e), serde_json::json!(4_000_000_000u32));
         let e = elem(Tag(0x0018, 0x9073), VR::FD, dicom_value!(F64, [f64::NAN]));
         assert_eq!(element_to_json(&e), Json::Null);
@@ -441,7 +567,11 @@ mod tests {
     fn person_name_is_the_raw_string() {
         let e = elem(tags::PATIENT_NAME, VR::PN, strs(&["DOE^JANE^^DR "]));
         assert_eq!(element_to_json(&e), Json::from("DOE^JANE^^DR"));
-        let e = elem(tags::PATIENT_NAME, VR::PN, strs(&["Yamada^Tarou=山田^太郎"]));
+        let e = elem(
+            tags::PATIENT_NAME,
+            VR::PN,
+            strs(&["Yamada^Tarou=山田^太郎"]),
+        );
         assert_eq!(element_to_json(&e), Json::from("Yamada^Tarou=山田^太郎"));
         let e = elem(tags::STUDY_INSTANCE_UID, VR::UI, strs(&["1.2.3\0"]));
         assert_eq!(element_to_json(&e), Json::from("1.2.3"));
@@ -449,12 +579,24 @@ mod tests {
 
     #[test]
     fn binary_vrs_are_base64() {
-        let e = elem(tags::FILE_META_INFORMATION_VERSION, VR::OB, dicom_value!(U8, [0, 1]));
+        let e = elem(
+            tags::FILE_META_INFORMATION_VERSION,
+            VR::OB,
+            dicom_value!(U8, [0, 1]),
+        );
         assert_eq!(element_to_json(&e), Json::from("AAE="));
-        let e = elem(Tag(0x0009, 0x1010), VR::UN, dicom_value!(U8, [0xDE, 0xAD, 0xBE]));
+        let e = elem(
+            Tag(0x0009, 0x1010),
+            VR::UN,
+            dicom_value!(U8, [0xDE, 0xAD, 0xBE]),
+        );
         assert_eq!(element_to_json(&e), Json::from("3q2+"));
         // OW holds 16-bit words: little-endian bytes
-        let e = elem(Tag(0x0028, 0x1201), VR::OW, dicom_value!(U16, [0x0102, 0x0304]));
+        let e = elem(
+            Tag(0x0028, 0x1201),
+            VR::OW,
+            dicom_value!(U16, [0x0102, 0x0304]),
+        );
         assert_eq!(element_to_json(&e), Json::from("AgEEAw=="));
         let e = elem(Tag(0x0009, 0x1011), VR::OB, PrimitiveValue::Empty);
         assert_eq!(element_to_json(&e), Json::Null);
@@ -473,12 +615,19 @@ mod tests {
             VR::AT,
             PrimitiveValue::Tags([Tag(0x0018, 0x1063), Tag(0x0018, 0x1065)].as_slice().into()),
         );
-        assert_eq!(element_to_json(&e), serde_json::json!(["00181063", "00181065"]));
+        assert_eq!(
+            element_to_json(&e),
+            serde_json::json!(["00181063", "00181065"])
+        );
     }
 
     #[test]
     fn text_vrs_keep_backslashes_and_leading_space() {
-        let e = elem(tags::IMAGE_COMMENTS, VR::LT, PrimitiveValue::Str("  a\\b  ".into()));
+        let e = elem(
+            tags::IMAGE_COMMENTS,
+            VR::LT,
+            PrimitiveValue::Str("  a\\b  ".into()),
+        );
         assert_eq!(element_to_json(&e), Json::from("  a\\b"));
     }
 
@@ -495,7 +644,11 @@ mod tests {
             DataSetSequence::new(vec![code], Length::UNDEFINED),
         );
         let item = InMemDicomObject::from_element_iter([
-            elem(tags::REFERENCED_SOP_CLASS_UID, VR::UI, strs(&["1.2.840.10008.5.1.4.1.1.2"])),
+            elem(
+                tags::REFERENCED_SOP_CLASS_UID,
+                VR::UI,
+                strs(&["1.2.840.10008.5.1.4.1.1.2"]),
+            ),
             inner_seq,
             elem(Tag(0x0009, 0x0010), VR::LO, strs(&["ACME 1.0"])),
             elem(Tag(0x0009, 0x1001), VR::UN, dicom_value!(U8, [1, 2, 3, 4])),
@@ -545,6 +698,48 @@ mod tests {
             DataSetSequence::<InMemDicomObject>::empty(),
         );
         assert_eq!(element_to_json(&empty), Json::Null);
+    }
+
+    #[test]
+    fn un_elements_of_known_attributes_are_read_with_their_dictionary_vr() {
+        let e = elem(
+            tags::STUDY_INSTANCE_UID,
+            VR::UN,
+            PrimitiveValue::U8(b"1.2.3\0".as_slice().into()),
+        );
+        assert_eq!(element_to_json(&e), Json::from("1.2.3"));
+        assert_eq!(effective_vr(&e), VR::UI);
+        assert_eq!(element_text(&e).as_deref(), Some("1.2.3"));
+        let e = elem(
+            tags::IMAGE_TYPE,
+            VR::UN,
+            PrimitiveValue::U8(b"DERIVED\\SECONDARY ".as_slice().into()),
+        );
+        assert_eq!(
+            element_to_json(&e),
+            serde_json::json!(["DERIVED", "SECONDARY"])
+        );
+        let e = elem(tags::ROWS, VR::UN, dicom_value!(U8, [0x00, 0x02]));
+        assert_eq!(element_to_json(&e), serde_json::json!(512));
+        let e = elem(
+            tags::DOSE_GRID_SCALING,
+            VR::UN,
+            PrimitiveValue::U8(b"1.5e-05 ".as_slice().into()),
+        );
+        assert_eq!(element_to_json(&e), Json::from("1.5e-05"));
+        // bytes that don't fit the VR stay UN
+        let e = elem(tags::ROWS, VR::UN, dicom_value!(U8, [1, 2, 3]));
+        assert_eq!(element_to_json(&e), Json::from("AQID"));
+        assert_eq!(effective_vr(&e), VR::UN);
+        // ambiguous dictionary VR and private tags stay UN
+        let e = elem(
+            tags::SMALLEST_IMAGE_PIXEL_VALUE,
+            VR::UN,
+            dicom_value!(U8, [1, 0]),
+        );
+        assert_eq!(effective_vr(&e), VR::UN);
+        let e = elem(Tag(0x0009, 0x1001), VR::UN, dicom_value!(U8, [1, 0]));
+        assert_eq!(effective_vr(&e), VR::UN);
     }
 
     #[test]

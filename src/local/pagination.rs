@@ -15,7 +15,9 @@ fn fingerprint(query: &str) -> String {
 }
 
 fn bad_token() -> ApiError {
-    ApiError::validation("Invalid pagination token: it is malformed, expired, or belongs to a different request")
+    ApiError::validation(
+        "Invalid pagination token: it is malformed, expired, or belongs to a different request",
+    )
 }
 
 /// One page of `items`. `query` identifies the request the token is bound to.
@@ -41,7 +43,8 @@ pub fn page<T: Clone>(
     let size = max_results.unwrap_or(DEFAULT_PAGE);
     let end = (start + size).min(items.len());
     let page = items.get(start..end).map(<[T]>::to_vec).unwrap_or_default();
-    let next = (end < items.len()).then(|| URL_SAFE_NO_PAD.encode(format!("{end}:{}", fingerprint(query))));
+    let next = (end < items.len())
+        .then(|| URL_SAFE_NO_PAD.encode(format!("{end}:{}", fingerprint(query))));
     Ok((page, next))
 }
 

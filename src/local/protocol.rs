@@ -19,17 +19,20 @@ pub struct Params(pub Vec<(String, String)>);
 
 impl Params {
     pub fn parse(query: Option<&str>) -> Self {
-        Self(
-            form_pairs(query.unwrap_or(""))
-                .into_iter()
-                .collect(),
-        )
+        Self(form_pairs(query.unwrap_or("")).into_iter().collect())
     }
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn all(&self, key: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
     pub fn bool(&self, key: &str) -> ApiResult<bool> {
         match self.get(key) {
@@ -63,8 +66,14 @@ pub fn json_body(body: &[u8]) -> ApiResult<Map<String, Value>> {
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::new(ErrorKind::Serialization, "Request body must be a JSON object")),
-        Err(e) => Err(ApiError::new(ErrorKind::Serialization, format!("Malformed JSON body: {e}"))),
+        Ok(_) => Err(ApiError::new(
+            ErrorKind::Serialization,
+            "Request body must be a JSON object",
+        )),
+        Err(e) => Err(ApiError::new(
+            ErrorKind::Serialization,
+            format!("Malformed JSON body: {e}"),
+        )),
     }
 }
 
@@ -73,7 +82,10 @@ pub fn opt_str(body: &Map<String, Value>, key: &str) -> ApiResult<Option<String>
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::new(ErrorKind::Serialization, format!("{key} must be a string"))),
+        Some(_) => Err(ApiError::new(
+            ErrorKind::Serialization,
+            format!("{key} must be a string"),
+        )),
     }
 }
 
@@ -88,7 +100,14 @@ pub fn req_str(body: &Map<String, Value>, key: &str) -> ApiResult<String> {
 fn request_id() -> String {
     let b: [u8; 16] = rand::random();
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 fn with_request_id(mut r: Response) -> Response {
@@ -118,8 +137,10 @@ impl IntoResponse for ApiError {
             body,
         )
             .into_response();
-        r.headers_mut()
-            .insert("x-amzn-errortype", HeaderValue::from_static(self.kind.code()));
+        r.headers_mut().insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static(self.kind.code()),
+        );
         with_request_id(r)
     }
 }
@@ -150,7 +171,11 @@ pub fn frame_content_type(ts: &str) -> &'static str {
         "1.2.840.10008.1.2.4.50" => "image/jpeg",
         "1.2.840.10008.1.2.4.90" | "1.2.840.10008.1.2.4.91" => "image/j2c",
         "1.2.840.10008.1.2.4.112" => "image/jxl",
-        t if t.starts_with("1.2.840.10008.1.2.4.100") || t.starts_with("1.2.840.10008.1.2.4.101") => "video/mpeg",
+        t if t.starts_with("1.2.840.10008.1.2.4.100")
+            || t.starts_with("1.2.840.10008.1.2.4.101") =>
+        {
+            "video/mpeg"
+        }
         t if ["102", "103", "104", "105", "106"]
             .iter()
             .any(|s| t.starts_with(&format!("1.2.840.10008.1.2.4.{s}"))) =>
@@ -183,7 +208,10 @@ pub fn datastore_properties(ds: &Datastore, acct: &Account) -> Value {
     let o = m.as_object_mut().expect("object");
     insert_opt(o, "kmsKeyArn", ds.kms_key_arn.clone());
     insert_opt(o, "lambdaAuthorizerArn", ds.lambda_authorizer_arn.clone());
-    o.insert("losslessStorageFormat".into(), json!(ds.lossless_storage_format));
+    o.insert(
+        "losslessStorageFormat".into(),
+        json!(ds.lossless_storage_format),
+    );
     m
 }
 
@@ -223,7 +251,12 @@ pub fn job_properties(job: &ImportJob) -> Value {
 }
 
 /// GetImageSet's output for one version.
-pub fn image_set_properties(ds_id: &str, set: &ImageSet, v: &ImageSetVersion, acct: &Account) -> Value {
+pub fn image_set_properties(
+    ds_id: &str,
+    set: &ImageSet,
+    v: &ImageSetVersion,
+    acct: &Account,
+) -> Value {
     let mut m = json!({
         "datastoreId": ds_id,
         "imageSetId": set.id,
@@ -282,20 +315,43 @@ pub fn search_summary(set: &ImageSet) -> Value {
         ("DICOMStudyDate", study, "StudyDate"),
         ("DICOMStudyTime", study, "StudyTime"),
     ] {
-        insert_opt(&mut tags, key, document::text(attrs, name).map(str::to_owned));
+        insert_opt(
+            &mut tags,
+            key,
+            document::text(attrs, name).map(str::to_owned),
+        );
     }
-    tags.insert("DICOMNumberOfStudyRelatedSeries".into(), json!(document::series_count(doc)));
-    tags.insert("DICOMNumberOfStudyRelatedInstances".into(), json!(document::instance_count(doc)));
+    tags.insert(
+        "DICOMNumberOfStudyRelatedSeries".into(),
+        json!(document::series_count(doc)),
+    );
+    tags.insert(
+        "DICOMNumberOfStudyRelatedInstances".into(),
+        json!(document::instance_count(doc)),
+    );
     // Series-level tags describe the image set when it holds exactly one series.
     if let Some(series) = document::series_map(doc).filter(|m| m.len() == 1) {
         let (uid, s) = series.iter().next().expect("one series");
         let attrs = s.get("DICOM").and_then(Value::as_object);
         tags.insert("DICOMSeriesInstanceUID".into(), json!(uid));
-        insert_opt(&mut tags, "DICOMSeriesModality", document::text(attrs, "Modality").map(str::to_owned));
-        insert_opt(&mut tags, "DICOMSeriesBodyPart", document::text(attrs, "BodyPartExamined").map(str::to_owned));
-        if let Some(n) = document::text(attrs, "SeriesNumber").and_then(|s| s.trim().parse::<i64>().ok()) {
+        insert_opt(
+            &mut tags,
+            "DICOMSeriesModality",
+            document::text(attrs, "Modality").map(str::to_owned),
+        );
+        insert_opt(
+            &mut tags,
+            "DICOMSeriesBodyPart",
+            document::text(attrs, "BodyPartExamined").map(str::to_owned),
+        );
+        if let Some(n) =
+            document::text(attrs, "SeriesNumber").and_then(|s| s.trim().parse::<i64>().ok())
+        {
             tags.insert("DICOMSeriesNumber".into(), json!(n));
-        } else if let Some(n) = attrs.and_then(|a| a.get("SeriesNumber")).and_then(Value::as_i64) {
+        } else if let Some(n) = attrs
+            .and_then(|a| a.get("SeriesNumber"))
+            .and_then(Value::as_i64)
+        {
             tags.insert("DICOMSeriesNumber".into(), json!(n));
         }
     }
@@ -308,7 +364,11 @@ pub fn search_summary(set: &ImageSet) -> Value {
         "storageTier": set.storage_tier,
         "DICOMTags": tags,
     });
-    insert_opt(m.as_object_mut().expect("object"), "lastAccessedAt", set.last_accessed_at);
+    insert_opt(
+        m.as_object_mut().expect("object"),
+        "lastAccessedAt",
+        set.last_accessed_at,
+    );
     m
 }
 

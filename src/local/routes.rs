@@ -20,8 +20,8 @@ use super::pagination;
 use super::protocol::{self, json_body, ok_json, opt_str, req_str, Params};
 use super::search;
 use super::server::App;
-use super::state::{CopyRequest, MetadataUpdate, NewJob};
 use super::state::NewDatastore;
+use super::state::{CopyRequest, MetadataUpdate, NewJob};
 use super::validate;
 
 type Handler = ApiResult<Response>;
@@ -34,19 +34,49 @@ pub fn router(app: Arc<App>) -> Router {
     let image_set = "/datastore/{datastoreId}/imageSet/{imageSetId}";
     Router::new()
         .route("/datastore", post(create_datastore).get(list_datastores))
-        .route("/datastore/{datastoreId}", get(get_datastore).delete(delete_datastore))
-        .route("/startDICOMImportJob/datastore/{datastoreId}", post(start_import_job))
-        .route("/getDICOMImportJob/datastore/{datastoreId}/job/{jobId}", get(get_import_job))
-        .route("/listDICOMImportJobs/datastore/{datastoreId}", get(list_import_jobs))
-        .route("/tags/{resourceArn}", post(tag_resource).get(list_tags).delete(untag_resource))
-        .route("/datastore/{datastoreId}/searchImageSets", post(search_image_sets))
+        .route(
+            "/datastore/{datastoreId}",
+            get(get_datastore).delete(delete_datastore),
+        )
+        .route(
+            "/startDICOMImportJob/datastore/{datastoreId}",
+            post(start_import_job),
+        )
+        .route(
+            "/getDICOMImportJob/datastore/{datastoreId}/job/{jobId}",
+            get(get_import_job),
+        )
+        .route(
+            "/listDICOMImportJobs/datastore/{datastoreId}",
+            get(list_import_jobs),
+        )
+        .route(
+            "/tags/{resourceArn}",
+            post(tag_resource).get(list_tags).delete(untag_resource),
+        )
+        .route(
+            "/datastore/{datastoreId}/searchImageSets",
+            post(search_image_sets),
+        )
         .route(&format!("{image_set}/getImageSet"), post(get_image_set))
-        .route(&format!("{image_set}/getImageSetMetadata"), post(get_image_set_metadata))
+        .route(
+            &format!("{image_set}/getImageSetMetadata"),
+            post(get_image_set_metadata),
+        )
         .route(&format!("{image_set}/getImageFrame"), post(get_image_frame))
-        .route(&format!("{image_set}/listImageSetVersions"), post(list_image_set_versions))
-        .route(&format!("{image_set}/updateImageSetMetadata"), post(update_image_set_metadata))
+        .route(
+            &format!("{image_set}/listImageSetVersions"),
+            post(list_image_set_versions),
+        )
+        .route(
+            &format!("{image_set}/updateImageSetMetadata"),
+            post(update_image_set_metadata),
+        )
         .route(&format!("{image_set}/copyImageSet"), post(copy_image_set))
-        .route(&format!("{image_set}/deleteImageSet"), post(delete_image_set))
+        .route(
+            &format!("{image_set}/deleteImageSet"),
+            post(delete_image_set),
+        )
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
         .layer(middleware::from_fn_with_state(app.clone(), front_door))
@@ -71,13 +101,18 @@ async fn front_door(State(app): AppState, req: Request, next: Next) -> Response 
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
-            return ApiError::validation(format!("Request body larger than {MAX_BODY} bytes")).into_response()
+            return ApiError::validation(format!("Request body larger than {MAX_BODY} bytes"))
+                .into_response()
         }
     };
-    if let Err(e) = app.verifier.verify(&parts.method, &parts.uri, &parts.headers, &bytes) {
+    if let Err(e) = app
+        .verifier
+        .verify(&parts.method, &parts.uri, &parts.headers, &bytes)
+    {
         return e.into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 fn params(q: &Option<String>) -> Params {
@@ -140,14 +175,18 @@ async fn create_datastore(State(app): AppState, body: Bytes) -> Handler {
         out
     };
     app.changed();
-    Ok(ok_json(json!({"datastoreId": id, "datastoreStatus": status})))
+    Ok(ok_json(
+        json!({"datastoreId": id, "datastoreStatus": status}),
+    ))
 }
 
 async fn get_datastore(State(app): AppState, Path(id): Path<String>) -> Handler {
     validate::resource_id("datastoreId", &id)?;
     let mut store = app.store.lock().expect("store lock");
     let ds = store.datastore(&id)?;
-    Ok(ok_json(json!({"datastoreProperties": protocol::datastore_properties(ds, &app.account)})))
+    Ok(ok_json(
+        json!({"datastoreProperties": protocol::datastore_properties(ds, &app.account)}),
+    ))
 }
 
 async fn list_datastores(State(app): AppState, RawQuery(q): RawQuery) -> Handler {
@@ -161,7 +200,11 @@ async fn list_datastores(State(app): AppState, RawQuery(q): RawQuery) -> Handler
         )?;
     }
     let max = validate::max_results(p.get("maxResults"))?;
-    let all = app.store.lock().expect("store lock").list_datastores(status);
+    let all = app
+        .store
+        .lock()
+        .expect("store lock")
+        .list_datastores(status);
     let (page, next) = pagination::page(&all, max, p.get("nextToken"), &format!("ds:{status:?}"))?;
     let mut out = json!({
         "datastoreSummaries": page.iter().map(|d| protocol::datastore_summary(d, &app.account)).collect::<Vec<_>>()
@@ -241,12 +284,16 @@ fn validate_import_configuration(cfg: &Value) -> ApiResult<()> {
             ApiError::validation("importConfiguration must be {\"dicomJsonMetadataImportConfiguration\": {\"dicomMetadataMappings\": [...]}}")
         })?;
     if maps.is_empty() || maps.len() > 1000 {
-        return Err(ApiError::validation("dicomMetadataMappings must have 1 to 1000 items"));
+        return Err(ApiError::validation(
+            "dicomMetadataMappings must have 1 to 1000 items",
+        ));
     }
     for m in maps {
         for key in ["studyInstanceUID", "metadataFilePath"] {
             if m.get(key).and_then(Value::as_str).is_none() {
-                return Err(ApiError::validation(format!("dicomMetadataMappings items need {key}")));
+                return Err(ApiError::validation(format!(
+                    "dicomMetadataMappings items need {key}"
+                )));
             }
         }
     }
@@ -257,20 +304,40 @@ async fn get_import_job(State(app): AppState, Path((ds, job)): Path<(String, Str
     validate::resource_id("datastoreId", &ds)?;
     validate::job_id(&job)?;
     let job = app.store.lock().expect("store lock").job(&ds, &job)?;
-    Ok(ok_json(json!({"jobProperties": protocol::job_properties(&job)})))
+    Ok(ok_json(
+        json!({"jobProperties": protocol::job_properties(&job)}),
+    ))
 }
 
-async fn list_import_jobs(State(app): AppState, Path(ds): Path<String>, RawQuery(q): RawQuery) -> Handler {
+async fn list_import_jobs(
+    State(app): AppState,
+    Path(ds): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Handler {
     validate::resource_id("datastoreId", &ds)?;
     let p = params(&q);
     let status = p.get("jobStatus");
     if let Some(s) = status {
-        validate::enum_value("jobStatus", s, &["SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED"])?;
+        validate::enum_value(
+            "jobStatus",
+            s,
+            &["SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED"],
+        )?;
     }
     let max = validate::max_results(p.get("maxResults"))?;
-    let jobs = app.store.lock().expect("store lock").list_jobs(&ds, status)?;
-    let (page, next) = pagination::page(&jobs, max, p.get("nextToken"), &format!("jobs:{ds}:{status:?}"))?;
-    let mut out = json!({"jobSummaries": page.iter().map(protocol::job_summary).collect::<Vec<_>>()});
+    let jobs = app
+        .store
+        .lock()
+        .expect("store lock")
+        .list_jobs(&ds, status)?;
+    let (page, next) = pagination::page(
+        &jobs,
+        max,
+        p.get("nextToken"),
+        &format!("jobs:{ds}:{status:?}"),
+    )?;
+    let mut out =
+        json!({"jobSummaries": page.iter().map(protocol::job_summary).collect::<Vec<_>>()});
     if let Some(t) = next {
         out["nextToken"] = json!(t);
     }
@@ -283,12 +350,19 @@ async fn tag_resource(State(app): AppState, Path(arn): Path<String>, body: Bytes
     validate::resource_arn(&arn)?;
     let b = json_body(&body)?;
     let tags = tag_map(validate::required("tags", b.get("tags"))?, "tags")?;
-    app.store.lock().expect("store lock").tag_resource(&arn, tags)?;
+    app.store
+        .lock()
+        .expect("store lock")
+        .tag_resource(&arn, tags)?;
     app.changed();
     Ok(ok_json(json!({})))
 }
 
-async fn untag_resource(State(app): AppState, Path(arn): Path<String>, RawQuery(q): RawQuery) -> Handler {
+async fn untag_resource(
+    State(app): AppState,
+    Path(arn): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Handler {
     validate::resource_arn(&arn)?;
     let keys = params(&q).all("tagKeys");
     if keys.len() > 200 {
@@ -300,7 +374,10 @@ async fn untag_resource(State(app): AppState, Path(arn): Path<String>, RawQuery(
     for k in &keys {
         validate::tag_key("tagKeys", k)?;
     }
-    app.store.lock().expect("store lock").untag_resource(&arn, &keys)?;
+    app.store
+        .lock()
+        .expect("store lock")
+        .untag_resource(&arn, &keys)?;
     app.changed();
     Ok(ok_json(json!({})))
 }
@@ -326,7 +403,12 @@ fn version_param(p: &Params, key: &str, member: &str) -> ApiResult<Option<String
     Ok(v)
 }
 
-async fn search_image_sets(State(app): AppState, Path(ds): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Handler {
+async fn search_image_sets(
+    State(app): AppState,
+    Path(ds): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Handler {
     validate::resource_id("datastoreId", &ds)?;
     let p = params(&q);
     let max = validate::max_results(p.get("maxResults"))?;
@@ -334,8 +416,16 @@ async fn search_image_sets(State(app): AppState, Path(ds): Path<String>, RawQuer
     let query = search::parse(&criteria)?;
     let mut store = app.store.lock().expect("store lock");
     let datastore = store.live_datastore(&ds)?;
-    let hits: Vec<Value> = search::run(datastore, &query).into_iter().map(protocol::search_summary).collect();
-    let (page, next) = pagination::page(&hits, max, p.get("nextToken"), &format!("search:{ds}:{criteria}"))?;
+    let hits: Vec<Value> = search::run(datastore, &query)
+        .into_iter()
+        .map(protocol::search_summary)
+        .collect();
+    let (page, next) = pagination::page(
+        &hits,
+        max,
+        p.get("nextToken"),
+        &format!("search:{ds}:{criteria}"),
+    )?;
     let mut out = json!({
         "imageSetsMetadataSummaries": page,
         "sort": {
@@ -353,46 +443,84 @@ async fn search_image_sets(State(app): AppState, Path(ds): Path<String>, RawQuer
     Ok(ok_json(out))
 }
 
-async fn get_image_set(State(app): AppState, Path((ds, is)): Path<(String, String)>, RawQuery(q): RawQuery) -> Handler {
+async fn get_image_set(
+    State(app): AppState,
+    Path((ds, is)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Handler {
     ids(&ds, &is)?;
     let version = version_param(&params(&q), "version", "versionId")?;
     let mut store = app.store.lock().expect("store lock");
     let set = store.image_set(&ds, &is)?;
     let v = set.version(version.as_deref()).ok_or_else(|| {
-        ApiError::not_found(format!("Version {} of image set {is} does not exist", version.as_deref().unwrap_or("")))
+        ApiError::not_found(format!(
+            "Version {} of image set {is} does not exist",
+            version.as_deref().unwrap_or("")
+        ))
     })?;
-    Ok(ok_json(protocol::image_set_properties(&ds, set, v, &app.account)))
+    Ok(ok_json(protocol::image_set_properties(
+        &ds,
+        set,
+        v,
+        &app.account,
+    )))
 }
 
-async fn get_image_set_metadata(State(app): AppState, Path((ds, is)): Path<(String, String)>, RawQuery(q): RawQuery) -> Handler {
+async fn get_image_set_metadata(
+    State(app): AppState,
+    Path((ds, is)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Handler {
     ids(&ds, &is)?;
     let version = version_param(&params(&q), "version", "versionId")?;
-    let doc = app
-        .store
-        .lock()
-        .expect("store lock")
-        .image_set_metadata(&ds, &is, version.as_deref())?;
+    let doc =
+        app.store
+            .lock()
+            .expect("store lock")
+            .image_set_metadata(&ds, &is, version.as_deref())?;
     protocol::gzip_json(&doc)
 }
 
-async fn get_image_frame(State(app): AppState, Path((ds, is)): Path<(String, String)>, body: Bytes) -> Handler {
+async fn get_image_frame(
+    State(app): AppState,
+    Path((ds, is)): Path<(String, String)>,
+    body: Bytes,
+) -> Handler {
     ids(&ds, &is)?;
     let b = json_body(&body)?;
     let frame_id = req_str(&b, "imageFrameId")?;
     validate::resource_id("imageFrameInformation.imageFrameId", &frame_id)?;
-    let (blob, ts) = app.store.lock().expect("store lock").image_frame(&ds, &is, &frame_id)?;
+    let (blob, ts) = app
+        .store
+        .lock()
+        .expect("store lock")
+        .image_frame(&ds, &is, &frame_id)?;
     Ok(protocol::frame(blob.bytes.as_ref().clone(), &ts))
 }
 
-async fn list_image_set_versions(State(app): AppState, Path((ds, is)): Path<(String, String)>, RawQuery(q): RawQuery) -> Handler {
+async fn list_image_set_versions(
+    State(app): AppState,
+    Path((ds, is)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Handler {
     ids(&ds, &is)?;
     let p = params(&q);
     let max = validate::max_results(p.get("maxResults"))?;
     let mut store = app.store.lock().expect("store lock");
     let set = store.image_set(&ds, &is)?;
     // Newest version first.
-    let all: Vec<Value> = set.versions.iter().rev().map(|v| protocol::version_properties(set, v)).collect();
-    let (page, next) = pagination::page(&all, max, p.get("nextToken"), &format!("versions:{ds}:{is}"))?;
+    let all: Vec<Value> = set
+        .versions
+        .iter()
+        .rev()
+        .map(|v| protocol::version_properties(set, v))
+        .collect();
+    let (page, next) = pagination::page(
+        &all,
+        max,
+        p.get("nextToken"),
+        &format!("versions:{ds}:{is}"),
+    )?;
     let mut out = json!({"imageSetPropertiesList": page});
     if let Some(t) = next {
         out["nextToken"] = json!(t);
@@ -405,12 +533,18 @@ fn update_blob(updates: &Map<String, Value>, key: &str) -> ApiResult<Option<Valu
     let Some(v) = updates.get(key) else {
         return Ok(None);
     };
-    let b64 = v
-        .as_str()
-        .ok_or_else(|| ApiError::new(ErrorKind::Serialization, format!("DICOMUpdates.{key} must be a base64 string")))?;
-    let raw = STANDARD
-        .decode(b64)
-        .map_err(|_| ApiError::new(ErrorKind::Serialization, format!("DICOMUpdates.{key} is not valid base64")))?;
+    let b64 = v.as_str().ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::Serialization,
+            format!("DICOMUpdates.{key} must be a base64 string"),
+        )
+    })?;
+    let raw = STANDARD.decode(b64).map_err(|_| {
+        ApiError::new(
+            ErrorKind::Serialization,
+            format!("DICOMUpdates.{key} is not valid base64"),
+        )
+    })?;
     if raw.is_empty() || raw.len() > 30_000 {
         return Err(ApiError::constraint(
             &format!("updateImageSetMetadataUpdates.DICOMUpdates.{key}"),
@@ -418,9 +552,9 @@ fn update_blob(updates: &Map<String, Value>, key: &str) -> ApiResult<Option<Valu
             "Member must have length between 1 and 30000, inclusive",
         ));
     }
-    serde_json::from_slice(&raw)
-        .map(Some)
-        .map_err(|e| ApiError::validation(format!("DICOMUpdates.{key} is not a JSON document: {e}")))
+    serde_json::from_slice(&raw).map(Some).map_err(|e| {
+        ApiError::validation(format!("DICOMUpdates.{key} is not a JSON document: {e}"))
+    })
 }
 
 async fn update_image_set_metadata(
@@ -438,7 +572,9 @@ async fn update_image_set_metadata(
     let b = json_body(&body)?;
     let update = match (b.get("DICOMUpdates"), opt_str(&b, "revertToVersionId")?) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::validation("Provide either DICOMUpdates or revertToVersionId, not both"))
+            return Err(ApiError::validation(
+                "Provide either DICOMUpdates or revertToVersionId, not both",
+            ))
         }
         (None, None) => {
             return Err(ApiError::validation(
@@ -450,9 +586,9 @@ async fn update_image_set_metadata(
             MetadataUpdate::Revert(to)
         }
         (Some(u), None) => {
-            let u = u
-                .as_object()
-                .ok_or_else(|| ApiError::new(ErrorKind::Serialization, "DICOMUpdates must be an object"))?;
+            let u = u.as_object().ok_or_else(|| {
+                ApiError::new(ErrorKind::Serialization, "DICOMUpdates must be an object")
+            })?;
             let removable = update_blob(u, "removableAttributes")?;
             let updatable = update_blob(u, "updatableAttributes")?;
             if removable.is_none() && updatable.is_none() {
@@ -460,14 +596,20 @@ async fn update_image_set_metadata(
                     "DICOMUpdates must carry removableAttributes or updatableAttributes",
                 ));
             }
-            MetadataUpdate::Dicom { removable, updatable }
+            MetadataUpdate::Dicom {
+                removable,
+                updatable,
+            }
         }
     };
-    let r = app
-        .store
-        .lock()
-        .expect("store lock")
-        .update_image_set(&ds, &is, &latest, force, include_study, update)?;
+    let r = app.store.lock().expect("store lock").update_image_set(
+        &ds,
+        &is,
+        &latest,
+        force,
+        include_study,
+        update,
+    )?;
     app.changed();
     let mut out = protocol::write_result(&r, "LOCKED", "UPDATING");
     out.insert("datastoreId".into(), json!(ds));
@@ -485,9 +627,12 @@ async fn copy_image_set(
     let force = p.bool("force")?;
     let promote = p.bool("promoteToPrimary")?;
     let b = json_body(&body)?;
-    let source = validate::required("copyImageSetInformation.sourceImageSet", b.get("sourceImageSet"))?
-        .as_object()
-        .ok_or_else(|| ApiError::new(ErrorKind::Serialization, "sourceImageSet must be an object"))?;
+    let source = validate::required(
+        "copyImageSetInformation.sourceImageSet",
+        b.get("sourceImageSet"),
+    )?
+    .as_object()
+    .ok_or_else(|| ApiError::new(ErrorKind::Serialization, "sourceImageSet must be an object"))?;
     let source_latest = req_str(source, "latestVersionId")?;
     validate::version_id("sourceImageSet.latestVersionId", &source_latest)?;
     let copiable = match source.get("DICOMCopies") {
@@ -496,9 +641,13 @@ async fn copy_image_set(
             let raw = c
                 .get("copiableAttributes")
                 .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::validation("DICOMCopies.copiableAttributes is required"))?;
+                .ok_or_else(|| {
+                    ApiError::validation("DICOMCopies.copiableAttributes is required")
+                })?;
             if raw.is_empty() || raw.chars().count() > 260_000 {
-                return Err(ApiError::validation("copiableAttributes must have length between 1 and 260000"));
+                return Err(ApiError::validation(
+                    "copiableAttributes must have length between 1 and 260000",
+                ));
             }
             Some(serde_json::from_str::<Value>(raw).map_err(|e| {
                 ApiError::validation(format!("copiableAttributes is not a JSON document: {e}"))
@@ -508,9 +657,12 @@ async fn copy_image_set(
     let destination = match b.get("destinationImageSet") {
         None => None,
         Some(d) => {
-            let d = d
-                .as_object()
-                .ok_or_else(|| ApiError::new(ErrorKind::Serialization, "destinationImageSet must be an object"))?;
+            let d = d.as_object().ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::Serialization,
+                    "destinationImageSet must be an object",
+                )
+            })?;
             let id = req_str(d, "imageSetId")?;
             validate::resource_id("destinationImageSet.imageSetId", &id)?;
             let latest = req_str(d, "latestVersionId")?;
@@ -532,7 +684,10 @@ async fn copy_image_set(
     app.changed();
     let mut src = protocol::write_result(&r.source, "LOCKED", "COPYING_WITH_READ_ONLY_ACCESS");
     let mut dst = protocol::write_result(&r.destination, "LOCKED", "COPYING");
-    src.insert("imageSetArn".into(), json!(app.account.image_set_arn(&ds, &is)));
+    src.insert(
+        "imageSetArn".into(),
+        json!(app.account.image_set_arn(&ds, &is)),
+    );
     dst.insert(
         "imageSetArn".into(),
         json!(app.account.image_set_arn(&ds, &r.destination.image_set_id)),
@@ -546,7 +701,10 @@ async fn copy_image_set(
 
 async fn delete_image_set(State(app): AppState, Path((ds, is)): Path<(String, String)>) -> Handler {
     ids(&ds, &is)?;
-    app.store.lock().expect("store lock").delete_image_set(&ds, &is)?;
+    app.store
+        .lock()
+        .expect("store lock")
+        .delete_image_set(&ds, &is)?;
     app.changed();
     Ok(ok_json(json!({
         "datastoreId": ds,

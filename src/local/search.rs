@@ -63,13 +63,18 @@ fn parse_value(v: &Value) -> ApiResult<Attr> {
             .as_str()
             .ok_or_else(|| ApiError::validation(format!("{member} must be a string")))?;
         if s.chars().count() > 512 {
-            return Err(ApiError::constraint(member, s, "Member must have length less than or equal to 512"));
+            return Err(ApiError::constraint(
+                member,
+                s,
+                "Member must have length less than or equal to 512",
+            ));
         }
         Ok(s.to_string())
     };
     let time = |member: &str| -> ApiResult<f64> {
-        v.as_f64()
-            .ok_or_else(|| ApiError::validation(format!("{member} must be a timestamp (epoch seconds)")))
+        v.as_f64().ok_or_else(|| {
+            ApiError::validation(format!("{member} must be a timestamp (epoch seconds)"))
+        })
     };
     Ok(match k.as_str() {
         "DICOMPatientId" => Attr::PatientId(text(k)?),
@@ -111,7 +116,10 @@ fn parse_value(v: &Value) -> ApiResult<Attr> {
 }
 
 fn is_range_attr(a: &Attr) -> bool {
-    matches!(a, Attr::CreatedAt(_) | Attr::UpdatedAt(_) | Attr::StudyDateAndTime(_))
+    matches!(
+        a,
+        Attr::CreatedAt(_) | Attr::UpdatedAt(_) | Attr::StudyDateAndTime(_)
+    )
 }
 
 /// Parses the SearchCriteria payload (`{}` or empty = no filters, default sort).
@@ -129,7 +137,9 @@ pub fn parse(criteria: &Value) -> ApiResult<Query> {
         .as_object()
         .ok_or_else(|| ApiError::validation("searchCriteria must be an object"))?;
     if let Some(k) = obj.keys().find(|k| *k != "filters" && *k != "sort") {
-        return Err(ApiError::validation(format!("Unexpected key '{k}' in searchCriteria")));
+        return Err(ApiError::validation(format!(
+            "Unexpected key '{k}' in searchCriteria"
+        )));
     }
     if let Some(filters) = obj.get("filters") {
         let filters = filters
@@ -147,12 +157,19 @@ pub fn parse(criteria: &Value) -> ApiResult<Query> {
                 .get("operator")
                 .and_then(Value::as_str)
                 .ok_or_else(|| ApiError::validation("Each filter needs an operator"))?;
-            validate::enum_value("searchCriteria.filters.member.operator", op, &["EQUAL", "BETWEEN"])?;
+            validate::enum_value(
+                "searchCriteria.filters.member.operator",
+                op,
+                &["EQUAL", "BETWEEN"],
+            )?;
             let values = f
                 .get("values")
                 .and_then(Value::as_array)
                 .ok_or_else(|| ApiError::validation("Each filter needs values"))?;
-            let values = values.iter().map(parse_value).collect::<ApiResult<Vec<_>>>()?;
+            let values = values
+                .iter()
+                .map(parse_value)
+                .collect::<ApiResult<Vec<_>>>()?;
             q.filters.push(match (op, values.as_slice()) {
                 ("EQUAL", [a]) => Filter::Equal(a.clone()),
                 ("BETWEEN", [a, b])
@@ -198,7 +215,9 @@ pub fn parse(criteria: &Value) -> ApiResult<Query> {
 fn attr_of(set: &ImageSet, like: &Attr) -> Option<Attr> {
     let doc = &set.latest().document;
     let study = document::study(doc);
-    let text = |a: Option<&serde_json::Map<String, Value>>, k: &str| document::text(a, k).map(str::to_owned);
+    let text = |a: Option<&serde_json::Map<String, Value>>, k: &str| {
+        document::text(a, k).map(str::to_owned)
+    };
     Some(match like {
         Attr::PatientId(_) => Attr::PatientId(text(document::patient(doc), "PatientID")?),
         Attr::AccessionNumber(_) => Attr::AccessionNumber(text(study, "AccessionNumber")?),
@@ -219,12 +238,17 @@ fn attr_of(set: &ImageSet, like: &Attr) -> Option<Attr> {
 fn study_date_key(set: &ImageSet) -> Option<String> {
     let study = document::study(&set.latest().document);
     let date = document::text(study, "StudyDate")?;
-    Some(study_date_time(date, document::text(study, "StudyTime").unwrap_or("")))
+    Some(study_date_time(
+        date,
+        document::text(study, "StudyTime").unwrap_or(""),
+    ))
 }
 
 fn cmp_attr(a: &Attr, b: &Attr) -> Option<std::cmp::Ordering> {
     match (a, b) {
-        (Attr::CreatedAt(x), Attr::CreatedAt(y)) | (Attr::UpdatedAt(x), Attr::UpdatedAt(y)) => x.partial_cmp(y),
+        (Attr::CreatedAt(x), Attr::CreatedAt(y)) | (Attr::UpdatedAt(x), Attr::UpdatedAt(y)) => {
+            x.partial_cmp(y)
+        }
         (Attr::StudyDateAndTime(x), Attr::StudyDateAndTime(y)) => Some(x.cmp(y)),
         _ => None,
     }
@@ -241,7 +265,8 @@ fn matches(set: &ImageSet, f: &Filter) -> bool {
             (None, _) => false,
         },
         Filter::Between(lo, hi) => attr_of(set, lo).is_some_and(|v| {
-            cmp_attr(&v, lo).is_some_and(|o| o.is_ge()) && cmp_attr(&v, hi).is_some_and(|o| o.is_le())
+            cmp_attr(&v, lo).is_some_and(|o| o.is_ge())
+                && cmp_attr(&v, hi).is_some_and(|o| o.is_le())
         }),
     }
 }

@@ -20,8 +20,14 @@ pub struct SeedReport {
 }
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    for entry in walkdir::WalkDir::new(from).into_iter().filter_map(Result::ok) {
-        let rel = entry.path().strip_prefix(from).map_err(std::io::Error::other)?;
+    for entry in walkdir::WalkDir::new(from)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let rel = entry
+            .path()
+            .strip_prefix(from)
+            .map_err(std::io::Error::other)?;
         let dest = to.join(rel);
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&dest)?;
@@ -71,7 +77,10 @@ pub fn seed(app: &App, samples: &Path) -> Result<SeedReport, String> {
                 &id,
                 NewJob {
                     job_name: Some("seed-samples".into()),
-                    data_access_role_arn: format!("arn:aws:iam::{}:role/HealthImagingLocalImport", app.account.account_id),
+                    data_access_role_arn: format!(
+                        "arn:aws:iam::{}:role/HealthImagingLocalImport",
+                        app.account.account_id
+                    ),
                     client_token: "healthimaging-local-seed".into(),
                     input_s3_uri: format!("s3://{SEED_BUCKET}/dicom/"),
                     output_s3_uri: format!("s3://{SEED_BUCKET}/output/"),

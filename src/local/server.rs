@@ -153,7 +153,8 @@ impl LocalServer {
             (Some(root), _) => (root.clone(), None),
             (None, Some(data)) => (data.join("s3"), None),
             (None, None) => {
-                let dir = std::env::temp_dir().join(format!("healthimaging-local-{}", super::state::new_id()));
+                let dir = std::env::temp_dir()
+                    .join(format!("healthimaging-local-{}", super::state::new_id()));
                 (dir.clone(), Some(TempDir(dir)))
             }
         };
@@ -191,7 +192,9 @@ impl LocalServer {
         listener
             .set_nonblocking(true)
             .map_err(|e| StartError::Bind(bind.clone(), e))?;
-        let addr = listener.local_addr().map_err(|e| StartError::Bind(bind, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Bind(bind, e))?;
         let (tx, rx) = oneshot::channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread_app = app.clone();
@@ -271,8 +274,8 @@ fn serve(
             let _ = tcp.set_nodelay(true);
         });
         let server = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = shutdown.await;
-            });
+            let _ = shutdown.await;
+        });
         if let Err(e) = server.await {
             tracing::error!("local HealthImaging stopped with an error: {e}");
         }

@@ -79,7 +79,10 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, ApiError> {
     if scope.len() != 5 || scope[4] != "aws4_request" {
         return Err(deny(
             ErrorKind::InvalidSignature,
-            format!("Credential should be scoped to a valid region and service: '{}'", scope.get(1..).map(|s| s.join("/")).unwrap_or_default()),
+            format!(
+                "Credential should be scoped to a valid region and service: '{}'",
+                scope.get(1..).map(|s| s.join("/")).unwrap_or_default()
+            ),
         ));
     }
     Ok(Authorization {
@@ -100,7 +103,9 @@ fn canonical_query(query: Option<&str>) -> String {
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
             let enc = |s: &str| {
-                let decoded = percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+                let decoded = percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned();
                 utf8_percent_encode(&decoded, STRICT).to_string()
             };
             (enc(k), enc(v))
@@ -140,7 +145,12 @@ impl Verifier {
         let header = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| deny(ErrorKind::MissingAuthenticationToken, "Missing Authentication Token"))?;
+            .ok_or_else(|| {
+                deny(
+                    ErrorKind::MissingAuthenticationToken,
+                    "Missing Authentication Token",
+                )
+            })?;
         let auth = parse_authorization(header)?;
         let creds = self
             .credentials
@@ -165,10 +175,17 @@ impl Verifier {
             .get("x-amz-date")
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| deny(ErrorKind::InvalidSignature, "Missing X-Amz-Date header."))?;
-        let signed_at = parse_amz_date(amz_date)
-            .ok_or_else(|| deny(ErrorKind::InvalidSignature, "X-Amz-Date is not in the ISO8601 basic format."))?;
+        let signed_at = parse_amz_date(amz_date).ok_or_else(|| {
+            deny(
+                ErrorKind::InvalidSignature,
+                "X-Amz-Date is not in the ISO8601 basic format.",
+            )
+        })?;
         if !amz_date.starts_with(auth.date) {
-            return Err(deny(ErrorKind::InvalidSignature, "Credential date does not match X-Amz-Date."));
+            return Err(deny(
+                ErrorKind::InvalidSignature,
+                "Credential date does not match X-Amz-Date.",
+            ));
         }
         let now = SystemTime::now();
         let skew = now
@@ -181,20 +198,25 @@ impl Verifier {
             ));
         }
         if !auth.signed_headers.contains(&"host") {
-            return Err(deny(ErrorKind::InvalidSignature, "'Host' must be a signed header."));
+            return Err(deny(
+                ErrorKind::InvalidSignature,
+                "'Host' must be a signed header.",
+            ));
         }
 
         let body_hash = hex::encode(Sha256::digest(body));
-        let payload_hash = match headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
-            Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
-            Some(declared) if declared != body_hash => {
-                return Err(deny(
+        let payload_hash =
+            match headers
+                .get("x-amz-content-sha256")
+                .and_then(|v| v.to_str().ok())
+            {
+                Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
+                Some(declared) if declared != body_hash => return Err(deny(
                     ErrorKind::InvalidSignature,
                     "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                ))
-            }
-            _ => body_hash,
-        };
+                )),
+                _ => body_hash,
+            };
 
         let mut canonical_headers = String::new();
         for name in &auth.signed_headers {
@@ -205,7 +227,11 @@ impl Verifier {
                 .collect();
             canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
         }
-        let path = if uri.path().is_empty() { "/" } else { uri.path() };
+        let path = if uri.path().is_empty() {
+            "/"
+        } else {
+            uri.path()
+        };
         let canonical_request = format!(
             "{method}\n{}\n{}\n{canonical_headers}\n{}\n{payload_hash}",
             utf8_percent_encode(path, PATH),
@@ -246,7 +272,10 @@ mod tests {
             canonical_query(Some("maxResults=10&nextToken=a%2Fb&force=true")),
             "force=true&maxResults=10&nextToken=a%2Fb"
         );
-        assert_eq!(canonical_query(Some("tagKeys=b&tagKeys=a")), "tagKeys=a&tagKeys=b");
+        assert_eq!(
+            canonical_query(Some("tagKeys=b&tagKeys=a")),
+            "tagKeys=a&tagKeys=b"
+        );
         assert_eq!(canonical_query(None), "");
     }
 

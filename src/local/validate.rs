@@ -21,10 +21,7 @@ pattern!(job_id_re, "[0-9a-z]{1,32}");
 pattern!(version_re, "[0-9]+");
 pattern!(name_re, "[A-Za-z0-9._/#-]+");
 pattern!(client_token_re, "[A-Za-z0-9._-]+");
-pattern!(
-    s3_uri_re,
-    r"s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?"
-);
+pattern!(s3_uri_re, r"s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?");
 pattern!(role_arn_re, r"arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+");
 pattern!(
     kms_arn_re,
@@ -115,7 +112,12 @@ pub fn role_arn(value: &str) -> ApiResult<()> {
 
 pub fn kms_key_arn(value: &str) -> ApiResult<()> {
     length("kmsKeyArn", value, 1, 512)?;
-    check("kmsKeyArn", value, kms_arn_re(), "arn:aws...:kms:<region>:<account>:(key/<uuid>|alias/<name>)")
+    check(
+        "kmsKeyArn",
+        value,
+        kms_arn_re(),
+        "arn:aws...:kms:<region>:<account>:(key/<uuid>|alias/<name>)",
+    )
 }
 
 pub fn lambda_arn(value: &str) -> ApiResult<()> {
@@ -185,7 +187,10 @@ pub fn enum_value(member: &str, value: &str, allowed: &[&str]) -> ApiResult<()> 
         Err(ApiError::constraint(
             member,
             value,
-            &format!("Member must satisfy enum value set: [{}]", allowed.join(", ")),
+            &format!(
+                "Member must satisfy enum value set: [{}]",
+                allowed.join(", ")
+            ),
         ))
     }
 }

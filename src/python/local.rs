@@ -24,7 +24,9 @@ impl LocalHealthImaging {
         let guard = self.server.lock().expect("server lock");
         match guard.as_ref() {
             Some(s) => f(s),
-            None => Err(EngineError::new_err("the local HealthImaging has been stopped")),
+            None => Err(EngineError::new_err(
+                "the local HealthImaging has been stopped",
+            )),
         }
     }
 }

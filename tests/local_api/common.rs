@@ -60,7 +60,9 @@ pub fn client_for(endpoint: &str, key: &str, secret: &str) -> Client {
         .credentials_provider(Credentials::new(key, secret, None, None, "test"))
         .endpoint_url(endpoint)
         .interceptor(NoHostPrefix)
-        .retry_config(aws_sdk_medicalimaging::config::retry::RetryConfig::standard().with_max_attempts(2))
+        .retry_config(
+            aws_sdk_medicalimaging::config::retry::RetryConfig::standard().with_max_attempts(2),
+        )
         .build();
     Client::from_conf(conf)
 }
@@ -97,7 +99,12 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 pub async fn create_datastore(client: &Client, name: &str) -> String {
-    let out = client.create_datastore().datastore_name(name).send().await.unwrap();
+    let out = client
+        .create_datastore()
+        .datastore_name(name)
+        .send()
+        .await
+        .unwrap();
     out.datastore_id().to_string()
 }
 
@@ -135,7 +142,13 @@ pub async fn import(client: &Client, ds: &str, input: &str, output: &str) -> (St
 pub async fn seeded(env: &Env) -> String {
     stage_samples(env, "input-bucket", "samples/");
     let ds = create_datastore(&env.client, "samples").await;
-    let (_, status) = import(&env.client, &ds, "s3://input-bucket/samples/", "s3://output-bucket/out/").await;
+    let (_, status) = import(
+        &env.client,
+        &ds,
+        "s3://input-bucket/samples/",
+        "s3://output-bucket/out/",
+    )
+    .await;
     assert_eq!(status, JobStatus::Completed);
     ds
 }
@@ -153,7 +166,12 @@ pub fn err_of<E: ProvideErrorMetadata + std::fmt::Debug>(
     (code, status)
 }
 
-pub async fn metadata(client: &Client, ds: &str, is: &str, version: Option<&str>) -> serde_json::Value {
+pub async fn metadata(
+    client: &Client,
+    ds: &str,
+    is: &str,
+    version: Option<&str>,
+) -> serde_json::Value {
     let out = client
         .get_image_set_metadata()
         .datastore_id(ds)
@@ -163,7 +181,12 @@ pub async fn metadata(client: &Client, ds: &str, is: &str, version: Option<&str>
         .await
         .unwrap();
     assert_eq!(out.content_encoding(), Some("gzip"));
-    let gz = out.image_set_metadata_blob.collect().await.unwrap().into_bytes();
+    let gz = out
+        .image_set_metadata_blob
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
     let mut json = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut json).unwrap();
     serde_json::from_slice(&json).unwrap()

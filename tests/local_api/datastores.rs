@@ -22,9 +22,15 @@ async fn datastore_lifecycle_paging_and_tags() {
     let p = props.datastore_properties().unwrap();
     assert_eq!(p.datastore_status(), &DatastoreStatus::Active);
     assert_eq!(p.datastore_name(), "first");
-    assert_eq!(p.lossless_storage_format(), Some(&LosslessStorageFormat::Jpeg2000Lossless));
+    assert_eq!(
+        p.lossless_storage_format(),
+        Some(&LosslessStorageFormat::Jpeg2000Lossless)
+    );
     let arn = p.datastore_arn().unwrap().to_string();
-    assert_eq!(arn, format!("arn:aws:medical-imaging:us-east-1:123456789012:datastore/{id}"));
+    assert_eq!(
+        arn,
+        format!("arn:aws:medical-imaging:us-east-1:123456789012:datastore/{id}")
+    );
     assert!(p.created_at().is_some());
 
     for n in 0..4 {
@@ -49,11 +55,31 @@ async fn datastore_lifecycle_paging_and_tags() {
     assert!(first_page.next_token().is_some());
 
     // Tags: from creation, added, removed.
-    let tags = c.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+    let tags = c
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tags.tags().get("team").map(String::as_str), Some("imaging"));
-    c.tag_resource().resource_arn(&arn).tags("env", "ci").send().await.unwrap();
-    c.untag_resource().resource_arn(&arn).tag_keys("team").send().await.unwrap();
-    let tags = c.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+    c.tag_resource()
+        .resource_arn(&arn)
+        .tags("env", "ci")
+        .send()
+        .await
+        .unwrap();
+    c.untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let tags = c
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tags.tags().len(), 1);
     assert_eq!(tags.tags().get("env").map(String::as_str), Some("ci"));
 
@@ -61,7 +87,10 @@ async fn datastore_lifecycle_paging_and_tags() {
     let del = c.delete_datastore().datastore_id(&id).send().await.unwrap();
     assert_eq!(del.datastore_status(), &DatastoreStatus::Deleting);
     let after = c.get_datastore().datastore_id(&id).send().await.unwrap();
-    assert_eq!(after.datastore_properties().unwrap().datastore_status(), &DatastoreStatus::Deleted);
+    assert_eq!(
+        after.datastore_properties().unwrap().datastore_status(),
+        &DatastoreStatus::Deleted
+    );
     let active = c
         .list_datastores()
         .datastore_status(DatastoreStatus::Active)
@@ -69,14 +98,31 @@ async fn datastore_lifecycle_paging_and_tags() {
         .await
         .unwrap();
     assert_eq!(active.datastore_summaries().len(), 4);
-    assert!(active.datastore_summaries().iter().all(|d| d.datastore_id() != id));
+    assert!(active
+        .datastore_summaries()
+        .iter()
+        .all(|d| d.datastore_id() != id));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_is_idempotent_on_client_token() {
     let env = start();
-    let a = env.client.create_datastore().datastore_name("x").client_token("tok-1").send().await.unwrap();
-    let b = env.client.create_datastore().datastore_name("x").client_token("tok-1").send().await.unwrap();
+    let a = env
+        .client
+        .create_datastore()
+        .datastore_name("x")
+        .client_token("tok-1")
+        .send()
+        .await
+        .unwrap();
+    let b = env
+        .client
+        .create_datastore()
+        .datastore_name("x")
+        .client_token("tok-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(a.datastore_id(), b.datastore_id());
     let all = env.client.list_datastores().send().await.unwrap();
     assert_eq!(all.datastore_summaries().len(), 1);
@@ -86,11 +132,26 @@ async fn create_is_idempotent_on_client_token() {
 async fn datastore_with_image_sets_cannot_be_deleted() {
     let env = start();
     let ds = seeded(&env).await;
-    let e = env.client.delete_datastore().datastore_id(&ds).send().await.unwrap_err();
+    let e = env
+        .client
+        .delete_datastore()
+        .datastore_id(&ds)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e), ("ConflictException".into(), 409));
     // Still ACTIVE and intact.
-    let p = env.client.get_datastore().datastore_id(&ds).send().await.unwrap();
-    assert_eq!(p.datastore_properties().unwrap().datastore_status(), &DatastoreStatus::Active);
+    let p = env
+        .client
+        .get_datastore()
+        .datastore_id(&ds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        p.datastore_properties().unwrap().datastore_status(),
+        &DatastoreStatus::Active
+    );
     assert_eq!(all_image_sets(&env.client, &ds).await.len(), 4);
 }
 
@@ -101,8 +162,17 @@ async fn creating_state_is_observable_with_a_transition_delay() {
         ..Default::default()
     });
     let id = create_datastore(&env.client, "slow").await;
-    let p = env.client.get_datastore().datastore_id(&id).send().await.unwrap();
-    assert_eq!(p.datastore_properties().unwrap().datastore_status(), &DatastoreStatus::Creating);
+    let p = env
+        .client
+        .get_datastore()
+        .datastore_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        p.datastore_properties().unwrap().datastore_status(),
+        &DatastoreStatus::Creating
+    );
     // Imports need ACTIVE.
     let e = env
         .client
@@ -116,6 +186,15 @@ async fn creating_state_is_observable_with_a_transition_delay() {
         .unwrap_err();
     assert_eq!(err_of(&e), ("ConflictException".into(), 409));
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let p = env.client.get_datastore().datastore_id(&id).send().await.unwrap();
-    assert_eq!(p.datastore_properties().unwrap().datastore_status(), &DatastoreStatus::Active);
+    let p = env
+        .client
+        .get_datastore()
+        .datastore_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        p.datastore_properties().unwrap().datastore_status(),
+        &DatastoreStatus::Active
+    );
 }

@@ -9,30 +9,69 @@ use crate::common::*;
 async fn validation_and_not_found() {
     let env = start();
     let c = &env.client;
-    let e = c.get_datastore().datastore_id("NOT-AN-ID").send().await.unwrap_err();
+    let e = c
+        .get_datastore()
+        .datastore_id("NOT-AN-ID")
+        .send()
+        .await
+        .unwrap_err();
     let (code, status) = err_of(&e);
     assert_eq!((code.as_str(), status), ("ValidationException", 400));
     assert!(format!("{:?}", e.as_service_error().unwrap()).contains("datastoreId"));
 
-    let e = c.get_datastore().datastore_id("0".repeat(32)).send().await.unwrap_err();
+    let e = c
+        .get_datastore()
+        .datastore_id("0".repeat(32))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
 
-    let e = c.list_datastores().max_results(51).send().await.unwrap_err();
+    let e = c
+        .list_datastores()
+        .max_results(51)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
 
     let ds = seeded(&env).await;
-    let e = c.get_image_set().datastore_id(&ds).image_set_id("f".repeat(32)).send().await.unwrap_err();
+    let e = c
+        .get_image_set()
+        .datastore_id(&ds)
+        .image_set_id("f".repeat(32))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
-    let e = c.get_dicom_import_job().datastore_id(&ds).job_id("abc123").send().await.unwrap_err();
+    let e = c
+        .get_dicom_import_job()
+        .datastore_id(&ds)
+        .job_id("abc123")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
     let any = all_image_sets(c, &ds).await[0].image_set_id().to_string();
-    let e = c.get_image_set().datastore_id(&ds).image_set_id(&any).version_id("99").send().await.unwrap_err();
+    let e = c
+        .get_image_set()
+        .datastore_id(&ds)
+        .image_set_id(&any)
+        .version_id("99")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
     let e = c
         .get_image_frame()
         .datastore_id(&ds)
         .image_set_id(&any)
-        .image_frame_information(ImageFrameInformation::builder().image_frame_id("a".repeat(32)).build().unwrap())
+        .image_frame_information(
+            ImageFrameInformation::builder()
+                .image_frame_id("a".repeat(32))
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap_err();
@@ -66,18 +105,28 @@ async fn validation_and_not_found() {
         .datastore_id(&ds)
         .image_set_id(&any)
         .latest_version_id("1")
-        .update_image_set_metadata_updates(aws_sdk_medicalimaging::types::MetadataUpdates::DicomUpdates(
-            aws_sdk_medicalimaging::types::DicomUpdates::builder()
-                .updatable_attributes(aws_sdk_medicalimaging::primitives::Blob::new(big.to_string()))
-                .build(),
-        ))
+        .update_image_set_metadata_updates(
+            aws_sdk_medicalimaging::types::MetadataUpdates::DicomUpdates(
+                aws_sdk_medicalimaging::types::DicomUpdates::builder()
+                    .updatable_attributes(aws_sdk_medicalimaging::primitives::Blob::new(
+                        big.to_string(),
+                    ))
+                    .build(),
+            ),
+        )
         .send()
         .await
         .unwrap_err();
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
     // Tag keys may not start with aws:
     let arn = format!("arn:aws:medical-imaging:us-east-1:123456789012:datastore/{ds}");
-    let e = c.tag_resource().resource_arn(&arn).tags("aws:x", "y").send().await.unwrap_err();
+    let e = c
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("aws:x", "y")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e).1, 400);
 }
 
@@ -89,7 +138,12 @@ async fn sigv4_is_verified() {
     let e = wrong_secret.list_datastores().send().await.unwrap_err();
     assert_eq!(err_of(&e), ("InvalidSignatureException".into(), 403));
     // Data-plane operations are checked too.
-    let e = wrong_secret.search_image_sets().datastore_id("0".repeat(32)).send().await.unwrap_err();
+    let e = wrong_secret
+        .search_image_sets()
+        .datastore_id("0".repeat(32))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e), ("InvalidSignatureException".into(), 403));
     let unknown_key = client_for(&url, "AKIDUNKNOWN", "test");
     let e = unknown_key.list_datastores().send().await.unwrap_err();
@@ -97,11 +151,19 @@ async fn sigv4_is_verified() {
 
     // No Authorization header at all.
     let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    write!(s, "GET /datastore HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET /datastore HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 403"), "{resp}");
-    assert!(resp.to_ascii_lowercase().contains("x-amzn-errortype: missingauthenticationtokenexception"), "{resp}");
+    assert!(
+        resp.to_ascii_lowercase()
+            .contains("x-amzn-errortype: missingauthenticationtokenexception"),
+        "{resp}"
+    );
 
     // Custom credentials replace the default pair.
     let custom = start_with(LocalConfig {
@@ -110,7 +172,11 @@ async fn sigv4_is_verified() {
     });
     let ok = client_for(&custom.server.endpoint_url(), "AKIDLOCAL", "s3cret");
     ok.list_datastores().send().await.unwrap();
-    let e = client_for(&custom.server.endpoint_url(), "test", "test").list_datastores().send().await.unwrap_err();
+    let e = client_for(&custom.server.endpoint_url(), "test", "test")
+        .list_datastores()
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e).1, 403);
 }
 
@@ -123,7 +189,14 @@ async fn throttling_can_be_injected() {
     let e = env.client.list_datastores().send().await.unwrap_err();
     assert_eq!(err_of(&e), ("ThrottlingException".into(), 429));
     // The SDK retried: more than one request reached the server.
-    assert!(env.server.app.stats.throttled.load(std::sync::atomic::Ordering::Relaxed) >= 2);
+    assert!(
+        env.server
+            .app
+            .stats
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -131,7 +204,11 @@ async fn unknown_routes_are_404() {
     let env = start();
     let url = env.server.endpoint_url();
     let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    write!(s, "GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     // Authentication comes first, as at AWS's front door.

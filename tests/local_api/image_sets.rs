@@ -58,7 +58,10 @@ async fn update_versions_conflict_and_revert() {
         .unwrap();
     assert_eq!(out.latest_version_id(), "2");
     assert_eq!(out.image_set_state(), &ImageSetState::Locked);
-    assert_eq!(out.image_set_workflow_status(), Some(&ImageSetWorkflowStatus::Updating));
+    assert_eq!(
+        out.image_set_workflow_status(),
+        Some(&ImageSetWorkflowStatus::Updating)
+    );
 
     let meta = metadata(c, &ds, &is, None).await;
     assert_eq!(meta["Patient"]["DICOM"]["PatientName"], "DOE^JOHN");
@@ -66,12 +69,28 @@ async fn update_versions_conflict_and_revert() {
     let v1 = metadata(c, &ds, &is, Some("1")).await;
     assert_eq!(v1["Patient"]["DICOM"]["PatientName"], "DOE^JANE");
 
-    let got = c.get_image_set().datastore_id(&ds).image_set_id(&is).send().await.unwrap();
+    let got = c
+        .get_image_set()
+        .datastore_id(&ds)
+        .image_set_id(&is)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.version_id(), "2");
     assert_eq!(got.image_set_state(), &ImageSetState::Active);
-    assert_eq!(got.image_set_workflow_status(), Some(&ImageSetWorkflowStatus::Updated));
+    assert_eq!(
+        got.image_set_workflow_status(),
+        Some(&ImageSetWorkflowStatus::Updated)
+    );
     assert_eq!(got.is_primary(), Some(true));
-    let old = c.get_image_set().datastore_id(&ds).image_set_id(&is).version_id("1").send().await.unwrap();
+    let old = c
+        .get_image_set()
+        .datastore_id(&ds)
+        .image_set_id(&is)
+        .version_id("1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(old.version_id(), "1");
 
     // Stale latestVersionId: conflict, nothing written.
@@ -80,12 +99,17 @@ async fn update_versions_conflict_and_revert() {
         .datastore_id(&ds)
         .image_set_id(&is)
         .latest_version_id("1")
-        .update_image_set_metadata_updates(updates(json!({"Patient": {"DICOM": {"PatientName": "X^Y"}}})))
+        .update_image_set_metadata_updates(updates(
+            json!({"Patient": {"DICOM": {"PatientName": "X^Y"}}}),
+        ))
         .send()
         .await
         .unwrap_err();
     assert_eq!(err_of(&e), ("ConflictException".into(), 409));
-    assert_eq!(metadata(c, &ds, &is, None).await["Patient"]["DICOM"]["PatientName"], "DOE^JOHN");
+    assert_eq!(
+        metadata(c, &ds, &is, None).await["Patient"]["DICOM"]["PatientName"],
+        "DOE^JOHN"
+    );
 
     // A UID change needs force.
     let e = c
@@ -93,7 +117,9 @@ async fn update_versions_conflict_and_revert() {
         .datastore_id(&ds)
         .image_set_id(&is)
         .latest_version_id("2")
-        .update_image_set_metadata_updates(updates(json!({"Study": {"DICOM": {"StudyInstanceUID": "1.2.3"}}})))
+        .update_image_set_metadata_updates(updates(
+            json!({"Study": {"DICOM": {"StudyInstanceUID": "1.2.3"}}}),
+        ))
         .send()
         .await
         .unwrap_err();
@@ -110,7 +136,10 @@ async fn update_versions_conflict_and_revert() {
         .await
         .unwrap();
     assert_eq!(out.latest_version_id(), "3");
-    assert_eq!(metadata(c, &ds, &is, None).await["Patient"]["DICOM"]["PatientName"], "DOE^JANE");
+    assert_eq!(
+        metadata(c, &ds, &is, None).await["Patient"]["DICOM"]["PatientName"],
+        "DOE^JANE"
+    );
 
     // Version history through the paginator, newest first.
     let versions: Vec<_> = c
@@ -126,7 +155,10 @@ async fn update_versions_conflict_and_revert() {
         .unwrap();
     let ids: Vec<&str> = versions.iter().map(|v| v.version_id()).collect();
     assert_eq!(ids, vec!["3", "2", "1"]);
-    assert_eq!(versions[2].image_set_workflow_status(), Some(&ImageSetWorkflowStatus::Imported));
+    assert_eq!(
+        versions[2].image_set_workflow_status(),
+        Some(&ImageSetWorkflowStatus::Imported)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -136,8 +168,18 @@ async fn remove_instance_and_series_level_by_level() {
     let c = &env.client;
     let is = set_of_patient(&env, &ds, "HI-PAT-A", "CT").await;
     let meta = metadata(c, &ds, &is, None).await;
-    let (series_uid, series) = meta["Study"]["Series"].as_object().unwrap().iter().next().unwrap();
-    let sops: Vec<String> = series["Instances"].as_object().unwrap().keys().cloned().collect();
+    let (series_uid, series) = meta["Study"]["Series"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    let sops: Vec<String> = series["Instances"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     assert_eq!(sops.len(), 5);
 
     c.update_image_set_metadata()
@@ -152,7 +194,9 @@ async fn remove_instance_and_series_level_by_level() {
         .await
         .unwrap();
     let meta = metadata(c, &ds, &is, None).await;
-    let left = meta["Study"]["Series"][series_uid]["Instances"].as_object().unwrap();
+    let left = meta["Study"]["Series"][series_uid]["Instances"]
+        .as_object()
+        .unwrap();
     assert_eq!(left.len(), 4);
     assert!(!left.contains_key(&sops[0]));
 
@@ -162,7 +206,9 @@ async fn remove_instance_and_series_level_by_level() {
         .datastore_id(&ds)
         .image_set_id(&is)
         .latest_version_id("2")
-        .update_image_set_metadata_updates(removals(json!({"Study": {"DICOM": {"StudyDescription": "NOT IT"}}})))
+        .update_image_set_metadata_updates(removals(
+            json!({"Study": {"DICOM": {"StudyDescription": "NOT IT"}}}),
+        ))
         .send()
         .await
         .unwrap_err();
@@ -187,8 +233,18 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
     let c = &env.client;
     let src = set_of_patient(&env, &ds, "HI-PAT-A", "CT").await;
     let meta = metadata(c, &ds, &src, None).await;
-    let (series_uid, series) = meta["Study"]["Series"].as_object().unwrap().iter().next().unwrap();
-    let sops: Vec<String> = series["Instances"].as_object().unwrap().keys().cloned().collect();
+    let (series_uid, series) = meta["Study"]["Series"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    let sops: Vec<String> = series["Instances"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
 
     // Two instances into a new image set.
     let copiable = json!({"SchemaVersion": "1.1", "Study": {"Series": {series_uid: {"Instances": {&sops[0]: {}, &sops[1]: {}}}}}});
@@ -201,7 +257,12 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
                 .source_image_set(
                     CopySourceImageSetInformation::builder()
                         .latest_version_id("1")
-                        .dicom_copies(MetadataCopies::builder().copiable_attributes(copiable.to_string()).build().unwrap())
+                        .dicom_copies(
+                            MetadataCopies::builder()
+                                .copiable_attributes(copiable.to_string())
+                                .build()
+                                .unwrap(),
+                        )
                         .build()
                         .unwrap(),
                 )
@@ -214,24 +275,58 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
     let new_id = dest.image_set_id().to_string();
     assert_ne!(new_id, src);
     assert_eq!(dest.latest_version_id(), "1");
-    assert_eq!(out.source_image_set_properties().unwrap().latest_version_id(), "1");
+    assert_eq!(
+        out.source_image_set_properties()
+            .unwrap()
+            .latest_version_id(),
+        "1"
+    );
     let copied = metadata(c, &ds, &new_id, None).await;
     assert_eq!(copied["ImageSetID"], new_id.as_str());
-    assert_eq!(copied["Study"]["Series"][series_uid]["Instances"].as_object().unwrap().len(), 2);
-    let copy_props = c.get_image_set().datastore_id(&ds).image_set_id(&new_id).send().await.unwrap();
+    assert_eq!(
+        copied["Study"]["Series"][series_uid]["Instances"]
+            .as_object()
+            .unwrap()
+            .len(),
+        2
+    );
+    let copy_props = c
+        .get_image_set()
+        .datastore_id(&ds)
+        .image_set_id(&new_id)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(copy_props.is_primary(), Some(false));
 
     // Frames of the copy are served too.
-    let frame_id = copied["Study"]["Series"][series_uid]["Instances"][&sops[0]]["ImageFrames"][0]["ID"].as_str().unwrap();
+    let frame_id = copied["Study"]["Series"][series_uid]["Instances"][&sops[0]]["ImageFrames"][0]
+        ["ID"]
+        .as_str()
+        .unwrap();
     let frame = c
         .get_image_frame()
         .datastore_id(&ds)
         .image_set_id(&new_id)
-        .image_frame_information(aws_sdk_medicalimaging::types::ImageFrameInformation::builder().image_frame_id(frame_id).build().unwrap())
+        .image_frame_information(
+            aws_sdk_medicalimaging::types::ImageFrameInformation::builder()
+                .image_frame_id(frame_id)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
-    assert_eq!(frame.image_frame_blob.collect().await.unwrap().into_bytes().len(), 128 * 128 * 2);
+    assert_eq!(
+        frame
+            .image_frame_blob
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes()
+            .len(),
+        128 * 128 * 2
+    );
 
     // A third instance into the existing copy: version 2 with 3 instances.
     let third = json!({"SchemaVersion": "1.1", "Study": {"Series": {series_uid: {"Instances": {&sops[2]: {}}}}}});
@@ -240,7 +335,12 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
             .source_image_set(
                 CopySourceImageSetInformation::builder()
                     .latest_version_id("1")
-                    .dicom_copies(MetadataCopies::builder().copiable_attributes(third.to_string()).build().unwrap())
+                    .dicom_copies(
+                        MetadataCopies::builder()
+                            .copiable_attributes(third.to_string())
+                            .build()
+                            .unwrap(),
+                    )
                     .build()
                     .unwrap(),
             )
@@ -261,9 +361,20 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
         .send()
         .await
         .unwrap();
-    assert_eq!(out.destination_image_set_properties().unwrap().latest_version_id(), "2");
+    assert_eq!(
+        out.destination_image_set_properties()
+            .unwrap()
+            .latest_version_id(),
+        "2"
+    );
     let merged = metadata(c, &ds, &new_id, None).await;
-    assert_eq!(merged["Study"]["Series"][series_uid]["Instances"].as_object().unwrap().len(), 3);
+    assert_eq!(
+        merged["Study"]["Series"][series_uid]["Instances"]
+            .as_object()
+            .unwrap()
+            .len(),
+        3
+    );
 
     // Stale destination version: conflict.
     let e = c
@@ -284,8 +395,19 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
         .source_image_set_id(&src)
         .copy_image_set_information(
             CopyImageSetInformation::builder()
-                .source_image_set(CopySourceImageSetInformation::builder().latest_version_id("1").build().unwrap())
-                .destination_image_set(CopyDestinationImageSet::builder().image_set_id(&other).latest_version_id("1").build().unwrap())
+                .source_image_set(
+                    CopySourceImageSetInformation::builder()
+                        .latest_version_id("1")
+                        .build()
+                        .unwrap(),
+                )
+                .destination_image_set(
+                    CopyDestinationImageSet::builder()
+                        .image_set_id(&other)
+                        .latest_version_id("1")
+                        .build()
+                        .unwrap(),
+                )
                 .build(),
         )
         .send()
@@ -294,12 +416,30 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
     assert_eq!(err_of(&e).1, 409);
 
     // Delete the copy: the response is in flight, afterwards it is gone.
-    let del = c.delete_image_set().datastore_id(&ds).image_set_id(&new_id).send().await.unwrap();
+    let del = c
+        .delete_image_set()
+        .datastore_id(&ds)
+        .image_set_id(&new_id)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(del.image_set_state(), &ImageSetState::Locked);
-    assert_eq!(del.image_set_workflow_status(), &ImageSetWorkflowStatus::Deleting);
-    let e = c.get_image_set().datastore_id(&ds).image_set_id(&new_id).send().await.unwrap_err();
+    assert_eq!(
+        del.image_set_workflow_status(),
+        &ImageSetWorkflowStatus::Deleting
+    );
+    let e = c
+        .get_image_set()
+        .datastore_id(&ds)
+        .image_set_id(&new_id)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
-    assert!(all_image_sets(c, &ds).await.iter().all(|s| s.image_set_id() != new_id));
+    assert!(all_image_sets(c, &ds)
+        .await
+        .iter()
+        .all(|s| s.image_set_id() != new_id));
     // The source is untouched.
     assert_eq!(metadata(c, &ds, &src, None).await, meta);
 }
@@ -309,12 +449,40 @@ async fn image_set_tags() {
     let env = start();
     let ds = seeded(&env).await;
     let is = set_of_patient(&env, &ds, "HI-PAT-B", "MR").await;
-    let arn = env.client.get_image_set().datastore_id(&ds).image_set_id(&is).send().await.unwrap().image_set_arn().unwrap().to_string();
+    let arn = env
+        .client
+        .get_image_set()
+        .datastore_id(&ds)
+        .image_set_id(&is)
+        .send()
+        .await
+        .unwrap()
+        .image_set_arn()
+        .unwrap()
+        .to_string();
     assert!(arn.ends_with(&format!("datastore/{ds}/imageset/{is}")));
-    env.client.tag_resource().resource_arn(&arn).tags("study", "knee").send().await.unwrap();
-    let tags = env.client.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+    env.client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("study", "knee")
+        .send()
+        .await
+        .unwrap();
+    let tags = env
+        .client
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tags.tags().get("study").map(String::as_str), Some("knee"));
     let missing = arn.replace(&is, &"0".repeat(32));
-    let e = env.client.list_tags_for_resource().resource_arn(&missing).send().await.unwrap_err();
+    let e = env
+        .client
+        .list_tags_for_resource()
+        .resource_arn(&missing)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err_of(&e).1, 404);
 }

@@ -1,19 +1,33 @@
 use aws_sdk_medicalimaging::primitives::DateTime;
 use aws_sdk_medicalimaging::types::{
-    DicomStudyDateAndTime, Operator, SearchByAttributeValue as V, SearchCriteria, SearchFilter, Sort, SortField, SortOrder,
+    DicomStudyDateAndTime, Operator, SearchByAttributeValue as V, SearchCriteria, SearchFilter,
+    Sort, SortField, SortOrder,
 };
 
 use crate::common::*;
 
 fn eq(v: V) -> SearchFilter {
-    SearchFilter::builder().operator(Operator::Equal).values(v).build().unwrap()
+    SearchFilter::builder()
+        .operator(Operator::Equal)
+        .values(v)
+        .build()
+        .unwrap()
 }
 
 fn between(a: V, b: V) -> SearchFilter {
-    SearchFilter::builder().operator(Operator::Between).values(a).values(b).build().unwrap()
+    SearchFilter::builder()
+        .operator(Operator::Between)
+        .values(a)
+        .values(b)
+        .build()
+        .unwrap()
 }
 
-async fn search(env: &Env, ds: &str, criteria: SearchCriteria) -> Vec<aws_sdk_medicalimaging::types::ImageSetsMetadataSummary> {
+async fn search(
+    env: &Env,
+    ds: &str,
+    criteria: SearchCriteria,
+) -> Vec<aws_sdk_medicalimaging::types::ImageSetsMetadataSummary> {
     env.client
         .search_image_sets()
         .datastore_id(ds)
@@ -34,18 +48,51 @@ async fn every_filter_attribute_and_sort() {
     let m = manifest();
     let f0 = &m["files"][0];
 
-    let by_patient = search(&env, &ds, SearchCriteria::builder().filters(eq(V::DicomPatientId("HI-PAT-A".into()))).build()).await;
+    let by_patient = search(
+        &env,
+        &ds,
+        SearchCriteria::builder()
+            .filters(eq(V::DicomPatientId("HI-PAT-A".into())))
+            .build(),
+    )
+    .await;
     assert_eq!(by_patient.len(), 2);
-    assert!(by_patient.iter().all(|s| s.dicom_tags().unwrap().dicom_patient_name() == Some("DOE^JANE")));
+    assert!(by_patient
+        .iter()
+        .all(|s| s.dicom_tags().unwrap().dicom_patient_name() == Some("DOE^JANE")));
 
-    let by_acc = search(&env, &ds, SearchCriteria::builder().filters(eq(V::DicomAccessionNumber("ACC-B1".into()))).build()).await;
+    let by_acc = search(
+        &env,
+        &ds,
+        SearchCriteria::builder()
+            .filters(eq(V::DicomAccessionNumber("ACC-B1".into())))
+            .build(),
+    )
+    .await;
     assert_eq!(by_acc.len(), 2, "study B1 has two series");
-    let by_study_id = search(&env, &ds, SearchCriteria::builder().filters(eq(V::DicomStudyId("A2".into()))).build()).await;
+    let by_study_id = search(
+        &env,
+        &ds,
+        SearchCriteria::builder()
+            .filters(eq(V::DicomStudyId("A2".into())))
+            .build(),
+    )
+    .await;
     assert_eq!(by_study_id.len(), 1);
-    assert_eq!(by_study_id[0].dicom_tags().unwrap().dicom_series_modality(), Some("MR"));
+    assert_eq!(
+        by_study_id[0].dicom_tags().unwrap().dicom_series_modality(),
+        Some("MR")
+    );
 
     let study_uid = f0["study_instance_uid"].as_str().unwrap();
-    let by_study = search(&env, &ds, SearchCriteria::builder().filters(eq(V::DicomStudyInstanceUid(study_uid.into()))).build()).await;
+    let by_study = search(
+        &env,
+        &ds,
+        SearchCriteria::builder()
+            .filters(eq(V::DicomStudyInstanceUid(study_uid.into())))
+            .build(),
+    )
+    .await;
     assert_eq!(by_study.len(), 1);
     let tags = by_study[0].dicom_tags().unwrap();
     assert_eq!(tags.dicom_number_of_study_related_instances(), 5);
@@ -54,38 +101,104 @@ async fn every_filter_attribute_and_sort() {
     assert_eq!(tags.dicom_series_number(), Some(1));
 
     let series_uid = f0["series_instance_uid"].as_str().unwrap();
-    let by_series = search(&env, &ds, SearchCriteria::builder().filters(eq(V::DicomSeriesInstanceUid(series_uid.into()))).build()).await;
+    let by_series = search(
+        &env,
+        &ds,
+        SearchCriteria::builder()
+            .filters(eq(V::DicomSeriesInstanceUid(series_uid.into())))
+            .build(),
+    )
+    .await;
     assert_eq!(by_series.len(), 1);
     assert_eq!(by_series[0].image_set_id(), by_study[0].image_set_id());
 
     // Study date range 2024: studies A1 and A2 (not B1 from 2023), ascending by study date.
     let range = SearchCriteria::builder()
         .filters(between(
-            V::DicomStudyDateAndTime(DicomStudyDateAndTime::builder().dicom_study_date("20240101").build().unwrap()),
-            V::DicomStudyDateAndTime(DicomStudyDateAndTime::builder().dicom_study_date("20241231").dicom_study_time("235959").build().unwrap()),
+            V::DicomStudyDateAndTime(
+                DicomStudyDateAndTime::builder()
+                    .dicom_study_date("20240101")
+                    .build()
+                    .unwrap(),
+            ),
+            V::DicomStudyDateAndTime(
+                DicomStudyDateAndTime::builder()
+                    .dicom_study_date("20241231")
+                    .dicom_study_time("235959")
+                    .build()
+                    .unwrap(),
+            ),
         ))
-        .sort(Sort::builder().sort_field(SortField::DicomStudyDateAndTime).sort_order(SortOrder::Asc).build().unwrap())
+        .sort(
+            Sort::builder()
+                .sort_field(SortField::DicomStudyDateAndTime)
+                .sort_order(SortOrder::Asc)
+                .build()
+                .unwrap(),
+        )
         .build();
     let in_2024 = search(&env, &ds, range).await;
-    let dates: Vec<_> = in_2024.iter().map(|s| s.dicom_tags().unwrap().dicom_study_date().unwrap().to_string()).collect();
+    let dates: Vec<_> = in_2024
+        .iter()
+        .map(|s| {
+            s.dicom_tags()
+                .unwrap()
+                .dicom_study_date()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     assert_eq!(dates, vec!["20240105", "20240310"]);
 
     // createdAt window around now matches all; one in the past matches none.
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let all = search(&env, &ds, SearchCriteria::builder().filters(between(V::CreatedAt(DateTime::from_secs(now - 600)), V::CreatedAt(DateTime::from_secs(now + 600)))).build()).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let all = search(
+        &env,
+        &ds,
+        SearchCriteria::builder()
+            .filters(between(
+                V::CreatedAt(DateTime::from_secs(now - 600)),
+                V::CreatedAt(DateTime::from_secs(now + 600)),
+            ))
+            .build(),
+    )
+    .await;
     assert_eq!(all.len(), 4);
-    let none = search(&env, &ds, SearchCriteria::builder().filters(between(V::UpdatedAt(DateTime::from_secs(0)), V::UpdatedAt(DateTime::from_secs(1000)))).build()).await;
+    let none = search(
+        &env,
+        &ds,
+        SearchCriteria::builder()
+            .filters(between(
+                V::UpdatedAt(DateTime::from_secs(0)),
+                V::UpdatedAt(DateTime::from_secs(1000)),
+            ))
+            .build(),
+    )
+    .await;
     assert!(none.is_empty());
 
     // Two filters AND together.
     let both = search(
         &env,
         &ds,
-        SearchCriteria::builder().filters(eq(V::DicomPatientId("HI-PAT-B".into()))).filters(eq(V::IsPrimary(true))).build(),
+        SearchCriteria::builder()
+            .filters(eq(V::DicomPatientId("HI-PAT-B".into())))
+            .filters(eq(V::IsPrimary(true)))
+            .build(),
     )
     .await;
     assert_eq!(both.len(), 2);
-    let non_primary = search(&env, &ds, SearchCriteria::builder().filters(eq(V::IsPrimary(false))).build()).await;
+    let non_primary = search(
+        &env,
+        &ds,
+        SearchCriteria::builder()
+            .filters(eq(V::IsPrimary(false)))
+            .build(),
+    )
+    .await;
     assert!(non_primary.is_empty());
 
     // Sorted by createdAt ascending: non-decreasing.
@@ -93,14 +206,28 @@ async fn every_filter_attribute_and_sort() {
         &env,
         &ds,
         SearchCriteria::builder()
-            .sort(Sort::builder().sort_field(SortField::CreatedAt).sort_order(SortOrder::Asc).build().unwrap())
+            .sort(
+                Sort::builder()
+                    .sort_field(SortField::CreatedAt)
+                    .sort_order(SortOrder::Asc)
+                    .build()
+                    .unwrap(),
+            )
             .build(),
     )
     .await;
     assert_eq!(sorted.len(), 4);
-    assert!(sorted.windows(2).all(|w| w[0].created_at() <= w[1].created_at()));
+    assert!(sorted
+        .windows(2)
+        .all(|w| w[0].created_at() <= w[1].created_at()));
     // The applied sort is echoed.
-    let page = env.client.search_image_sets().datastore_id(&ds).send().await.unwrap();
+    let page = env
+        .client
+        .search_image_sets()
+        .datastore_id(&ds)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.sort().unwrap().sort_field(), &SortField::UpdatedAt);
     assert_eq!(page.sort().unwrap().sort_order(), &SortOrder::Desc);
     assert!(page.next_token().is_none());
@@ -115,7 +242,14 @@ async fn invalid_criteria_are_validation_errors() {
         .client
         .search_image_sets()
         .datastore_id(&ds)
-        .search_criteria(SearchCriteria::builder().filters(between(V::DicomPatientId("a".into()), V::DicomPatientId("b".into()))).build())
+        .search_criteria(
+            SearchCriteria::builder()
+                .filters(between(
+                    V::DicomPatientId("a".into()),
+                    V::DicomPatientId("b".into()),
+                ))
+                .build(),
+        )
         .send()
         .await
         .unwrap_err();
@@ -126,13 +260,26 @@ async fn invalid_criteria_are_validation_errors() {
         .client
         .search_image_sets()
         .datastore_id(&ds)
-        .search_criteria(SearchCriteria::builder().filters(f()).filters(f()).filters(f()).build())
+        .search_criteria(
+            SearchCriteria::builder()
+                .filters(f())
+                .filters(f())
+                .filters(f())
+                .build(),
+        )
         .send()
         .await
         .unwrap_err();
     assert_eq!(err_of(&e).1, 400);
     // A token from another query is refused.
-    let page = env.client.search_image_sets().datastore_id(&ds).max_results(1).send().await.unwrap();
+    let page = env
+        .client
+        .search_image_sets()
+        .datastore_id(&ds)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
     let token = page.next_token().unwrap();
     let e = env
         .client

@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data-dir", metavar="DIR", help="keep state here across restarts (default: in memory)"
     )
-    p.add_argument("--access-key-id", default=os.environ.get("HEALTHIMAGING_LOCAL_ACCESS_KEY_ID", "test"))
+    p.add_argument(
+        "--access-key-id", default=os.environ.get("HEALTHIMAGING_LOCAL_ACCESS_KEY_ID", "test")
+    )
     p.add_argument(
         "--secret-access-key",
         default=os.environ.get("HEALTHIMAGING_LOCAL_SECRET_ACCESS_KEY", "test"),

@@ -89,10 +89,13 @@ struct Pending {
     is_primary: bool,
 }
 
+/// Why a file was not imported: (exception type, message), as in `failure.ndjson`.
+type FileError = (String, String);
+
 /// One imported file's outcome.
 struct FileResult {
     uri: String,
-    outcome: Result<Target, (String, String)>,
+    outcome: Result<Target, FileError>,
 }
 
 /// Resolves `s3://bucket/prefix` to (bucket folder, key prefix).
@@ -193,8 +196,10 @@ fn place(ds: &Datastore, pending: &HashMap<Target, Pending>, i: &ParsedInstance)
     // The primary image set of this series, if any.
     let primary_of_series = ds.image_sets.values().find(|s| {
         s.is_primary
-            && document::text(document::study(&s.latest().document), "StudyInstanceUID") == Some(i.study_uid.as_str())
-            && document::series_map(&s.latest().document).is_some_and(|m| m.contains_key(&i.series_uid))
+            && document::text(document::study(&s.latest().document), "StudyInstanceUID")
+                == Some(i.study_uid.as_str())
+            && document::series_map(&s.latest().document)
+                .is_some_and(|m| m.contains_key(&i.series_uid))
     });
     if let Some(p) = primary_of_series {
         let doc = current_doc(&p.id).unwrap_or(&p.latest().document);
@@ -220,7 +225,13 @@ fn place(ds: &Datastore, pending: &HashMap<Target, Pending>, i: &ParsedInstance)
         let s = document::study(doc).unwrap_or(&empty);
         STUDY_KEYS
             .iter()
-            .map(|k| if *k == "PatientID" { text(p, k) } else { text(s, k) })
+            .map(|k| {
+                if *k == "PatientID" {
+                    text(p, k)
+                } else {
+                    text(s, k)
+                }
+            })
             .collect()
     };
     let mine: Vec<Option<String>> = key[..5].to_vec();
@@ -229,9 +240,13 @@ fn place(ds: &Datastore, pending: &HashMap<Target, Pending>, i: &ParsedInstance)
         .values()
         .filter(|s| s.is_primary)
         .map(|s| current_doc(&s.id).unwrap_or(&s.latest().document));
-    let fresh = pending.iter().filter(|(t, _)| matches!(t, Target::NewPrimary(..))).map(|(_, p)| &p.doc);
+    let fresh = pending
+        .iter()
+        .filter(|(t, _)| matches!(t, Target::NewPrimary(..)))
+        .map(|(_, p)| &p.doc);
     let conflict = stored.chain(fresh).any(|doc| {
-        document::text(document::study(doc), "StudyInstanceUID") == Some(i.study_uid.as_str()) && study_key(doc) != mine
+        document::text(document::study(doc), "StudyInstanceUID") == Some(i.study_uid.as_str())
+            && study_key(doc) != mine
     });
     if conflict {
         Target::NewNonPrimary(key)
@@ -240,17 +255,31 @@ fn place(ds: &Datastore, pending: &HashMap<Target, Pending>, i: &ParsedInstance)
     }
 }
 
-fn write_outputs(app: &App, job: &ImportJob, results: &[FileResult], ids: &HashMap<Target, (String, bool)>) -> std::io::Result<()> {
+fn write_outputs(
+    app: &App,
+    job: &ImportJob,
+    results: &[FileResult],
+    ids: &HashMap<Target, (String, bool)>,
+) -> std::io::Result<()> {
     let (bucket, prefix) = resolve(&app.s3_root, &job.output_s3_uri);
     let folder_key = format!(
         "{}{}{}-DicomImport-{}/",
         prefix,
-        if prefix.is_empty() || prefix.ends_with('/') { "" } else { "/" },
+        if prefix.is_empty() || prefix.ends_with('/') {
+            ""
+        } else {
+            "/"
+        },
         job.datastore_id,
         job.id
     );
     let out_dir = bucket.join(&folder_key);
-    let bucket_name = job.output_s3_uri.trim_start_matches("s3://").split('/').next().unwrap_or("");
+    let bucket_name = job
+        .output_s3_uri
+        .trim_start_matches("s3://")
+        .split('/')
+        .next()
+        .unwrap_or("");
     let out_uri = format!("s3://{bucket_name}/{folder_key}");
     std::fs::create_dir_all(out_dir.join("SUCCESS"))?;
     let mut success = String::new();
@@ -281,7 +310,10 @@ fn write_outputs(app: &App, job: &ImportJob, results: &[FileResult], ids: &HashM
     let mut summaries: Vec<Value> = ids
         .iter()
         .map(|(t, (id, primary))| {
-            let n = results.iter().filter(|r| r.outcome.as_ref().ok() == Some(t)).count();
+            let n = results
+                .iter()
+                .filter(|r| r.outcome.as_ref().ok() == Some(t))
+                .count();
             json!({"imageSetId": id, "numberOfMatchedSOPInstances": n, "isPrimary": primary})
         })
         .collect();
@@ -337,7 +369,15 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
     // Never re-read this job's own output if the output prefix lies under the input prefix.
     let (out_bucket, out_prefix) = resolve(&app.s3_root, &job.output_s3_uri);
     let skip = if out_bucket == bucket {
-        format!("{}{}-DicomImport-", if out_prefix.is_empty() || out_prefix.ends_with('/') { out_prefix.clone() } else { format!("{out_prefix}/") }, job.datastore_id)
+        format!(
+            "{}{}-DicomImport-",
+            if out_prefix.is_empty() || out_prefix.ends_with('/') {
+                out_prefix.clone()
+            } else {
+                format!("{out_prefix}/")
+            },
+            job.datastore_id
+        )
     } else {
         String::new()
     };
@@ -345,15 +385,21 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
     if objects.is_empty() {
         return Err(format!("No objects found under {}", job.input_s3_uri));
     }
-    let bucket_name = job.input_s3_uri.trim_start_matches("s3://").split('/').next().unwrap_or("");
-    let parsed: Vec<(String, Result<ParsedInstance, (String, String)>)> = objects
+    let bucket_name = job
+        .input_s3_uri
+        .trim_start_matches("s3://")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let parsed: Vec<(String, Result<ParsedInstance, FileError>)> = objects
         .iter()
         .map(|(key, path)| {
             let uri = format!("s3://{bucket_name}/{key}");
             let r = std::fs::read(path)
                 .map_err(|e| ("ReadError".to_string(), e.to_string()))
                 .and_then(|bytes| {
-                    parse_part10(&bytes).map_err(|e| (parse_error_kind(&e).to_string(), e.to_string()))
+                    parse_part10(&bytes)
+                        .map_err(|e| (parse_error_kind(&e).to_string(), e.to_string()))
                 });
             (uri, r)
         })
@@ -372,34 +418,43 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
             let inst = match r {
                 Ok(i) => i,
                 Err(e) => {
-                    results.push(FileResult { uri, outcome: Err(e) });
+                    results.push(FileResult {
+                        uri,
+                        outcome: Err(e),
+                    });
                     continue;
                 }
             };
             let target = place(ds, &pending, &inst);
             let (entry, inst_frames) = instance_entry(&inst);
             frames.extend(inst_frames);
-            let p = pending.entry(target.clone()).or_insert_with(|| match &target {
-                Target::Existing(id) => Pending {
-                    doc: ds.image_sets[id].latest().document.clone(),
-                    is_primary: true,
-                },
-                Target::NewPrimary(..) => Pending {
-                    doc: document::empty(&ds.id, ""),
-                    is_primary: true,
-                },
-                Target::NewNonPrimary(_) => Pending {
-                    doc: document::empty(&ds.id, ""),
-                    is_primary: false,
-                },
-            });
+            let p = pending
+                .entry(target.clone())
+                .or_insert_with(|| match &target {
+                    Target::Existing(id) => Pending {
+                        doc: ds.image_sets[id].latest().document.clone(),
+                        is_primary: true,
+                    },
+                    Target::NewPrimary(..) => Pending {
+                        doc: document::empty(&ds.id, ""),
+                        is_primary: true,
+                    },
+                    Target::NewNonPrimary(_) => Pending {
+                        doc: document::empty(&ds.id, ""),
+                        is_primary: false,
+                    },
+                });
             add_instance(&mut p.doc, &inst, entry);
-            results.push(FileResult { uri, outcome: Ok(target) });
+            results.push(FileResult {
+                uri,
+                outcome: Ok(target),
+            });
         }
         for (target, p) in pending {
             let id = match &target {
                 Target::Existing(id) => {
-                    ds.push_version(id, p.doc, "IMPORTED", false).map_err(|e| e.message)?;
+                    ds.push_version(id, p.doc, "IMPORTED", false)
+                        .map_err(|e| e.message)?;
                     id.clone()
                 }
                 _ => ds.create_image_set(p.doc, p.is_primary, "IMPORTED"),
@@ -416,7 +471,8 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
         }
     }
     app.changed();
-    write_outputs(app, job, &results, &ids).map_err(|e| format!("cannot write job output to {}: {e}", job.output_s3_uri))?;
+    write_outputs(app, job, &results, &ids)
+        .map_err(|e| format!("cannot write job output to {}: {e}", job.output_s3_uri))?;
     Ok(results.iter().filter(|r| r.outcome.is_ok()).count())
 }
 

@@ -18,6 +18,7 @@ pub enum Level {
 }
 
 impl Level {
+    /// `"Patient"`, `"Study"`, `"Series"` or `"Instance"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Patient => "Patient",
@@ -59,8 +60,7 @@ fn parse_tag(s: &str) -> Option<Tag> {
     if hex.len() != 8 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
-    // A keyword can't be all hex digits and 8 long except something like "DEADBEEF";
-    // no DICOM keyword looks like that.
+    // No DICOM keyword is 8 hex digits, so this can't shadow a keyword.
     let g = u16::from_str_radix(&hex[..4], 16).ok()?;
     let e = u16::from_str_radix(&hex[4..], 16).ok()?;
     Some(Tag(g, e))

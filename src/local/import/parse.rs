@@ -14,7 +14,9 @@ use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use serde_json::{Map, Value as Json};
 
 use crate::dicom::decode::{self, PixelInfo};
-use crate::dicom::json::{element_key, element_to_json, primitive_to_json, vr_needs_recording};
+use crate::dicom::json::{
+    effective_vr, element_key, element_text, element_to_json, primitive_to_json, vr_needs_recording,
+};
 use crate::local::import::levels::{level_of_tag, Level};
 
 /// One stored frame of an instance.
@@ -124,10 +126,18 @@ pub fn parse_part10(bytes: &[u8]) -> Result<ParsedInstance, ParseError> {
         ReadPreamble::Always => &bytes[132..],
         _ => &bytes[4..],
     };
+    // dicom-rs needs (0002,0000) FileMetaInformationGroupLength; add it when it's missing.
+    let patched = with_meta_group_length(body);
+    let (input, preamble, body) = match &patched {
+        Some(p) => (&p[..], ReadPreamble::Never, &p[4..]),
+        None => (bytes, preamble, body),
+    };
     prescan_lengths(body)?;
-    match catch_unwind(AssertUnwindSafe(|| parse_inner(bytes, preamble))) {
+    match catch_unwind(AssertUnwindSafe(|| parse_inner(input, preamble))) {
         Ok(result) => result,
-        Err(_) => Err(ParseError::Corrupt("DICOM parser failed on this input".into())),
+        Err(_) => Err(ParseError::Corrupt(
+            "DICOM parser failed on this input".into(),
+        )),
     }
 }
 
@@ -174,10 +184,11 @@ fn parse_inner(bytes: &[u8], preamble: ReadPreamble) -> Result<ParsedInstance, P
         if tag.group() == 0x0002 && parsed.instance.contains_key(&key) {
             continue;
         }
-        if vr_needs_recording(tag, elem.vr()) {
+        let vr = effective_vr(elem);
+        if vr_needs_recording(tag, vr) {
             parsed
                 .dicom_vrs
-                .insert(key.clone(), Json::String(elem.vr().to_string().to_owned()));
+                .insert(key.clone(), Json::String(vr.to_string().to_owned()));
         }
         let value = element_to_json(elem);
         let map = match level_of_tag(tag) {
@@ -191,6 +202,64 @@ fn parse_inner(bytes: &[u8], preamble: ReadPreamble) -> Result<ParsedInstance, P
 
     parsed.frames = extract_frames(&obj, &parsed.transfer_syntax_uid)?;
     Ok(parsed)
+}
+
+/// For a file meta group without (0002,0000) FileMetaInformationGroupLength: `DICM`, a
+/// computed group length element and the rest of `body` (which starts after `DICM`).
+/// `None` when the group length is present or the group can't be walked.
+fn with_meta_group_length(body: &[u8]) -> Option<Vec<u8>> {
+    let u16_at = |at: usize| u16::from_le_bytes([body[at], body[at + 1]]);
+    if body.len() < 8 || u16_at(0) != 0x0002 || u16_at(2) == 0x0000 {
+        return None;
+    }
+    let mut pos = 0usize;
+    while pos + 8 <= body.len() && u16_at(pos) == 0x0002 {
+        let vr = [body[pos + 4], body[pos + 5]];
+        let short = matches!(
+            &vr,
+            b"AE"
+                | b"AS"
+                | b"AT"
+                | b"CS"
+                | b"DA"
+                | b"DS"
+                | b"DT"
+                | b"FL"
+                | b"FD"
+                | b"IS"
+                | b"LO"
+                | b"LT"
+                | b"PN"
+                | b"SH"
+                | b"SL"
+                | b"SS"
+                | b"ST"
+                | b"TM"
+                | b"UI"
+                | b"UL"
+                | b"US"
+        );
+        let (length, header) = if !short {
+            if pos + 12 > body.len() {
+                return None;
+            }
+            let l =
+                u32::from_le_bytes([body[pos + 8], body[pos + 9], body[pos + 10], body[pos + 11]]);
+            (l as usize, 12)
+        } else {
+            (usize::from(u16_at(pos + 6)), 8)
+        };
+        pos = pos
+            .checked_add(header + length)
+            .filter(|&p| p <= body.len())?;
+    }
+    let group_length = u32::try_from(pos).ok()?;
+    let mut out = Vec::with_capacity(body.len() + 16);
+    out.extend_from_slice(b"DICM");
+    out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 0x04, 0x00]);
+    out.extend_from_slice(&group_length.to_le_bytes());
+    out.extend_from_slice(body);
+    Some(out)
 }
 
 /// Element lengths above this size are checked against the bytes actually present before
@@ -247,9 +316,27 @@ fn prescan_lengths(body: &[u8]) -> Result<(), ParseError> {
         let vr = [body[pos + 4], body[pos + 5]];
         let short = matches!(
             &vr,
-            b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FL" | b"FD" | b"IS"
-                | b"LO" | b"LT" | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI"
-                | b"UL" | b"US"
+            b"AE"
+                | b"AS"
+                | b"AT"
+                | b"CS"
+                | b"DA"
+                | b"DS"
+                | b"DT"
+                | b"FL"
+                | b"FD"
+                | b"IS"
+                | b"LO"
+                | b"LT"
+                | b"PN"
+                | b"SH"
+                | b"SL"
+                | b"SS"
+                | b"ST"
+                | b"TM"
+                | b"UI"
+                | b"UL"
+                | b"US"
         );
         if short {
             Some((vr, u32::from(u16_at(pos + 6, be)), 8))
@@ -384,7 +471,7 @@ fn clean(s: &str) -> &str {
     s.trim_end_matches(['\0', ' ']).trim_start()
 }
 
-fn element<'a>(obj: &'a DefaultDicomObject, tag: Tag) -> Option<&'a InMemElement> {
+fn element(obj: &DefaultDicomObject, tag: Tag) -> Option<&InMemElement> {
     obj.element_opt(tag).ok().flatten()
 }
 
@@ -394,7 +481,7 @@ fn required_uid(
     name: &'static str,
 ) -> Result<String, ParseError> {
     element(obj, tag)
-        .and_then(|e| e.to_str().ok())
+        .and_then(element_text)
         .map(|s| clean(&s).to_owned())
         .filter(|s| !s.is_empty())
         .ok_or(ParseError::MissingAttribute(name))
@@ -402,12 +489,21 @@ fn required_uid(
 
 fn int_attr(obj: &DefaultDicomObject, tag: Tag) -> Option<i64> {
     let e = element(obj, tag)?;
-    e.to_int::<i64>().ok().or_else(|| {
-        // IS values such as "1.0" or with odd padding
-        let s = e.to_str().ok()?;
-        let t = clean(&s);
-        t.parse::<f64>().ok().map(|f| f as i64)
-    })
+    match e.value() {
+        Value::Primitive(PrimitiveValue::U8(_)) => {}
+        _ => {
+            if let Ok(v) = e.to_int::<i64>() {
+                return Some(v);
+            }
+        }
+    }
+    // IS values such as "1.0", UN-encoded values
+    let text = element_text(e)?;
+    let first = clean(text.split('\\').next().unwrap_or(""));
+    first
+        .parse::<i64>()
+        .ok()
+        .or_else(|| first.parse::<f64>().ok().map(|f| f as i64))
 }
 
 fn u16_attr(obj: &DefaultDicomObject, tag: Tag, default: u16) -> u16 {
@@ -430,7 +526,7 @@ fn pixel_info(obj: &DefaultDicomObject) -> PixelInfo {
         bits_stored: u16_attr(obj, tags::BITS_STORED, bits_allocated),
         pixel_representation: u16_attr(obj, tags::PIXEL_REPRESENTATION, 0),
         photometric: element(obj, tags::PHOTOMETRIC_INTERPRETATION)
-            .and_then(|e| e.to_str().ok())
+            .and_then(element_text)
             .map(|s| clean(&s).to_owned())
             .unwrap_or_default(),
     }
@@ -449,6 +545,10 @@ fn extract_frames(obj: &DefaultDicomObject, ts: &str) -> Result<Vec<ParsedFrame>
     };
     let big_endian = clean(ts) == decode::EXPLICIT_VR_BE;
 
+    // For 8-bit (or bit-packed) samples held in OW words under Explicit VR Big Endian, the
+    // stored byte order is swapped within each word; the samples are decoded from the
+    // words' little-endian layout instead.
+    let mut decode_as: Option<Vec<Vec<u8>>> = None;
     let stored: Vec<Vec<u8>> = match pixel_data.value() {
         Value::PixelSequence(seq) => {
             let eot = extended_offset_table(obj);
@@ -462,6 +562,12 @@ fn extract_frames(obj: &DefaultDicomObject, ts: &str) -> Result<Vec<ParsedFrame>
                 )));
             }
             let data = stored_bytes(p, big_endian);
+            if big_endian
+                && info.bits_allocated <= 8
+                && matches!(p, PrimitiveValue::U16(_) | PrimitiveValue::I16(_))
+            {
+                decode_as = Some(split_native(&stored_bytes(p, false), &info, n_frames)?);
+            }
             split_native(&data, &info, n_frames)?
         }
         Value::Sequence(_) => {
@@ -469,21 +575,29 @@ fn extract_frames(obj: &DefaultDicomObject, ts: &str) -> Result<Vec<ParsedFrame>
         }
     };
 
-    stored
-        .into_iter()
-        .enumerate()
-        .map(|(i, bytes)| frame_with_stats(bytes, ts, &info, planar, i))
-        .collect()
+    let mut frames = Vec::with_capacity(stored.len());
+    for (i, bytes) in stored.into_iter().enumerate() {
+        let logical = decode_as.as_ref().and_then(|d| d.get(i));
+        frames.push(frame_with_stats(bytes, logical, ts, &info, planar, i)?);
+    }
+    Ok(frames)
 }
 
+/// `bytes` is the frame as stored; `little_endian_view`, when given, is the same frame in
+/// little-endian word order, decoded instead of `bytes`.
 fn frame_with_stats(
     bytes: Vec<u8>,
+    little_endian_view: Option<&Vec<u8>>,
     ts: &str,
     info: &PixelInfo,
     planar: u16,
     index: usize,
 ) -> Result<ParsedFrame, ParseError> {
-    match decode::decode_frame_planar(&bytes, ts, info, planar) {
+    let decoded = match little_endian_view {
+        Some(view) => decode::decode_frame_planar(view, decode::EXPLICIT_VR_LE, info, planar),
+        None => decode::decode_frame_planar(&bytes, ts, info, planar),
+    };
+    match decoded {
         Ok(decoded) => {
             let unsigned_32 = info.bits_allocated == 32 && info.pixel_representation == 0;
             let min_max = decoded.min_max_i64(unsigned_32);
@@ -634,7 +748,9 @@ fn split_encapsulated(
     n_frames: usize,
 ) -> Result<Vec<Vec<u8>>, ParseError> {
     if fragments.is_empty() {
-        return Err(ParseError::Pixel("encapsulated PixelData has no fragments".into()));
+        return Err(ParseError::Pixel(
+            "encapsulated PixelData has no fragments".into(),
+        ));
     }
     if n_frames == 1 {
         return Ok(vec![fragments.concat()]);
@@ -781,15 +897,24 @@ mod tests {
             );
             assert_eq!(p.instance["SOPInstanceUID"], entry["sop_instance_uid"]);
             assert_eq!(p.instance["SOPClassUID"], entry["sop_class_uid"]);
-            assert_eq!(p.instance["MediaStorageSOPInstanceUID"], entry["sop_instance_uid"]);
-            assert_eq!(p.instance["TransferSyntaxUID"], entry["transfer_syntax_uid"]);
+            assert_eq!(
+                p.instance["MediaStorageSOPInstanceUID"],
+                entry["sop_instance_uid"]
+            );
+            assert_eq!(
+                p.instance["TransferSyntaxUID"],
+                entry["transfer_syntax_uid"]
+            );
             assert_eq!(p.instance["FileMetaInformationVersion"], "AAE=");
             assert_eq!(p.instance["ImplementationVersionName"], "HIMCP_SAMPLES_1");
             assert_eq!(p.instance["Rows"], entry["rows"]);
             assert_eq!(p.instance["Columns"], entry["columns"]);
             assert_eq!(p.instance["BitsAllocated"], entry["bits_allocated"]);
             assert_eq!(p.instance["BitsStored"], entry["bits_stored"]);
-            assert_eq!(p.instance["PixelRepresentation"], entry["pixel_representation"]);
+            assert_eq!(
+                p.instance["PixelRepresentation"],
+                entry["pixel_representation"]
+            );
             assert_eq!(
                 p.instance["PhotometricInterpretation"],
                 entry["photometric_interpretation"]
@@ -854,7 +979,10 @@ mod tests {
             let rel = entry["path"].as_str().unwrap().to_owned();
             // truncations: inside the preamble / meta group always fail
             for cut in [0, 10, 131, 132, 140, 200, 300] {
-                assert!(parse_part10(&bytes[..cut.min(bytes.len())]).is_err(), "{rel} @{cut}");
+                assert!(
+                    parse_part10(&bytes[..cut.min(bytes.len())]).is_err(),
+                    "{rel} @{cut}"
+                );
             }
             for _ in 0..25 {
                 let cut = (next() % bytes.len() as u64) as usize;
@@ -913,9 +1041,57 @@ mod tests {
         m[at + 1] = 0x00;
         let r = parse_part10(&m);
         assert!(
-            matches!(r, Err(ParseError::MissingAttribute("StudyInstanceUID")) | Err(ParseError::Corrupt(_))),
+            matches!(
+                r,
+                Err(ParseError::MissingAttribute("StudyInstanceUID")) | Err(ParseError::Corrupt(_))
+            ),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn missing_meta_group_length_is_tolerated() {
+        let manifest = manifest();
+        let (_, bytes) = sample_files(&manifest).remove(0);
+        let reference = parse_part10(&bytes).unwrap();
+        // drop the 12-byte (0002,0000) element that follows DICM
+        assert_eq!(&bytes[132..136], &[0x02, 0x00, 0x00, 0x00]);
+        let mut stripped = bytes[..132].to_vec();
+        stripped.extend_from_slice(&bytes[144..]);
+        let p = parse_part10(&stripped).unwrap();
+        assert_eq!(p.sop_uid, reference.sop_uid);
+        assert_eq!(p.frames, reference.frames);
+        assert_eq!(
+            p.instance["FileMetaInformationGroupLength"],
+            reference.instance["FileMetaInformationGroupLength"]
+        );
+        // and without the preamble as well
+        let p = parse_part10(&stripped[128..]).unwrap();
+        assert_eq!(p.study, reference.study);
+    }
+
+    #[test]
+    fn unsupported_transfer_syntax_keeps_frames_without_stats() {
+        let manifest = manifest();
+        let (entry, bytes) = sample_files(&manifest)
+            .into_iter()
+            .find(|(e, _)| e["transfer_syntax_uid"] == "1.2.840.10008.1.2.4.90")
+            .expect("a JPEG 2000 sample");
+        // Relabel the file as JPEG Baseline (same UID length), which this emulator can't
+        // decode: the import must keep the frame, without statistics.
+        let from = b"1.2.840.10008.1.2.4.90";
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        let mut m = bytes.clone();
+        m[at..at + from.len()].copy_from_slice(b"1.2.840.10008.1.2.4.50");
+        let p = parse_part10(&m).unwrap();
+        assert_eq!(p.transfer_syntax_uid, "1.2.840.10008.1.2.4.50");
+        assert_eq!(p.instance["TransferSyntaxUID"], "1.2.840.10008.1.2.4.50");
+        assert_eq!(p.frames.len(), 1);
+        let f = &p.frames[0];
+        assert_eq!(sha256_hex(&f.bytes), entry["frames"][0]["sha256"]);
+        assert_eq!((f.min, f.max, f.checksum), (None, None, None));
+        assert_eq!(u64::from(f.width), entry["columns"].as_u64().unwrap());
+        assert_eq!(u64::from(f.height), entry["rows"].as_u64().unwrap());
     }
 
     #[test]
@@ -972,7 +1148,10 @@ mod tests {
         ];
         assert_eq!(
             split_encapsulated(&j2k, &[], None, 2).unwrap(),
-            vec![vec![0xFF, 0x4F, 0xFF, 0x51, 1, 2], vec![0xFF, 0x4F, 0xFF, 0x51, 3]]
+            vec![
+                vec![0xFF, 0x4F, 0xFF, 0x51, 1, 2],
+                vec![0xFF, 0x4F, 0xFF, 0x51, 3]
+            ]
         );
     }
 

@@ -44,7 +44,9 @@ impl Store {
         let id = new_id();
         let ds = Datastore {
             id: id.clone(),
-            name: req.name.unwrap_or_else(|| format!("datastore-{}", &id[..8])),
+            name: req
+                .name
+                .unwrap_or_else(|| format!("datastore-{}", &id[..8])),
             status: "CREATING".into(),
             kms_key_arn: req.kms_key_arn,
             lambda_authorizer_arn: req.lambda_authorizer_arn,
@@ -75,7 +77,9 @@ impl Store {
         self.settle();
         match self.datastores.get_mut(id) {
             Some(ds) if ds.status != "DELETED" && ds.status != "DELETING" => Ok(ds),
-            _ => Err(ApiError::not_found(format!("Datastore {id} does not exist"))),
+            _ => Err(ApiError::not_found(format!(
+                "Datastore {id} does not exist"
+            ))),
         }
     }
 

@@ -59,7 +59,12 @@ impl Datastore {
     }
 
     /// Creates an image set whose first version is `document` (IDs are filled in).
-    pub fn create_image_set(&mut self, mut document: Value, is_primary: bool, workflow: &str) -> String {
+    pub fn create_image_set(
+        &mut self,
+        mut document: Value,
+        is_primary: bool,
+        workflow: &str,
+    ) -> String {
         let id = new_id();
         document::set_ids(&mut document, &self.id, &id);
         let t = now();
@@ -88,7 +93,13 @@ impl Datastore {
     }
 
     /// Adds a version to an image set and returns its summary.
-    pub fn push_version(&mut self, id: &str, document: Value, workflow: &str, forced: bool) -> ApiResult<UpdateResult> {
+    pub fn push_version(
+        &mut self,
+        id: &str,
+        document: Value,
+        workflow: &str,
+        forced: bool,
+    ) -> ApiResult<UpdateResult> {
         let set = self.image_set_mut(id)?;
         let t = now();
         let version_id = set.latest_version_id() + 1;
@@ -137,29 +148,44 @@ impl Store {
     }
 
     /// Metadata of a version; marks the image set accessed.
-    pub fn image_set_metadata(&mut self, datastore_id: &str, id: &str, version: Option<&str>) -> ApiResult<Value> {
+    pub fn image_set_metadata(
+        &mut self,
+        datastore_id: &str,
+        id: &str,
+        version: Option<&str>,
+    ) -> ApiResult<Value> {
         let ds = self.live_datastore_mut(datastore_id)?;
         let set = ds.image_set_mut(id)?;
         set.last_accessed_at = Some(now());
         let v = set.version(version).ok_or_else(|| {
-            ApiError::not_found(format!("Version {} of image set {id} does not exist", version.unwrap_or("")))
+            ApiError::not_found(format!(
+                "Version {} of image set {id} does not exist",
+                version.unwrap_or("")
+            ))
         })?;
         Ok(v.document.clone())
     }
 
     /// Frame bytes and their stored transfer syntax, for a frame of the latest version.
-    pub fn image_frame(&mut self, datastore_id: &str, id: &str, frame_id: &str) -> ApiResult<(FrameBlob, String)> {
+    pub fn image_frame(
+        &mut self,
+        datastore_id: &str,
+        id: &str,
+        frame_id: &str,
+    ) -> ApiResult<(FrameBlob, String)> {
         let ds = self.live_datastore_mut(datastore_id)?;
         let set = ds.image_set_mut(id)?;
         set.last_accessed_at = Some(now());
         let ts = document::find_frame(&set.latest().document, frame_id)
             .map(str::to_owned)
-            .ok_or_else(|| ApiError::not_found(format!("Image frame {frame_id} does not exist in image set {id}")))?;
-        let blob = self
-            .frames
-            .get(frame_id)
-            .cloned()
-            .ok_or_else(|| ApiError::internal(format!("Frame {frame_id} is missing from storage")))?;
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "Image frame {frame_id} does not exist in image set {id}"
+                ))
+            })?;
+        let blob = self.frames.get(frame_id).cloned().ok_or_else(|| {
+            ApiError::internal(format!("Frame {frame_id} is missing from storage"))
+        })?;
         Ok((blob, ts))
     }
 
@@ -182,26 +208,52 @@ impl Store {
                     ));
                 }
                 let v = set.version(Some(to)).ok_or_else(|| {
-                    ApiError::validation(format!("revertToVersionId {to} is not a version of image set {id}"))
+                    ApiError::validation(format!(
+                        "revertToVersionId {to} is not a version of image set {id}"
+                    ))
                 })?;
                 (v.document.clone(), "UPDATED")
             }
-            MetadataUpdate::Dicom { removable, updatable } => (
-                updates::apply_dicom_updates(&set.latest().document, removable.as_ref(), updatable.as_ref(), force)?,
+            MetadataUpdate::Dicom {
+                removable,
+                updatable,
+            } => (
+                updates::apply_dicom_updates(
+                    &set.latest().document,
+                    removable.as_ref(),
+                    updatable.as_ref(),
+                    force,
+                )?,
                 "UPDATED",
             ),
         };
         // Same-study primary siblings get the same change (validated before anything is written).
         let mut siblings = Vec::new();
         if include_study {
-            if let MetadataUpdate::Dicom { removable, updatable } = &update {
-                let study_uid = document::text(document::study(&set.latest().document), "StudyInstanceUID").map(str::to_owned);
+            if let MetadataUpdate::Dicom {
+                removable,
+                updatable,
+            } = &update
+            {
+                let study_uid =
+                    document::text(document::study(&set.latest().document), "StudyInstanceUID")
+                        .map(str::to_owned);
                 for other in ds.image_sets.values() {
                     if other.id != id
                         && other.is_primary
-                        && document::text(document::study(&other.latest().document), "StudyInstanceUID").map(str::to_owned) == study_uid
+                        && document::text(
+                            document::study(&other.latest().document),
+                            "StudyInstanceUID",
+                        )
+                        .map(str::to_owned)
+                            == study_uid
                     {
-                        let doc = updates::apply_dicom_updates(&other.latest().document, removable.as_ref(), updatable.as_ref(), force)?;
+                        let doc = updates::apply_dicom_updates(
+                            &other.latest().document,
+                            removable.as_ref(),
+                            updatable.as_ref(),
+                            force,
+                        )?;
                         siblings.push((other.id.clone(), doc));
                     }
                 }
@@ -215,7 +267,12 @@ impl Store {
         Ok(result)
     }
 
-    pub fn copy_image_set(&mut self, datastore_id: &str, source_id: &str, req: CopyRequest) -> ApiResult<CopyResult> {
+    pub fn copy_image_set(
+        &mut self,
+        datastore_id: &str,
+        source_id: &str,
+        req: CopyRequest,
+    ) -> ApiResult<CopyResult> {
         let ds = self.live_datastore_mut(datastore_id)?;
         let source = ds.check_latest(source_id, &req.source_latest_version)?;
         let selected = updates::select_for_copy(&source.latest().document, req.copiable.as_ref())?;
@@ -224,7 +281,9 @@ impl Store {
         let destination = match req.destination {
             Some((dest_id, dest_latest)) => {
                 if dest_id == source_id {
-                    return Err(ApiError::validation("Source and destination image sets must differ"));
+                    return Err(ApiError::validation(
+                        "Source and destination image sets must differ",
+                    ));
                 }
                 let dest = ds.check_latest(&dest_id, &dest_latest)?;
                 let merged = updates::merge_into(&dest.latest().document, &selected, req.force)?;
@@ -238,9 +297,13 @@ impl Store {
                 let primary = req.promote_to_primary;
                 if primary && !source_primary {
                     // Promotion needs the series to be free in the primary hierarchy.
-                    let series: Vec<String> = document::series_map(&selected).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+                    let series: Vec<String> = document::series_map(&selected)
+                        .map(|m| m.keys().cloned().collect())
+                        .unwrap_or_default();
                     let taken = ds.image_sets.values().any(|s| {
-                        s.is_primary && document::series_map(&s.latest().document).is_some_and(|m| series.iter().any(|u| m.contains_key(u)))
+                        s.is_primary
+                            && document::series_map(&s.latest().document)
+                                .is_some_and(|m| series.iter().any(|u| m.contains_key(u)))
                     });
                     if taken {
                         return Err(ApiError::conflict(

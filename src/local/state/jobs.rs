@@ -27,7 +27,11 @@ impl Store {
     /// same client token returns the existing job, which must not be started twice).
     pub fn submit_job(&mut self, datastore_id: &str, req: NewJob) -> ApiResult<(ImportJob, bool)> {
         let ds = self.live_datastore_mut(datastore_id)?;
-        if let Some(job) = ds.jobs.values().find(|j| j.client_token == req.client_token) {
+        if let Some(job) = ds
+            .jobs
+            .values()
+            .find(|j| j.client_token == req.client_token)
+        {
             return Ok((job.clone(), false));
         }
         if ds.status != "ACTIVE" {
@@ -38,7 +42,9 @@ impl Store {
         }
         let id = new_id();
         let job = ImportJob {
-            name: req.job_name.unwrap_or_else(|| format!("import-{}", &id[..8])),
+            name: req
+                .job_name
+                .unwrap_or_else(|| format!("import-{}", &id[..8])),
             id: id.clone(),
             status: "SUBMITTED".into(),
             datastore_id: datastore_id.to_string(),
@@ -65,7 +71,11 @@ impl Store {
     }
 
     /// Jobs of a data store, newest first, optionally filtered by status.
-    pub fn list_jobs(&mut self, datastore_id: &str, status: Option<&str>) -> ApiResult<Vec<ImportJob>> {
+    pub fn list_jobs(
+        &mut self,
+        datastore_id: &str,
+        status: Option<&str>,
+    ) -> ApiResult<Vec<ImportJob>> {
         let ds = self.datastore(datastore_id)?;
         let mut jobs: Vec<ImportJob> = ds
             .jobs
@@ -73,7 +83,11 @@ impl Store {
             .filter(|j| status.is_none_or(|s| j.status == s))
             .cloned()
             .collect();
-        jobs.sort_by(|a, b| b.submitted_at.total_cmp(&a.submitted_at).then(a.id.cmp(&b.id)));
+        jobs.sort_by(|a, b| {
+            b.submitted_at
+                .total_cmp(&a.submitted_at)
+                .then(a.id.cmp(&b.id))
+        });
         Ok(jobs)
     }
 

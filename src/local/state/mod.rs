@@ -14,8 +14,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use image_sets::{CopyRequest, CopyResult, FrameBlob, MetadataUpdate, UpdateResult};
 pub use datastores::NewDatastore;
+pub use image_sets::{CopyRequest, CopyResult, FrameBlob, MetadataUpdate, UpdateResult};
 pub use jobs::{JobOutcome, NewJob};
 
 /// Seconds since the epoch, millisecond precision (AWS timestamps travel as epoch seconds).
@@ -47,7 +47,10 @@ impl Account {
         )
     }
     pub fn image_set_arn(&self, datastore_id: &str, image_set_id: &str) -> String {
-        format!("{}/imageset/{image_set_id}", self.datastore_arn(datastore_id))
+        format!(
+            "{}/imageset/{image_set_id}",
+            self.datastore_arn(datastore_id)
+        )
     }
 }
 
@@ -94,7 +97,9 @@ pub struct ImageSetVersion {
 
 impl ImageSet {
     pub fn latest(&self) -> &ImageSetVersion {
-        self.versions.last().expect("an image set always has a version")
+        self.versions
+            .last()
+            .expect("an image set always has a version")
     }
     pub fn latest_version_id(&self) -> u64 {
         self.latest().version_id

@@ -16,7 +16,9 @@ impl Store {
             .map_err(|_| ApiError::not_found(format!("Resource {arn} does not exist")))?;
         if let Some(is_id) = parts.next() {
             if !ds.image_sets.contains_key(is_id) {
-                return Err(ApiError::not_found(format!("Resource {arn} does not exist")));
+                return Err(ApiError::not_found(format!(
+                    "Resource {arn} does not exist"
+                )));
             }
         }
         Ok(())

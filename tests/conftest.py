@@ -1,0 +1,272 @@
+"""Shared fixtures and helpers for the local HealthImaging tests.
+
+The server is the embedded local HealthImaging; boto3 is the independent client. The `seeded`
+fixture builds a data store the way a user would: stage the bundled samples under the S3
+stand-in folder, create a data store, wait for ACTIVE, run a real StartDICOMImportJob and poll
+GetDICOMImportJob until it completes. The sample manifest (written by the sample generator, not
+by the code under test) is the oracle for what the server returns.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+import pytest
+from awslabs.healthimaging_mcp_server import local
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+ACCESS_KEY_ID = "test"
+SECRET_ACCESS_KEY = "test"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/HealthImagingImportRole"
+SAMPLES_BUCKET = "staged-samples"
+MANIFEST_PATH = local.SAMPLES_DIR.parent / "manifest.json"
+
+T = TypeVar("T")
+
+
+# ---- environment -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point botocore at nothing but the test settings, for the whole session.
+
+    botocore reads AWS_DISABLE_HOST_PREFIX_INJECTION when a client is created; without it the
+    data-plane operations would go to a ``runtime-`` prefixed host.
+    """
+    empty = tmp_path_factory.mktemp("aws-config") / "none"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+        mp.setenv("AWS_CONFIG_FILE", str(empty))
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+            mp.delenv(var, raising=False)
+        mp.delenv("AWS_ENDPOINT_URL_MEDICAL_IMAGING", raising=False)
+        yield
+
+
+# ---- servers and clients -----------------------------------------------------------------------
+
+
+def start_server(root: Path, **options: Any) -> local.LocalHealthImaging:
+    """A local HealthImaging with its S3 stand-in folder under `root` (state in memory)."""
+    settings: dict[str, Any] = {
+        "s3_root": root / "s3",
+        "seed": False,
+        "throttle_rate": 0.0,
+        "access_key_id": ACCESS_KEY_ID,
+        "secret_access_key": SECRET_ACCESS_KEY,
+        "region": REGION,
+    }
+    settings.update(options)
+    return local.start(**settings)
+
+
+def make_client(
+    endpoint_url: str,
+    *,
+    access_key_id: str = ACCESS_KEY_ID,
+    secret_access_key: str = SECRET_ACCESS_KEY,
+    region: str = REGION,
+    **config: Any,
+):
+    """A boto3 medical-imaging client for `endpoint_url`; `config` overrides botocore Config."""
+    base = Config(
+        retries={"total_max_attempts": 2, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    session = boto3.session.Session()
+    return session.client(
+        "medical-imaging",
+        region_name=region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        config=base.merge(Config(**config)) if config else base,
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local.LocalHealthImaging]:
+    with start_server(tmp_path_factory.mktemp("healthimaging")) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def client(server: local.LocalHealthImaging):
+    return make_client(server.endpoint_url)
+
+
+# ---- polling and errors ------------------------------------------------------------------------
+
+
+def wait_until(
+    read: Callable[[], T], done: Callable[[T], bool], *, timeout: float = 10.0, what: str = ""
+) -> T:
+    """Calls `read` until `done(value)`; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {value!r}")
+        time.sleep(0.02)
+
+
+def error_of(exc: ClientError) -> tuple[str, int]:
+    """(error code, HTTP status) of a botocore ClientError."""
+    return exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+# ---- data stores and imports -------------------------------------------------------------------
+
+
+def create_datastore(client, name: str, **extra: Any) -> str:
+    resp = client.create_datastore(datastoreName=name, clientToken=uuid.uuid4().hex, **extra)
+    assert resp["datastoreStatus"] in ("CREATING", "ACTIVE"), resp
+    return resp["datastoreId"]
+
+
+def wait_datastore_status(client, datastore_id: str, status: str) -> dict:
+    """Polls GetDatastore until the data store has `status`; returns its properties."""
+    return wait_until(
+        lambda: client.get_datastore(datastoreId=datastore_id)["datastoreProperties"],
+        lambda p: p["datastoreStatus"] == status,
+        what=f"datastore {datastore_id} to be {status}",
+    )
+
+
+def stage_samples(s3_root: Path | str, bucket: str = SAMPLES_BUCKET, prefix: str = "dicom") -> str:
+    """Copies the bundled sample DICOM under the S3 stand-in folder; returns its s3:// URI."""
+    shutil.copytree(local.SAMPLES_DIR, Path(s3_root) / bucket / prefix, dirs_exist_ok=True)
+    return f"s3://{bucket}/{prefix}/"
+
+
+def run_import(client, datastore_id: str, input_uri: str, output_uri: str) -> dict:
+    """StartDICOMImportJob, then GetDICOMImportJob until it ends; returns the job properties."""
+    started = client.start_dicom_import_job(
+        jobName="pytest-import",
+        datastoreId=datastore_id,
+        dataAccessRoleArn=ROLE_ARN,
+        clientToken=uuid.uuid4().hex,
+        inputS3Uri=input_uri,
+        outputS3Uri=output_uri,
+    )
+    assert started["datastoreId"] == datastore_id
+    assert started["jobStatus"] in ("SUBMITTED", "IN_PROGRESS", "COMPLETED"), started
+    job_id = started["jobId"]
+    return wait_until(
+        lambda: client.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)[
+            "jobProperties"
+        ],
+        lambda p: p["jobStatus"] in ("COMPLETED", "FAILED"),
+        what=f"import job {job_id}",
+    )
+
+
+def paginate(client, operation: str, key: str, page_size: int = 1, **params: Any):
+    """All items of a paginated operation, fetched `page_size` at a time, and the page count."""
+    pages = list(
+        client.get_paginator(operation).paginate(**params, PaginationConfig={"PageSize": page_size})
+    )
+    for page in pages:
+        assert len(page[key]) <= page_size, page
+    items = [item for page in pages for item in page[key]]
+    return items, len(pages)
+
+
+def search_all(client, datastore_id: str, criteria: dict | None = None, page_size: int = 1):
+    """Every SearchImageSets result (one page per `page_size`) and the number of pages."""
+    params: dict[str, Any] = {"datastoreId": datastore_id}
+    if criteria is not None:
+        params["searchCriteria"] = criteria
+    return paginate(client, "search_image_sets", "imageSetsMetadataSummaries", page_size, **params)
+
+
+def get_metadata(client, datastore_id: str, image_set_id: str, version: str | None = None) -> dict:
+    params = {"datastoreId": datastore_id, "imageSetId": image_set_id}
+    if version is not None:
+        params["versionId"] = version
+    resp = client.get_image_set_metadata(**params)
+    assert resp["contentType"] == "application/json"
+    assert resp["contentEncoding"] == "gzip"
+    return json.loads(gzip.decompress(resp["imageSetMetadataBlob"].read()))
+
+
+def instances_of(metadata: dict) -> dict[str, dict]:
+    """SOPInstanceUID -> instance entry, over all series of a metadata document."""
+    return {
+        sop: inst
+        for series in metadata["Study"]["Series"].values()
+        for sop, inst in series["Instances"].items()
+    }
+
+
+@dataclass(frozen=True)
+class Seeded:
+    datastore_id: str
+    datastore_name: str
+    job: dict
+    output_uri: str
+    image_sets: dict[str, str]
+    """SeriesInstanceUID -> imageSetId of the primary image set holding that series."""
+
+
+def import_samples(client, datastore_id: str, name: str, input_uri: str) -> Seeded:
+    """Imports the staged samples into an ACTIVE data store with a real import job."""
+    output_uri = f"s3://{input_uri[len('s3://') :].split('/')[0]}/output/{name}/"
+    job = run_import(client, datastore_id, input_uri, output_uri)
+    assert job["jobStatus"] == "COMPLETED", job
+    summaries, _ = search_all(client, datastore_id, page_size=50)
+    by_series = {s["DICOMTags"]["DICOMSeriesInstanceUID"]: s["imageSetId"] for s in summaries}
+    assert len(by_series) == len(summaries), summaries
+    return Seeded(datastore_id, name, job, output_uri, by_series)
+
+
+def seed_datastore(client, input_uri: str) -> Seeded:
+    """A new data store (created, waited for until ACTIVE) holding the imported samples."""
+    name = f"pytest-{uuid.uuid4().hex[:12]}"
+    datastore_id = create_datastore(client, name)
+    wait_datastore_status(client, datastore_id, "ACTIVE")
+    return import_samples(client, datastore_id, name, input_uri)
+
+
+@pytest.fixture(scope="module")
+def samples_uri(server: local.LocalHealthImaging) -> str:
+    return stage_samples(server.s3_root)
+
+
+@pytest.fixture
+def seeded(client, samples_uri: str) -> Seeded:
+    """A fresh data store per test, so tests that write do not affect each other."""
+    return seed_datastore(client, samples_uri)
+
+
+# ---- the sample manifest (oracle) --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict:
+    return json.loads(MANIFEST_PATH.read_text())
+
+
+def files_by_series(manifest: dict) -> dict[str, list[dict]]:
+    """SeriesInstanceUID -> the manifest's file entries of that series, in instance order."""
+    out: dict[str, list[dict]] = {}
+    for f in sorted(manifest["files"], key=lambda f: f["instance_number"]):
+        out.setdefault(f["series_instance_uid"], []).append(f)
+    return out
