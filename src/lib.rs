@@ -2,7 +2,9 @@
 //! against. Python sees the `python` module (behind the `python` feature).
 
 pub mod dicom;
+pub mod engine;
 pub mod local;
+pub mod model;
 
 #[cfg(feature = "python")]
 mod python;

@@ -23,6 +23,7 @@ use super::server::App;
 use super::state::NewDatastore;
 use super::state::{CopyRequest, MetadataUpdate, NewJob};
 use super::validate;
+use crate::model::constraints;
 
 type Handler = ApiResult<Response>;
 type AppState = State<Arc<App>>;
@@ -155,7 +156,11 @@ async fn create_datastore(State(app): AppState, body: Bytes) -> Handler {
     }
     let format = opt_str(&b, "losslessStorageFormat")?;
     if let Some(f) = &format {
-        validate::enum_value("losslessStorageFormat", f, &["HTJ2K", "JPEG_2000_LOSSLESS"])?;
+        validate::enum_value(
+            "losslessStorageFormat",
+            f,
+            constraints::LOSSLESS_STORAGE_FORMAT,
+        )?;
     }
     let tags = b.get("tags").map(|t| tag_map(t, "tags")).transpose()?;
     let (id, status) = {
@@ -193,11 +198,7 @@ async fn list_datastores(State(app): AppState, RawQuery(q): RawQuery) -> Handler
     let p = params(&q);
     let status = p.get("datastoreStatus");
     if let Some(s) = status {
-        validate::enum_value(
-            "datastoreStatus",
-            s,
-            &["CREATING", "CREATE_FAILED", "ACTIVE", "DELETING", "DELETED"],
-        )?;
+        validate::enum_value("datastoreStatus", s, constraints::DATASTORE_STATUS)?;
     }
     let max = validate::max_results(p.get("maxResults"))?;
     let all = app
@@ -318,11 +319,7 @@ async fn list_import_jobs(
     let p = params(&q);
     let status = p.get("jobStatus");
     if let Some(s) = status {
-        validate::enum_value(
-            "jobStatus",
-            s,
-            &["SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED"],
-        )?;
+        validate::enum_value("jobStatus", s, constraints::JOB_STATUS)?;
     }
     let max = validate::max_results(p.get("maxResults"))?;
     let jobs = app
@@ -545,7 +542,7 @@ fn update_blob(updates: &Map<String, Value>, key: &str) -> ApiResult<Option<Valu
             format!("DICOMUpdates.{key} is not valid base64"),
         )
     })?;
-    if raw.is_empty() || raw.len() > 30_000 {
+    if raw.is_empty() || raw.len() > constraints::MAX_UPDATE_BLOB {
         return Err(ApiError::constraint(
             &format!("updateImageSetMetadataUpdates.DICOMUpdates.{key}"),
             &format!("{} bytes", raw.len()),
@@ -644,7 +641,7 @@ async fn copy_image_set(
                 .ok_or_else(|| {
                     ApiError::validation("DICOMCopies.copiableAttributes is required")
                 })?;
-            if raw.is_empty() || raw.chars().count() > 260_000 {
+            if raw.is_empty() || raw.chars().count() > constraints::MAX_COPIABLE {
                 return Err(ApiError::validation(
                     "copiableAttributes must have length between 1 and 260000",
                 ));

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::errors::EngineError;
+use super::errors::HealthImagingError as EngineError;
 use crate::local::seed;
 use crate::local::{LocalConfig, LocalServer};
 

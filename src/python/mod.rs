@@ -1,15 +1,24 @@
 //! The Python extension module `awslabs.healthimaging_mcp_server._engine`. Errors cross the
-//! boundary once, in `errors`; each concern has its own file.
+//! boundary once, in `errors`; futures cross in `bridge`; each concern has its own file.
 
+mod bridge;
+mod convert;
+mod engine;
 mod errors;
 mod local;
 
 use pyo3::prelude::*;
 
 #[pymodule(name = "_engine")]
-fn engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn engine_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "USER_AGENT_METADATA",
+        crate::engine::config::USER_AGENT_METADATA,
+    )?;
     errors::register(m)?;
+    bridge::register(m)?;
+    engine::register(m)?;
     m.add_class::<local::LocalHealthImaging>()?;
     Ok(())
 }

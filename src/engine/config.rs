@@ -1,0 +1,85 @@
+//! Building the one HealthImaging client: aws-config's default chain (environment keys,
+//! profiles incl. SSO, container and instance roles), region from AWS_REGION /
+//! AWS_DEFAULT_REGION / the profile, endpoint from AWS_ENDPOINT_URL_MEDICAL_IMAGING or
+//! AWS_ENDPOINT_URL, retry mode and attempts from AWS_RETRY_MODE / AWS_MAX_ATTEMPTS.
+//! Two interceptors: our user-agent metadata, and (when AWS_DISABLE_HOST_PREFIX_INJECTION is
+//! set, as botocore honours it) removal of the `runtime-` host prefix.
+
+use aws_config::BehaviorVersion;
+use aws_sdk_medicalimaging::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// `md/awslabs#mcp#healthimaging-mcp-server#<version>`, as the original server announced itself.
+pub const USER_AGENT_METADATA: &str = concat!(
+    "md/awslabs#mcp#healthimaging-mcp-server#",
+    env!("CARGO_PKG_VERSION")
+);
+
+#[derive(Debug)]
+struct NoHostPrefix;
+
+impl Intercept for NoHostPrefix {
+    fn name(&self) -> &'static str {
+        "NoHostPrefix"
+    }
+    // Before the endpoint is applied, so the request (and its signature) targets the real host.
+    fn modify_before_retry_loop(
+        &self,
+        _ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().unset::<EndpointPrefix>();
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct UserAgentMetadata;
+
+impl Intercept for UserAgentMetadata {
+    fn name(&self) -> &'static str {
+        "UserAgentMetadata"
+    }
+    fn modify_before_signing(
+        &self,
+        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let headers = ctx.request_mut().headers_mut();
+        for name in ["user-agent", "x-amz-user-agent"] {
+            if let Some(v) = headers.get(name) {
+                let updated = format!("{v} {USER_AGENT_METADATA}");
+                headers.insert(name, updated);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn env_true(name: &str) -> bool {
+    std::env::var(name)
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+}
+
+/// Whether data-plane calls skip the `runtime-` host prefix (botocore's setting).
+pub fn host_prefix_disabled() -> bool {
+    env_true("AWS_DISABLE_HOST_PREFIX_INJECTION")
+}
+
+/// Builds the client from the environment. Cheap to call once; the client is then shared.
+pub async fn build_client() -> Client {
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let mut conf =
+        aws_sdk_medicalimaging::config::Builder::from(&sdk).interceptor(UserAgentMetadata);
+    if host_prefix_disabled() {
+        conf = conf.interceptor(NoHostPrefix);
+    }
+    Client::from_conf(conf.build())
+}

@@ -1,0 +1,142 @@
+//! The engine's one error type. Every SDK failure is mapped here, once, into a kind that the MCP
+//! layer reports as `{"error": true, "type": ..., "message": ...}`.
+
+use aws_sdk_medicalimaging::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorType {
+    Validation,
+    NotFound,
+    Auth,
+    Conflict,
+    Throttling,
+    /// HealthImaging (or the network to it) failed.
+    Service,
+    /// A fault of this server itself.
+    Server,
+}
+
+impl ErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Validation => "validation_error",
+            Self::NotFound => "not_found",
+            Self::Auth => "auth_error",
+            Self::Conflict => "conflict_error",
+            Self::Throttling => "throttling_error",
+            Self::Service => "service_error",
+            Self::Server => "server_error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct EngineError {
+    pub kind: ErrorType,
+    pub message: String,
+    /// The AWS error code (e.g. `ConflictException`), when the service answered.
+    pub code: Option<String>,
+    /// The HTTP status, when the service answered.
+    pub status: Option<u16>,
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;
+
+impl EngineError {
+    pub fn new(kind: ErrorType, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            code: None,
+            status: None,
+        }
+    }
+
+    /// A parameter that breaks a rule, reported before any request is sent.
+    pub fn invalid(param: &str, rule: impl std::fmt::Display) -> Self {
+        Self::new(
+            ErrorType::Validation,
+            format!("Invalid parameter '{param}': {rule}"),
+        )
+    }
+
+    pub fn server(message: impl Into<String>) -> Self {
+        Self::new(ErrorType::Server, message)
+    }
+}
+
+fn kind_of_code(code: &str) -> ErrorType {
+    match code {
+        "ValidationException"
+        | "BadRequestException"
+        | "NotAcceptableException"
+        | "SerializationException" => ErrorType::Validation,
+        "ResourceNotFoundException" => ErrorType::NotFound,
+        "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "MissingAuthenticationTokenException"
+        | "IncompleteSignatureException"
+        | "InvalidClientTokenId"
+        | "ExpiredTokenException"
+        | "ExpiredToken"
+        | "SignatureDoesNotMatch" => ErrorType::Auth,
+        "ConflictException" => ErrorType::Conflict,
+        "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+            ErrorType::Throttling
+        }
+        _ => ErrorType::Service,
+    }
+}
+
+/// Maps any SDK error of operation `op` into an `EngineError`.
+pub fn from_sdk<E>(op: &str, err: SdkError<E, HttpResponse>) -> EngineError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    match &err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            let code = e.code().unwrap_or("UnknownError").to_string();
+            let message = e.message().unwrap_or("no message").to_string();
+            EngineError {
+                kind: kind_of_code(&code),
+                message: format!("{op} failed: {code}: {message}"),
+                code: Some(code),
+                status,
+            }
+        }
+        SdkError::TimeoutError(_) => EngineError::new(
+            ErrorType::Service,
+            format!("{op} timed out waiting for HealthImaging; check the endpoint and network"),
+        ),
+        SdkError::DispatchFailure(_)
+        | SdkError::ResponseError(_)
+        | SdkError::ConstructionFailure(_)
+        | _ => {
+            let detail = DisplayErrorContext(&err).to_string();
+            let lower = detail.to_ascii_lowercase();
+            let kind = if lower.contains("credential") {
+                ErrorType::Auth
+            } else if matches!(err, SdkError::ConstructionFailure(_)) && lower.contains("region") {
+                ErrorType::Validation
+            } else {
+                ErrorType::Service
+            };
+            let hint = match kind {
+                ErrorType::Auth => " (no usable AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`)",
+                ErrorType::Validation => " (set AWS_REGION)",
+                _ => "",
+            };
+            EngineError {
+                kind,
+                message: format!("{op} could not reach HealthImaging: {detail}{hint}"),
+                code: None,
+                status,
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! get_image_frame: one frame's stored bytes (base64) and content type, as the original
+//! returned them.
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use super::client;
+use super::error::{from_sdk, EngineError, EngineResult, ErrorType};
+use super::validate;
+
+/// The frame ID from `{"imageFrameId": "..."}` (the API's ImageFrameInformation).
+pub fn frame_id(info: &Value) -> EngineResult<String> {
+    let id = info
+        .get("imageFrameId")
+        .or_else(|| info.get("image_frame_id"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            EngineError::invalid(
+                "image_frame_information",
+                "must be {\"imageFrameId\": \"<32 chars [0-9a-z]>\"}",
+            )
+        })?;
+    validate::id("image_frame_information.imageFrameId", id)?;
+    Ok(id.to_string())
+}
+
+/// Raw frame bytes and content type.
+pub async fn fetch_frame(
+    datastore_id: &str,
+    image_set_id: &str,
+    frame_id: &str,
+) -> EngineResult<(Vec<u8>, String)> {
+    let out = client()
+        .await
+        .get_image_frame()
+        .datastore_id(datastore_id)
+        .image_set_id(image_set_id)
+        .image_frame_information(
+            aws_sdk_medicalimaging::types::ImageFrameInformation::builder()
+                .image_frame_id(frame_id)
+                .build()
+                .map_err(|e| EngineError::server(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| from_sdk("GetImageFrame", e))?;
+    let content_type = out
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let bytes = out
+        .image_frame_blob
+        .collect()
+        .await
+        .map_err(|e| {
+            EngineError::new(ErrorType::Service, format!("reading the frame failed: {e}"))
+        })?
+        .into_bytes();
+    Ok((bytes.to_vec(), content_type))
+}
+
+pub async fn get_image_frame(
+    datastore_id: String,
+    image_set_id: String,
+    image_frame_information: Value,
+) -> EngineResult<Value> {
+    validate::id("datastore_id", &datastore_id)?;
+    validate::id("image_set_id", &image_set_id)?;
+    let id = frame_id(&image_frame_information)?;
+    let (bytes, content_type) = fetch_frame(&datastore_id, &image_set_id, &id).await?;
+    Ok(json!({
+        "image_frame_id": id,
+        "content_type": content_type,
+        "size_bytes": bytes.len(),
+        "image_frame_blob": base64::engine::general_purpose::STANDARD.encode(&bytes),
+    }))
+}

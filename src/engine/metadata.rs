@@ -1,0 +1,261 @@
+//! Image set metadata: get_image_set_metadata (returned as the decoded JSON document, not
+//! gzip bytes) and update_image_set_metadata (update documents sent in the API's shape).
+
+use std::io::Read;
+
+use aws_sdk_medicalimaging::primitives::Blob;
+use aws_sdk_medicalimaging::types::{DicomUpdates, MetadataUpdates};
+use base64::Engine;
+use serde_json::Value;
+
+use super::client;
+use super::convert::{name, Obj};
+use super::error::{from_sdk, EngineError, EngineResult, ErrorType};
+use super::validate;
+use crate::model::constraints::{self, Shape};
+
+/// Gunzips (when compressed) and parses a metadata blob.
+pub fn decode_metadata(bytes: &[u8], encoding: Option<&str>) -> EngineResult<Value> {
+    let gzipped = encoding.is_some_and(|e| e.eq_ignore_ascii_case("gzip"))
+        || bytes.starts_with(&[0x1f, 0x8b]);
+    let json = if gzipped {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                EngineError::new(
+                    ErrorType::Service,
+                    format!("metadata is not valid gzip: {e}"),
+                )
+            })?;
+        out
+    } else {
+        bytes.to_vec()
+    };
+    serde_json::from_slice(&json).map_err(|e| {
+        EngineError::new(
+            ErrorType::Service,
+            format!("metadata is not valid JSON: {e}"),
+        )
+    })
+}
+
+pub async fn get_image_set_metadata(
+    datastore_id: String,
+    image_set_id: String,
+    version_id: Option<String>,
+) -> EngineResult<Value> {
+    validate::id("datastore_id", &datastore_id)?;
+    validate::id("image_set_id", &image_set_id)?;
+    validate::opt_shape("version_id", version_id.as_deref(), Shape::VersionId)?;
+    let out = client()
+        .await
+        .get_image_set_metadata()
+        .datastore_id(&datastore_id)
+        .image_set_id(&image_set_id)
+        .set_version_id(version_id.clone())
+        .send()
+        .await
+        .map_err(|e| from_sdk("GetImageSetMetadata", e))?;
+    let encoding = out.content_encoding().map(str::to_owned);
+    let bytes = out
+        .image_set_metadata_blob
+        .collect()
+        .await
+        .map_err(|e| EngineError::new(ErrorType::Service, format!("reading metadata failed: {e}")))?
+        .into_bytes();
+    let doc = decode_metadata(&bytes, encoding.as_deref())?;
+    Ok(Obj::new()
+        .put("datastore_id", datastore_id)
+        .put("image_set_id", image_set_id)
+        .opt("version_id", version_id)
+        .put("image_set_metadata", doc)
+        .done())
+}
+
+fn bad_updates(rule: impl std::fmt::Display) -> EngineError {
+    EngineError::invalid("update_image_set_metadata_updates", rule)
+}
+
+/// One DICOMUpdates document: a JSON object, a string of JSON, or base64 of JSON. Returns
+/// the JSON bytes the API expects (the SDK base64-encodes them on the wire).
+fn update_document(v: &Value, key: &str) -> EngineResult<Vec<u8>> {
+    let bytes = match v {
+        Value::Object(_) => serde_json::to_vec(v).expect("JSON serializes"),
+        Value::String(s) if serde_json::from_str::<Value>(s).is_ok_and(|d| d.is_object()) => {
+            s.as_bytes().to_vec()
+        }
+        Value::String(s) => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .map_err(|_| bad_updates(format!("{key} must be a JSON object (or JSON text)")))?;
+            if !serde_json::from_slice::<Value>(&raw).is_ok_and(|d| d.is_object()) {
+                return Err(bad_updates(format!(
+                    "{key} does not decode to a JSON object"
+                )));
+            }
+            raw
+        }
+        _ => return Err(bad_updates(format!("{key} must be a JSON object"))),
+    };
+    if bytes.len() > constraints::MAX_UPDATE_BLOB {
+        return Err(bad_updates(format!(
+            "{key} is {} bytes; HealthImaging accepts at most {} per document",
+            bytes.len(),
+            constraints::MAX_UPDATE_BLOB
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The MetadataUpdates union from `{"DICOMUpdates": {"updatableAttributes": {...},
+/// "removableAttributes": {...}}}` or `{"revertToVersionId": "N"}`.
+pub fn metadata_updates(v: &Value) -> EngineResult<MetadataUpdates> {
+    let obj = v.as_object().ok_or_else(|| {
+        bad_updates(
+            "must be an object: {\"DICOMUpdates\": {...}} or {\"revertToVersionId\": \"N\"}",
+        )
+    })?;
+    match (obj.get("DICOMUpdates"), obj.get("revertToVersionId")) {
+        (Some(_), Some(_)) => Err(bad_updates(
+            "give DICOMUpdates or revertToVersionId, not both",
+        )),
+        (None, Some(r)) => {
+            let r = match r {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(bad_updates(
+                        "revertToVersionId must be a version id such as \"1\"",
+                    ))
+                }
+            };
+            validate::shape("revertToVersionId", &r, Shape::VersionId)?;
+            Ok(MetadataUpdates::RevertToVersionId(r))
+        }
+        (Some(d), None) => {
+            let d = d
+                .as_object()
+                .ok_or_else(|| bad_updates("DICOMUpdates must be an object"))?;
+            if let Some(k) = d
+                .keys()
+                .find(|k| *k != "updatableAttributes" && *k != "removableAttributes")
+            {
+                return Err(bad_updates(format!(
+                    "unexpected key '{k}' in DICOMUpdates; allowed: updatableAttributes, removableAttributes"
+                )));
+            }
+            let doc = |k: &str| {
+                d.get(k)
+                    .map(|v| update_document(v, k).map(Blob::new))
+                    .transpose()
+            };
+            let (updatable, removable) = (doc("updatableAttributes")?, doc("removableAttributes")?);
+            if updatable.is_none() && removable.is_none() {
+                return Err(bad_updates(
+                    "DICOMUpdates needs updatableAttributes or removableAttributes",
+                ));
+            }
+            Ok(MetadataUpdates::DicomUpdates(
+                DicomUpdates::builder()
+                    .set_updatable_attributes(updatable)
+                    .set_removable_attributes(removable)
+                    .build(),
+            ))
+        }
+        (None, None) => Err(bad_updates(
+            "must contain DICOMUpdates or revertToVersionId",
+        )),
+    }
+}
+
+pub struct MetadataUpdate {
+    pub datastore_id: String,
+    pub image_set_id: String,
+    pub latest_version_id: String,
+    pub updates: Value,
+    pub force: Option<bool>,
+    pub include_study_image_sets: Option<bool>,
+}
+
+pub async fn update_image_set_metadata(req: MetadataUpdate) -> EngineResult<Value> {
+    validate::id("datastore_id", &req.datastore_id)?;
+    validate::id("image_set_id", &req.image_set_id)?;
+    validate::shape(
+        "latest_version_id",
+        &req.latest_version_id,
+        Shape::VersionId,
+    )?;
+    let updates = metadata_updates(&req.updates)?;
+    let out = client()
+        .await
+        .update_image_set_metadata()
+        .datastore_id(&req.datastore_id)
+        .image_set_id(&req.image_set_id)
+        .latest_version_id(&req.latest_version_id)
+        .update_image_set_metadata_updates(updates)
+        .set_force(req.force)
+        .set_include_study_image_sets(req.include_study_image_sets)
+        .send()
+        .await
+        .map_err(|e| from_sdk("UpdateImageSetMetadata", e))?;
+    Ok(Obj::new()
+        .put("datastore_id", out.datastore_id())
+        .put("image_set_id", out.image_set_id())
+        .put("latest_version_id", out.latest_version_id())
+        .put("image_set_state", out.image_set_state().as_str())
+        .opt(
+            "image_set_workflow_status",
+            name(out.image_set_workflow_status()),
+        )
+        .time("created_at", out.created_at())
+        .time("updated_at", out.updated_at())
+        .opt("message", out.message())
+        .done())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn update_documents_in_every_accepted_form() {
+        let doc = json!({"SchemaVersion": "1.1", "Patient": {"DICOM": {"PatientName": "A^B"}}});
+        let as_text = doc.to_string();
+        let as_b64 = base64::engine::general_purpose::STANDARD.encode(&as_text);
+        for form in [doc.clone(), json!(as_text), json!(as_b64)] {
+            let u =
+                metadata_updates(&json!({"DICOMUpdates": {"updatableAttributes": form}})).unwrap();
+            let MetadataUpdates::DicomUpdates(d) = u else {
+                panic!("DICOMUpdates expected")
+            };
+            let sent: Value =
+                serde_json::from_slice(d.updatable_attributes().unwrap().as_ref()).unwrap();
+            assert_eq!(sent, doc);
+        }
+        assert!(matches!(
+            metadata_updates(&json!({"revertToVersionId": 2})).unwrap(),
+            MetadataUpdates::RevertToVersionId(v) if v == "2"
+        ));
+        assert!(metadata_updates(&json!({"DICOMUpdates": {}})).is_err());
+        assert!(metadata_updates(&json!({"DICOMUpdates": {"updatableAttributes": 5}})).is_err());
+        assert!(metadata_updates(&json!({"revertToVersionId": "1", "DICOMUpdates": {}})).is_err());
+        let big = json!({"Study": {"DICOM": {"StudyDescription": "x".repeat(30_001)}}});
+        assert!(metadata_updates(&json!({"DICOMUpdates": {"updatableAttributes": big}})).is_err());
+    }
+
+    #[test]
+    fn metadata_is_gunzipped() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(br#"{"SchemaVersion":"1.1"}"#).unwrap();
+        let gz = enc.finish().unwrap();
+        assert_eq!(
+            decode_metadata(&gz, Some("gzip")).unwrap()["SchemaVersion"],
+            "1.1"
+        );
+        assert_eq!(decode_metadata(br#"{"a":1}"#, None).unwrap()["a"], 1);
+        assert!(decode_metadata(b"\x1f\x8bjunk", Some("gzip")).is_err());
+    }
+}

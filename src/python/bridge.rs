@@ -1,0 +1,89 @@
+//! Rust futures as asyncio futures. The work runs on the shared tokio runtime without touching
+//! Python; only its completion enters Python, and never after shutdown has begun: a naive bridge
+//! that completes futures from worker threads while the interpreter finalizes crashes the
+//! process (pyo3-async-runtimes issue #40). At exit, `shutdown` closes the gate, waiting for
+//! completions already inside Python; later completions drop nothing Python-owned and leave.
+
+use std::future::Future;
+use std::sync::RwLock;
+
+use pyo3::prelude::*;
+use serde_json::Value;
+
+use super::convert::to_py;
+use super::errors::to_py_err;
+use crate::engine::EngineResult;
+
+/// `true` once the interpreter has begun to exit.
+static CLOSED: RwLock<bool> = RwLock::new(false);
+
+/// Sets the asyncio future's outcome unless it was cancelled meanwhile (runs on the loop).
+#[pyfunction]
+fn _complete(future: &Bound<'_, PyAny>, ok: bool, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    if future.call_method0("done")?.is_truthy()? {
+        return Ok(());
+    }
+    if ok {
+        future.call_method1("set_result", (value,))?;
+    } else {
+        future.call_method1("set_exception", (value,))?;
+    }
+    Ok(())
+}
+
+/// Registered with `atexit`: closes the gate (with the GIL released, so completions in
+/// progress can finish).
+#[pyfunction]
+fn _shutdown(py: Python<'_>) {
+    py.detach(|| {
+        let mut closed = CLOSED.write().unwrap_or_else(|e| e.into_inner());
+        *closed = true;
+    });
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_complete, m)?)?;
+    let shutdown = wrap_pyfunction!(_shutdown, m)?;
+    m.py()
+        .import("atexit")?
+        .call_method1("register", (&shutdown,))?;
+    m.add_function(shutdown)
+}
+
+/// Runs `work` on the engine's runtime and returns an awaitable asyncio future.
+pub fn spawn<'py, F>(py: Python<'py>, work: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = EngineResult<Value>> + Send + 'static,
+{
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let future = event_loop.call_method0("create_future")?;
+    let complete = wrap_pyfunction!(_complete, py)?.into_any().unbind();
+    let (future_ref, loop_ref) = (future.clone().unbind(), event_loop.unbind());
+    pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
+        let result = work.await;
+        let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
+        if *closed {
+            // The interpreter is going away: touching (or even releasing) Python objects now
+            // is what crashes. Leak them; the process is exiting.
+            std::mem::forget((future_ref, loop_ref, complete));
+            return;
+        }
+        Python::attach(|py| {
+            let (ok, value) = match result {
+                Ok(v) => match to_py(py, &v) {
+                    Ok(obj) => (true, obj),
+                    Err(e) => (false, e.into_value(py).into_any()),
+                },
+                Err(e) => (false, to_py_err(py, &e).into_value(py).into_any()),
+            };
+            // A closed loop (the caller went away) raises; nothing is waiting then.
+            let _ = loop_ref.call_method1(
+                py,
+                "call_soon_threadsafe",
+                (complete, future_ref, ok, value),
+            );
+        });
+        drop(closed);
+    });
+    Ok(future)
+}
