@@ -101,9 +101,7 @@ def require_tools() -> None:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
         raise SampleError(
-            "missing external tools: "
-            + ", ".join(missing)
-            + " (apt-get install libopenjp2-tools openjph-tools)"
+            "missing external tools: " + ", ".join(missing) + " (apt-get install libopenjp2-tools openjph-tools)"
         )
 
 
@@ -188,8 +186,7 @@ def check_codestream(
     want_ssiz = (bits_stored - 1) | (0x80 if signed else 0)
     if (xsiz - xo, ysiz - yo, csiz, ssiz) != (columns, rows, 1, want_ssiz):
         raise SampleError(
-            f"SIZ mismatch: {(xsiz - xo, ysiz - yo, csiz, hex(ssiz))} "
-            f"!= {(columns, rows, 1, hex(want_ssiz))}"
+            f"SIZ mismatch: {(xsiz - xo, ysiz - yo, csiz, hex(ssiz))} != {(columns, rows, 1, hex(want_ssiz))}"
         )
     cod = markers.get(0xFF52)
     if cod is None:
@@ -307,9 +304,7 @@ def decode_with_ojph(cs: bytes, dtype: np.dtype, shape: tuple[int, int], tmp: Pa
 
 def assert_equal(decoded: np.ndarray, source: np.ndarray, what: str) -> None:
     if decoded.shape != source.shape or not np.array_equal(decoded, source):
-        diff = (
-            "shape" if decoded.shape != source.shape else int(np.count_nonzero(decoded != source))
-        )
+        diff = "shape" if decoded.shape != source.shape else int(np.count_nonzero(decoded != source))
         raise SampleError(f"LOSSLESS CHECK FAILED for {what}: differing pixels={diff}")
 
 
@@ -390,9 +385,7 @@ class Series:
 
     @property
     def uid(self) -> UID:
-        return uid(
-            self.study.patient.patient_id, "study", self.study.study_id, "series", self.number
-        )
+        return uid(self.study.patient.patient_id, "study", self.study.study_id, "series", self.number)
 
 
 @dataclass
@@ -420,10 +413,7 @@ class Instance:
     @property
     def relpath(self) -> str:
         s = self.series
-        return (
-            f"{s.study.patient.patient_id}/{s.study.study_id}/"
-            f"S{s.number:02d}_{s.modality}/IM{self.number:04d}.dcm"
-        )
+        return f"{s.study.patient.patient_id}/{s.study.study_id}/S{s.number:02d}_{s.modality}/IM{self.number:04d}.dcm"
 
 
 def base_dataset(series: Series, number: int, sop_class_uid: str) -> Dataset:
@@ -889,9 +879,7 @@ def verify_file(path: Path, inst: Instance, tmp: Path, use_pylibjpeg: bool) -> N
     if list(bot) != expected:
         raise SampleError(f"{path}: basic offset table {bot} != {expected}")
     for k, f in enumerate(frames):
-        assert_equal(
-            decode_with_opj(f, dtype, shape, tmp), inst.frames[k], f"{path} frame {k + 1} re-read"
-        )
+        assert_equal(decode_with_opj(f, dtype, shape, tmp), inst.frames[k], f"{path} frame {k + 1} re-read")
         if inst.transfer_syntax_uid == HTJ2K_LOSSLESS_RPCL:
             assert_equal(
                 decode_with_ojph(f, dtype, shape, tmp),

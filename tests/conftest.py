@@ -113,9 +113,7 @@ def client(server: local.LocalHealthImaging):
 # ---- polling and errors ------------------------------------------------------------------------
 
 
-def wait_until(
-    read: Callable[[], T], done: Callable[[T], bool], *, timeout: float = 10.0, what: str = ""
-) -> T:
+def wait_until(read: Callable[[], T], done: Callable[[T], bool], *, timeout: float = 10.0, what: str = "") -> T:
     """Calls `read` until `done(value)`; fails the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -170,9 +168,7 @@ def run_import(client, datastore_id: str, input_uri: str, output_uri: str) -> di
     assert started["jobStatus"] in ("SUBMITTED", "IN_PROGRESS", "COMPLETED"), started
     job_id = started["jobId"]
     return wait_until(
-        lambda: client.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)[
-            "jobProperties"
-        ],
+        lambda: client.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"],
         lambda p: p["jobStatus"] in ("COMPLETED", "FAILED"),
         what=f"import job {job_id}",
     )
@@ -180,9 +176,7 @@ def run_import(client, datastore_id: str, input_uri: str, output_uri: str) -> di
 
 def paginate(client, operation: str, key: str, page_size: int = 1, **params: Any):
     """All items of a paginated operation, fetched `page_size` at a time, and the page count."""
-    pages = list(
-        client.get_paginator(operation).paginate(**params, PaginationConfig={"PageSize": page_size})
-    )
+    pages = list(client.get_paginator(operation).paginate(**params, PaginationConfig={"PageSize": page_size}))
     for page in pages:
         assert len(page[key]) <= page_size, page
     items = [item for page in pages for item in page[key]]
@@ -209,11 +203,7 @@ def get_metadata(client, datastore_id: str, image_set_id: str, version: str | No
 
 def instances_of(metadata: dict) -> dict[str, dict]:
     """SOPInstanceUID -> instance entry, over all series of a metadata document."""
-    return {
-        sop: inst
-        for series in metadata["Study"]["Series"].values()
-        for sop, inst in series["Instances"].items()
-    }
+    return {sop: inst for series in metadata["Study"]["Series"].values() for sop, inst in series["Instances"].items()}
 
 
 @dataclass(frozen=True)

@@ -72,9 +72,7 @@ def test_import_job_completes_lists_and_writes_its_output(client, server, seeded
     assert job["outputS3Uri"] == seeded.output_uri
     assert job["endedAt"] >= job["submittedAt"]
 
-    jobs, pages = paginate(
-        client, "list_dicom_import_jobs", "jobSummaries", datastoreId=seeded.datastore_id
-    )
+    jobs, pages = paginate(client, "list_dicom_import_jobs", "jobSummaries", datastoreId=seeded.datastore_id)
     assert [j["jobId"] for j in jobs] == [job["jobId"]]
     assert pages == 1
     assert jobs[0]["jobStatus"] == "COMPLETED"
@@ -83,12 +81,7 @@ def test_import_job_completes_lists_and_writes_its_output(client, server, seeded
 
     # The job writes its report under outputS3Uri, i.e. under the S3 stand-in folder.
     bucket, _, prefix = seeded.output_uri[len("s3://") :].partition("/")
-    folder = (
-        Path(server.s3_root)
-        / bucket
-        / prefix
-        / (f"{seeded.datastore_id}-DicomImport-{job['jobId']}")
-    )
+    folder = Path(server.s3_root) / bucket / prefix / (f"{seeded.datastore_id}-DicomImport-{job['jobId']}")
     summary = json.loads((folder / "job-output-manifest.json").read_text())["jobSummary"]
     n_files = len(manifest["files"])
     assert summary["numberOfScannedFiles"] == n_files
@@ -315,9 +308,7 @@ def test_update_metadata_versions_conflict_and_revert(client, seeded, manifest):
     resp = client.update_image_set_metadata(
         **ids,
         latestVersionId="1",
-        updateImageSetMetadataUpdates={
-            "DICOMUpdates": {"updatableAttributes": json.dumps(updates).encode()}
-        },
+        updateImageSetMetadataUpdates={"DICOMUpdates": {"updatableAttributes": json.dumps(updates).encode()}},
     )
     assert resp["latestVersionId"] == "2"
     assert resp["imageSetId"] == ids["imageSetId"]
@@ -339,16 +330,12 @@ def test_update_metadata_versions_conflict_and_revert(client, seeded, manifest):
         client.update_image_set_metadata,
         **ids,
         latestVersionId="1",
-        updateImageSetMetadataUpdates={
-            "DICOMUpdates": {"updatableAttributes": json.dumps(stale).encode()}
-        },
+        updateImageSetMetadataUpdates={"DICOMUpdates": {"updatableAttributes": json.dumps(stale).encode()}},
     )
     assert metadata() == after
     assert client.get_image_set(**ids)["versionId"] == "2"
 
-    (summary,) = search_all(
-        client, seeded.datastore_id, equal({"DICOMSeriesInstanceUID": series_uid})
-    )[0]
+    (summary,) = search_all(client, seeded.datastore_id, equal({"DICOMSeriesInstanceUID": series_uid}))[0]
     assert summary["DICOMTags"]["DICOMPatientName"] == "DOE^JANET"
     assert summary["version"] == 2
 
@@ -405,10 +392,7 @@ def test_copy_subset_of_instances_into_new_image_set(client, seeded, manifest):
 
     # The source keeps all its instances; the copy is a new, non-primary image set.
     assert get_metadata(client, seeded.datastore_id, source_id) == source_before
-    assert (
-        client.get_image_set(datastoreId=seeded.datastore_id, imageSetId=dest_id)["isPrimary"]
-        is False
-    )
+    assert client.get_image_set(datastoreId=seeded.datastore_id, imageSetId=dest_id)["isPrimary"] is False
     summaries, _ = search_all(client, seeded.datastore_id, page_size=50)
     assert len(summaries) == len(seeded.image_sets) + 1
 
@@ -456,9 +440,7 @@ def test_tags_on_datastore_arn(client, seeded):
     assert client.list_tags_for_resource(resourceArn=arn)["tags"] == {"env": "prod"}
 
     unknown = arn[: -len(seeded.datastore_id)] + "0" * 32
-    expect_error(
-        "ResourceNotFoundException", 404, client.list_tags_for_resource, resourceArn=unknown
-    )
+    expect_error("ResourceNotFoundException", 404, client.list_tags_for_resource, resourceArn=unknown)
 
 
 # ---- the whole lifecycle, with real CREATING/DELETING transitions ------------------------------
@@ -468,16 +450,12 @@ def test_datastore_lifecycle_end_to_end(tmp_path, manifest):
     with start_server(tmp_path, transition_delay=0.4) as srv:
         client = make_client(srv.endpoint_url)
         name = f"lifecycle-{uuid.uuid4().hex[:8]}"
-        created = client.create_datastore(
-            datastoreName=name, clientToken=uuid.uuid4().hex, tags={"owner": "pytest"}
-        )
+        created = client.create_datastore(datastoreName=name, clientToken=uuid.uuid4().hex, tags={"owner": "pytest"})
         datastore_id = created["datastoreId"]
         assert created["datastoreStatus"] == "CREATING"
         props = wait_datastore_status(client, datastore_id, "ACTIVE")
         assert props["datastoreName"] == name
-        assert client.list_tags_for_resource(resourceArn=props["datastoreArn"])["tags"] == {
-            "owner": "pytest"
-        }
+        assert client.list_tags_for_resource(resourceArn=props["datastoreArn"])["tags"] == {"owner": "pytest"}
         listed, _ = paginate(client, "list_datastores", "datastoreSummaries")
         assert [d["datastoreId"] for d in listed] == [datastore_id]
 
@@ -495,15 +473,11 @@ def test_datastore_lifecycle_end_to_end(tmp_path, manifest):
         status = client.get_datastore(datastoreId=datastore_id)["datastoreProperties"]
         assert status["datastoreStatus"] == "DELETING"
         wait_datastore_status(client, datastore_id, "DELETED")
-        deleted, _ = paginate(
-            client, "list_datastores", "datastoreSummaries", datastoreStatus="DELETED"
-        )
+        deleted, _ = paginate(client, "list_datastores", "datastoreSummaries", datastoreStatus="DELETED")
         assert [d["datastoreId"] for d in deleted] == [datastore_id]
         assert client.list_datastores(datastoreStatus="ACTIVE")["datastoreSummaries"] == []
         # A deleted data store no longer serves image sets.
-        expect_error(
-            "ResourceNotFoundException", 404, client.search_image_sets, datastoreId=datastore_id
-        )
+        expect_error("ResourceNotFoundException", 404, client.search_image_sets, datastoreId=datastore_id)
 
 
 # ---- error shapes ------------------------------------------------------------------------------

@@ -127,9 +127,7 @@ def info_lines(cli: Cli) -> list[str]:
 def seeded_datastore(client) -> tuple[str, list[dict]]:
     """The only data store on the server (it must be the seeded one) and its image sets."""
     stores = client.list_datastores()["datastoreSummaries"]
-    assert [(d["datastoreName"], d["datastoreStatus"]) for d in stores] == [
-        (local.SEED_DATASTORE_NAME, "ACTIVE")
-    ]
+    assert [(d["datastoreName"], d["datastoreStatus"]) for d in stores] == [(local.SEED_DATASTORE_NAME, "ACTIVE")]
     image_sets, _ = search_all(client, stores[0]["datastoreId"], page_size=50)
     return stores[0]["datastoreId"], image_sets
 
@@ -164,9 +162,7 @@ def test_seed_persists_across_restarts(command, tmp_path, manifest):
             datastoreId=datastore_id,
             imageSetId=target,
             latestVersionId="1",
-            updateImageSetMetadataUpdates={
-                "DICOMUpdates": {"updatableAttributes": json.dumps(update).encode()}
-            },
+            updateImageSetMetadataUpdates={"DICOMUpdates": {"updatableAttributes": json.dumps(update).encode()}},
         )
         code, elapsed = cli.stop(signal.SIGTERM)
         assert code == 0, cli.stderr()
@@ -226,9 +222,7 @@ def test_credentials_and_region_options(tmp_path):
     )
     with cli:
         assert "region eu-west-1; " in info_lines(cli)[0]
-        good = make_client(
-            url, access_key_id="cli-key", secret_access_key="cli-secret", region="eu-west-1"
-        )
+        good = make_client(url, access_key_id="cli-key", secret_access_key="cli-secret", region="eu-west-1")
         created = good.create_datastore(datastoreName="cli-options", clientToken="t1")
         props = good.get_datastore(datastoreId=created["datastoreId"])["datastoreProperties"]
         assert props["datastoreArn"].startswith("arn:aws:medical-imaging:eu-west-1:")

@@ -42,9 +42,7 @@ def actual_json(value, vr: str):
     return [v if vr in NUMBER_VRS else str(v).strip() for v in values]
 
 
-@pytest.mark.parametrize(
-    "path", sorted(local.SAMPLES_DIR.rglob("*.dcm")), ids=lambda p: p.parent.name + "/" + p.name
-)
+@pytest.mark.parametrize("path", sorted(local.SAMPLES_DIR.rglob("*.dcm")), ids=lambda p: p.parent.name + "/" + p.name)
 def test_every_element_is_in_the_metadata_with_a_vr_correct_value(client, seeded, path):
     ds = pydicom.dcmread(path)
     image_set = seeded.image_sets[ds.SeriesInstanceUID]

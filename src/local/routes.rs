@@ -95,6 +95,9 @@ async fn unknown_operation(req: Request) -> Response {
 /// Every request: count it in flight, maybe throttle it, verify its signature.
 async fn front_door(State(app): AppState, req: Request, next: Next) -> Response {
     let _guard = app.stats.enter();
+    if !app.latency.is_zero() {
+        tokio::time::sleep(app.latency).await;
+    }
     if app.should_throttle() {
         return ApiError::new(ErrorKind::Throttling, "Rate exceeded").into_response();
     }

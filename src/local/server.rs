@@ -31,6 +31,8 @@ pub struct LocalConfig {
     pub throttle_rate: f64,
     /// Seconds a data store spends CREATING / DELETING.
     pub transition_delay: f64,
+    /// Added to every request, to emulate network latency (and make concurrency observable).
+    pub latency: std::time::Duration,
 }
 
 impl Default for LocalConfig {
@@ -45,6 +47,7 @@ impl Default for LocalConfig {
             account_id: "123456789012".into(),
             throttle_rate: 0.0,
             transition_delay: 0.0,
+            latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -83,6 +86,7 @@ pub struct App {
     pub data_dir: Option<PathBuf>,
     pub stats: Stats,
     throttle_rate: f64,
+    pub latency: std::time::Duration,
     dirty: Notify,
 }
 
@@ -185,6 +189,7 @@ impl LocalServer {
             data_dir: config.data_dir.clone(),
             stats: Stats::default(),
             throttle_rate: config.throttle_rate.clamp(0.0, 1.0),
+            latency: config.latency,
             dirty: Notify::new(),
         });
         let bind = format!("{}:{}", config.host, config.port);

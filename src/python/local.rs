@@ -38,7 +38,7 @@ impl LocalHealthImaging {
         *, port = 0, host = "127.0.0.1".to_string(), s3_root = None, data_dir = None,
         access_key_id = "test".to_string(), secret_access_key = "test".to_string(),
         region = "us-east-1".to_string(), account_id = "123456789012".to_string(),
-        throttle_rate = 0.0, transition_delay = 0.0
+        throttle_rate = 0.0, transition_delay = 0.0, latency_ms = 0.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -53,6 +53,7 @@ impl LocalHealthImaging {
         account_id: String,
         throttle_rate: f64,
         transition_delay: f64,
+        latency_ms: f64,
     ) -> PyResult<Self> {
         let config = LocalConfig {
             host,
@@ -64,6 +65,7 @@ impl LocalHealthImaging {
             account_id,
             throttle_rate,
             transition_delay,
+            latency: std::time::Duration::from_secs_f64(latency_ms.max(0.0) / 1000.0),
         };
         let server = py.detach(|| LocalServer::start(config))?;
         Ok(Self {

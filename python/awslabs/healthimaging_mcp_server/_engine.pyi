@@ -43,6 +43,7 @@ class LocalHealthImaging:
         account_id: str = "123456789012",
         throttle_rate: float = 0.0,
         transition_delay: float = 0.0,
+        latency_ms: float = 0.0,
     ) -> None:
         """Start serving.
 
@@ -50,7 +51,7 @@ class LocalHealthImaging:
         (``s3://bucket/key`` is ``s3_root/bucket/key``; default ``data_dir/s3`` or a temporary
         folder). ``data_dir`` keeps state across restarts. ``throttle_rate`` answers that share
         of requests with ThrottlingException; ``transition_delay`` is how many seconds data
-        stores stay CREATING / DELETING.
+        stores stay CREATING / DELETING; ``latency_ms`` delays every request (emulated network).
         """
     @property
     def endpoint_url(self) -> str:

@@ -34,6 +34,7 @@ def start(
     account_id: str = "123456789012",
     throttle_rate: float = 0.0,
     transition_delay: float = 0.0,
+    latency_ms: float = 0.0,
     seed: bool = False,
 ) -> LocalHealthImaging:
     """Start a local HealthImaging on a background thread and return it once it listens.
@@ -52,6 +53,7 @@ def start(
         account_id=account_id,
         throttle_rate=throttle_rate,
         transition_delay=transition_delay,
+        latency_ms=latency_ms,
     )
     if seed:
         try:

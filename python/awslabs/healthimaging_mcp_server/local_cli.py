@@ -27,12 +27,8 @@ def _parser() -> argparse.ArgumentParser:
         help="folder standing in for S3: s3://bucket/key is DIR/bucket/key "
         "(default: DATA_DIR/s3, or a temporary folder)",
     )
-    p.add_argument(
-        "--data-dir", metavar="DIR", help="keep state here across restarts (default: in memory)"
-    )
-    p.add_argument(
-        "--access-key-id", default=os.environ.get("HEALTHIMAGING_LOCAL_ACCESS_KEY_ID", "test")
-    )
+    p.add_argument("--data-dir", metavar="DIR", help="keep state here across restarts (default: in memory)")
+    p.add_argument("--access-key-id", default=os.environ.get("HEALTHIMAGING_LOCAL_ACCESS_KEY_ID", "test"))
     p.add_argument(
         "--secret-access-key",
         default=os.environ.get("HEALTHIMAGING_LOCAL_SECRET_ACCESS_KEY", "test"),
@@ -40,15 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--account-id", default="123456789012", help="account used in ARNs")
-    p.add_argument(
-        "--seed", action="store_true", help="import the bundled sample DICOM into a data store"
-    )
+    p.add_argument("--seed", action="store_true", help="import the bundled sample DICOM into a data store")
     p.add_argument(
         "--throttle-rate",
         type=float,
         default=0.0,
         metavar="SHARE",
         help="answer this share (0..1) of requests with ThrottlingException",
+    )
+    p.add_argument(
+        "--latency-ms", type=float, default=0.0, metavar="MS", help="delay every request by MS (emulated network)"
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -73,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             region=args.region,
             account_id=args.account_id,
             throttle_rate=args.throttle_rate,
+            latency_ms=args.latency_ms,
             seed=False,
         )
     except local.EngineError as e:

@@ -1,0 +1,117 @@
+"""``awslabs.healthimaging-mcp-server``: the MCP server's command line.
+
+With no arguments it serves MCP over stdio, as the original did. Nothing but protocol is
+written to stdout on stdio; logs go to stderr at FASTMCP_LOG_LEVEL (default WARNING).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+
+LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_REGION": "us-east-1",
+    "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+}
+
+
+def default_local_data_dir() -> Path:
+    """Per-user state of ``--local``: $XDG_DATA_HOME (or ~/.local/share)/awslabs-healthimaging-mcp-server/local."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "awslabs-healthimaging-mcp-server" / "local"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="awslabs.healthimaging-mcp-server",
+        description="MCP server for AWS HealthImaging (stdio by default).",
+    )
+    p.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
+    p.add_argument("--host", default="127.0.0.1", help="streamable-http bind address")
+    p.add_argument("--port", type=int, default=8000, help="streamable-http port")
+    p.add_argument(
+        "--stateless",
+        action="store_true",
+        help="streamable-http without sessions, so several instances can sit behind a load balancer",
+    )
+    p.add_argument(
+        "--readonly",
+        action="store_true",
+        help="register only read-only tools (no writes, no deletes)",
+    )
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="run against an embedded local HealthImaging seeded with sample DICOM (no AWS account)",
+    )
+    p.add_argument(
+        "--local-data-dir",
+        metavar="DIR",
+        help=f"state of --local (default {default_local_data_dir()})",
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="start this server over stdio as an MCP client would, call a few tools, print the results, exit",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
+
+
+def start_local(data_dir: str | None):
+    """Starts the embedded local HealthImaging and points the engine at it (this process only)."""
+    from . import local
+
+    directory = Path(data_dir) if data_dir else default_local_data_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    server = local.start(data_dir=directory, seed=True)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(name, None)
+    os.environ.update(LOCAL_ENV, AWS_ENDPOINT_URL_MEDICAL_IMAGING=server.endpoint_url)
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.demo:
+        from .demo import run_demo
+
+        return run_demo(args)
+    log_level = os.environ.get("FASTMCP_LOG_LEVEL", "WARNING").upper()
+    local_server = start_local(args.local_data_dir) if args.local else None
+    from .server import create_server
+
+    try:
+        if args.transport == "stdio":
+            create_server(readonly=args.readonly, log_level=log_level).run("stdio")
+        else:
+            server = create_server(readonly=args.readonly, log_level=log_level)
+            url = f"http://{args.host}:{args.port}/mcp"
+            print(f"MCP endpoint (streamable HTTP): {url}", file=sys.stderr, flush=True)
+            print(
+                '{"mcpServers": {"healthimaging": {"type": "http", "url": "' + url + '"}}}',
+                file=sys.stderr,
+                flush=True,
+            )
+            server.run(
+                "streamable-http",
+                host=args.host,
+                port=args.port,
+                stateless_http=args.stateless,
+            )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if local_server is not None:
+            local_server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

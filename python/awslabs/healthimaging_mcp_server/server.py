@@ -1,0 +1,157 @@
+"""The MCP server: tools registered from the table in `tools.py`, data stores as resources.
+
+Every tool calls one async engine function; every failure becomes an MCP error result whose
+text is ``{"error": true, "type": ..., "message": ...}``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+from pydantic import Field, ValidationError
+
+from . import __version__, _engine
+from .tools import TOOLS, ToolSpec
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "awslabs.healthimaging-mcp-server"
+
+INSTRUCTIONS = """\
+AWS HealthImaging: medical images (DICOM) stored as image sets in data stores.
+
+- Find data stores with list_datastores (also the resource healthimaging://datastores).
+- Find image sets with search_image_sets (filters on patient ID, accession number, study ID,
+  study/series UID, study date, created/updated time, is_primary; at most 2 filters; 50 results
+  per page, follow next_token).
+- Read an image set with get_image_set (properties), get_image_set_metadata (the DICOM metadata
+  as JSON: Patient, Study, Series, Instances with frame IDs) and get_image_frame (pixel data).
+- Changes: update_image_set_metadata and copy_image_set create new versions and need the
+  current latest_version_id; on conflict_error read the image set again and retry.
+  delete_image_set and delete_datastore cannot be undone.
+- Imports: start_dicom_import_job (input and output S3 URIs and an IAM role), then poll
+  get_dicom_import_job.
+Errors are JSON: {"error": true, "type": validation_error | not_found | auth_error |
+conflict_error | throttling_error | service_error | server_error, "message": ...}.
+"""
+
+
+def error_text(kind: str, message: str) -> str:
+    return json.dumps({"error": True, "type": kind, "message": message})
+
+
+def _engine_error(e: _engine.HealthImagingError) -> ToolError:
+    body = {"error": True, "type": e.type, "message": e.message}
+    if getattr(e, "code", None):
+        body["code"] = e.code
+    if getattr(e, "status", None):
+        body["status"] = e.status
+    return ToolError(json.dumps(body))
+
+
+def _tool_function(spec: ToolSpec) -> Callable[..., Awaitable[Any]]:
+    """An async function with the tool's exact signature, calling its engine function."""
+    engine_fn = getattr(_engine, spec.function)
+
+    async def call(**kwargs: Any) -> Any:
+        args = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            return await engine_fn(**args)
+        except _engine.HealthImagingError as e:
+            raise _engine_error(e) from None
+
+    params = [
+        inspect.Parameter(
+            p.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=inspect.Parameter.empty if p.required else None,
+            annotation=Annotated[p.type if p.required else p.type | None, Field(description=p.description)],
+        )
+        for p in spec.params
+    ]
+    call.__name__ = spec.name
+    call.__qualname__ = spec.name
+    call.__doc__ = spec.description
+    call.__signature__ = inspect.Signature(params, return_annotation=spec.output)  # type: ignore[attr-defined]
+    return call
+
+
+class HealthImagingServer(MCPServer):
+    """Reports argument errors and unexpected failures in the same structured form."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as e:
+            cause = e.__cause__
+            if isinstance(cause, ValidationError):
+                problems = "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in cause.errors())
+                raise ToolError(error_text("validation_error", f"Invalid arguments for {name}: {problems}")) from None
+            if str(e).startswith('{"error": true'):
+                raise
+            log.warning("tool %s failed unexpectedly: %s", name, type(cause or e).__name__)
+            raise ToolError(error_text("server_error", f"{name} failed unexpectedly: {e}")) from None
+
+
+async def _all_datastores() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = await _engine.list_datastores(max_results=50, next_token=token)
+        out.extend(page.get("datastore_summaries", []))
+        token = page.get("next_token")
+        if not token:
+            return out
+
+
+def create_server(*, readonly: bool = False, log_level: str = "WARNING", **settings: Any) -> MCPServer:
+    """The MCP server with every tool of the table (only read-only ones with ``readonly``)."""
+    server = HealthImagingServer(
+        SERVER_NAME,
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level=log_level,  # type: ignore[arg-type]
+        **settings,
+    )
+    for spec in TOOLS:
+        if readonly and not spec.read_only:
+            continue
+        server.add_tool(
+            _tool_function(spec),
+            name=spec.name,
+            description=spec.description,
+            annotations=ToolAnnotations(
+                read_only_hint=spec.read_only,
+                destructive_hint=spec.destructive,
+                idempotent_hint=spec.idempotent,
+                open_world_hint=True,
+            ),
+            structured_output=True,
+        )
+
+    @server.resource(
+        "healthimaging://datastores",
+        name="datastores",
+        description="Every data store (ID, name, status, ARN) in the configured account and region.",
+        mime_type="application/json",
+    )
+    async def datastores_resource() -> str:
+        return json.dumps({"datastores": await _all_datastores()})
+
+    @server.resource(
+        "healthimaging://datastores/{datastore_id}",
+        name="datastore",
+        description="One data store's properties.",
+        mime_type="application/json",
+    )
+    async def datastore_resource(datastore_id: str) -> str:
+        return json.dumps(await _engine.get_datastore(datastore_id=datastore_id))
+
+    return server

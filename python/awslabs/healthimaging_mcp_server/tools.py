@@ -1,0 +1,308 @@
+"""The tool table: one entry per MCP tool, naming its engine function, parameters,
+annotations and output shape. `server.py` registers tools from this table only.
+
+Names and parameters are those of the original awslabs.healthimaging-mcp-server 0.1.1; a few
+optional parameters the real API has (force, promote_to_primary, ...) are added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import models as m
+
+DATASTORE_ID = "Data store ID: 32 characters [0-9a-z]."
+IMAGE_SET_ID = "Image set ID: 32 characters [0-9a-z]."
+MAX_RESULTS = "Results per page, 1 to 50 (HealthImaging's limit)."
+NEXT_TOKEN = "Token from the previous page's next_token, to read the next page."
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: Any
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    output: type
+    read_only: bool
+    destructive: bool = False
+    idempotent: bool = False
+    engine_function: str = ""
+
+    @property
+    def function(self) -> str:
+        return self.engine_function or self.name
+
+
+def _p(name: str, type_: Any, description: str, required: bool = False) -> Param:
+    return Param(name, type_, description, required)
+
+
+_DS = _p("datastore_id", str, DATASTORE_ID, True)
+_IS = _p("image_set_id", str, IMAGE_SET_ID, True)
+_MAX = _p("max_results", int, MAX_RESULTS)
+_NEXT = _p("next_token", str, NEXT_TOKEN)
+
+API_TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "create_datastore",
+        "Create a HealthImaging data store (CreateDatastore). Returns its ID and status "
+        "(CREATING; poll get_datastore until ACTIVE).",
+        (
+            _p("datastore_name", str, "Name, 1-256 characters [A-Za-z0-9._/#-].", True),
+            _p("kms_key_arn", str, "Customer-managed KMS key ARN (default: AWS-owned key)."),
+            _p("tags", dict[str, str], "Tags to attach, key -> value."),
+            _p("lossless_storage_format", str, "HTJ2K (default) or JPEG_2000_LOSSLESS."),
+            _p("lambda_authorizer_arn", str, "Lambda ARN authorizing DICOMweb OIDC requests."),
+            _p("client_token", str, "Idempotency token; a retry with the same token is safe."),
+        ),
+        m.DatastoreStatusResult,
+        read_only=False,
+    ),
+    ToolSpec(
+        "delete_datastore",
+        "Delete a data store (DeleteDatastore). HealthImaging refuses while it still holds "
+        "image sets; returns status DELETING.",
+        (_DS,),
+        m.DatastoreStatusResult,
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "get_datastore",
+        "Get a data store's properties: name, status, ARN, KMS key, storage format, dates.",
+        (_DS,),
+        m.GetDatastoreResult,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "list_datastores",
+        "List data stores, one page at a time (use next_token for more).",
+        (
+            _p(
+                "datastore_status",
+                str,
+                "Only this status: CREATING, CREATE_FAILED, ACTIVE, DELETING or DELETED.",
+            ),
+            _MAX,
+            _NEXT,
+        ),
+        m.ListDatastoresResult,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "start_dicom_import_job",
+        "Import DICOM Part-10 files from an S3 prefix into a data store (StartDICOMImportJob). "
+        "output_s3_uri is required by the API (the job writes its manifest and SUCCESS/FAILURE "
+        "reports there). Returns the job ID; poll get_dicom_import_job until COMPLETED or FAILED.",
+        (
+            _DS,
+            _p(
+                "data_access_role_arn",
+                str,
+                "IAM role HealthImaging assumes to read the input and write the output.",
+                True,
+            ),
+            _p("input_s3_uri", str, "s3://bucket/prefix/ holding the DICOM files.", True),
+            _p("job_name", str, "Job name, 1-64 characters [A-Za-z0-9._/#-]."),
+            _p("client_token", str, "Idempotency token."),
+            _p("output_s3_uri", str, "s3://bucket/prefix/ for the job's results (required)."),
+            _p("input_owner_account_id", str, "12-digit account ID owning the input bucket."),
+        ),
+        m.StartImportJobResult,
+        read_only=False,
+    ),
+    ToolSpec(
+        "get_dicom_import_job",
+        "Get an import job: status, input/output URIs, dates and failure message. COMPLETED "
+        "means the job ran; per-file outcomes are in its output_s3_uri reports.",
+        (_DS, _p("job_id", str, "Import job ID.", True)),
+        m.GetImportJobResult,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "list_dicom_import_jobs",
+        "List a data store's import jobs, one page at a time.",
+        (
+            _DS,
+            _p("job_status", str, "Only this status: SUBMITTED, IN_PROGRESS, COMPLETED, FAILED."),
+            _NEXT,
+            _MAX,
+        ),
+        m.ListImportJobsResult,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "search_image_sets",
+        "Search image sets (SearchImageSets), one page at a time. search_criteria uses the "
+        'API shape: {"filters": [{"operator": "EQUAL", "values": [{"DICOMPatientId": "123"}]}], '
+        '"sort": {"sortField": "updatedAt", "sortOrder": "DESC"}}. Attributes: DICOMPatientId, '
+        "DICOMAccessionNumber, DICOMStudyId, DICOMStudyInstanceUID, DICOMSeriesInstanceUID, "
+        "isPrimary (EQUAL); createdAt, updatedAt (epoch seconds or ISO-8601) and "
+        'DICOMStudyDateAndTime ({"DICOMStudyDate": "YYYYMMDD"}) with BETWEEN [low, high]. '
+        "At most 2 filters, combined with AND. Results carry the DICOM tags, version and "
+        "is_primary of each image set.",
+        (
+            _DS,
+            _p("search_criteria", dict[str, Any], "Filters and sort, as described above."),
+            _NEXT,
+            _MAX,
+        ),
+        m.SearchImageSetsResult,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "get_image_set",
+        "Get an image set's properties (latest version, or version_id): state, workflow "
+        "status, is_primary, storage tier, ARN, dates.",
+        (_DS, _IS, _p("version_id", str, "A version ID such as '1' (default: latest).")),
+        m.ImageSetProperties,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "get_image_set_metadata",
+        "Get an image set's metadata document as JSON (decompressed): Patient, Study, Series "
+        "and Instances with DICOM attributes by keyword, and each instance's ImageFrames IDs.",
+        (_DS, _IS, _p("version_id", str, "A version ID (default: latest).")),
+        m.ImageSetMetadataResult,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "list_image_set_versions",
+        "List an image set's versions, newest first, one page at a time.",
+        (_DS, _IS, _NEXT, _MAX),
+        m.ListImageSetVersionsResult,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "update_image_set_metadata",
+        "Update an image set's metadata (UpdateImageSetMetadata), creating a new version. "
+        'update_image_set_metadata_updates is {"DICOMUpdates": {"updatableAttributes": {...}, '
+        '"removableAttributes": {...}}} with documents shaped like the metadata, e.g. '
+        '{"SchemaVersion": "1.1", "Patient": {"DICOM": {"PatientName": "DOE^JOHN"}}}; an empty '
+        "object for a series or instance in removableAttributes removes it. Or "
+        '{"revertToVersionId": "1"}. latest_version_id must be the current version '
+        "(otherwise conflict_error: read it again).",
+        (
+            _DS,
+            _IS,
+            _p("latest_version_id", str, "The image set's current version ID.", True),
+            _p(
+                "update_image_set_metadata_updates",
+                dict[str, Any],
+                "DICOMUpdates or revertToVersionId, as described above.",
+                True,
+            ),
+            _p("force", bool, "Allow updates that DICOM constraints otherwise refuse (UIDs...)."),
+            _p(
+                "include_study_image_sets",
+                bool,
+                "Apply the same update to the other primary image sets of the study.",
+            ),
+        ),
+        m.ImageSetWriteResult,
+        read_only=False,
+        destructive=True,
+    ),
+    ToolSpec(
+        "delete_image_set",
+        "Delete an image set with all its versions (DeleteImageSet). version_id is not "
+        "supported by the API and is refused.",
+        (_DS, _IS, _p("version_id", str, "Not supported: DeleteImageSet takes no version.")),
+        m.ImageSetWriteResult,
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "copy_image_set",
+        "Copy an image set, or selected series/instances, into a new image set or into an "
+        "existing one (CopyImageSet), within one data store. copy_image_set_information: "
+        '{"sourceImageSet": {"latestVersionId": "1", "DICOMCopies": {"copiableAttributes": '
+        '{"SchemaVersion": "1.1", "Study": {"Series": {"<SeriesUID>": {"Instances": '
+        '{"<SOPUID>": {}}}}}}}}, "destinationImageSet": {"imageSetId": "...", '
+        '"latestVersionId": "1"}} (DICOMCopies and destinationImageSet optional).',
+        (
+            _DS,
+            _p("source_image_set_id", str, IMAGE_SET_ID, True),
+            _p("copy_image_set_information", dict[str, Any], "Source/destination, as above.", True),
+            _p(
+                "source_datastore_id",
+                str,
+                "Must equal datastore_id if given: copies never cross data stores.",
+            ),
+            _p("force", bool, "Copy even if Patient/Study/Series metadata disagree."),
+            _p("promote_to_primary", bool, "Make the copy part of the primary hierarchy."),
+        ),
+        m.CopyImageSetResult,
+        read_only=False,
+    ),
+    ToolSpec(
+        "get_image_frame",
+        "Get one image frame's stored pixel data (base64 in image_frame_blob) and its content "
+        "type (image/jph for HTJ2K, ...). Frame IDs come from get_image_set_metadata.",
+        (
+            _DS,
+            _IS,
+            _p(
+                "image_frame_information",
+                dict[str, str],
+                '{"imageFrameId": "<frame ID from the metadata>"}',
+                True,
+            ),
+        ),
+        m.ImageFrameResult,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "list_tags_for_resource",
+        "List the tags of a data store or image set ARN.",
+        (_p("resource_arn", str, "Data store or image set ARN.", True),),
+        m.TagsResult,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "tag_resource",
+        "Add or overwrite tags on a data store or image set ARN.",
+        (
+            _p("resource_arn", str, "Data store or image set ARN.", True),
+            _p("tags", dict[str, str], "Tags, key -> value.", True),
+        ),
+        m.TagsResult,
+        read_only=False,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "untag_resource",
+        "Remove tags (by key) from a data store or image set ARN.",
+        (
+            _p("resource_arn", str, "Data store or image set ARN.", True),
+            _p("tag_keys", list[str], "Keys to remove.", True),
+        ),
+        m.TagsResult,
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+    ),
+)
+
+TOOLS: tuple[ToolSpec, ...] = API_TOOLS
