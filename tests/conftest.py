@@ -260,3 +260,83 @@ def files_by_series(manifest: dict) -> dict[str, list[dict]]:
     for f in sorted(manifest["files"], key=lambda f: f["instance_number"]):
         out.setdefault(f["series_instance_uid"], []).append(f)
     return out
+
+
+# ---- MCP server over stdio (added for test_mcp_tools.py / test_mcp_compat.py) -----------------
+#
+# The MCP server runs as a subprocess speaking MCP over stdio, driven by the mcp SDK's client,
+# exactly as an MCP host would run it. The subprocess environment is built from scratch so
+# nothing from the developer's AWS setup leaks in.
+
+MCP_MODULE = "awslabs.healthimaging_mcp_server.cli"
+MCP_CALL_TIMEOUT = 60.0
+"""Upper bound for one whole MCP scenario (a safety net against hangs, not a performance bar)."""
+
+
+def mcp_env(endpoint_url: str | None, **overrides: str) -> dict[str, str]:
+    """The MCP server's environment: credentials and endpoint of a local HealthImaging."""
+    import os
+
+    missing = str(Path(os.devnull).parent / "nonexistent-aws-config")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_REGION": REGION,
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        "AWS_CONFIG_FILE": missing,
+        "AWS_SHARED_CREDENTIALS_FILE": missing,
+        "AWS_MAX_ATTEMPTS": "2",
+        "PYTHONUNBUFFERED": "1",
+    }
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    if endpoint_url is not None:
+        env["AWS_ENDPOINT_URL_MEDICAL_IMAGING"] = endpoint_url
+    env.update(overrides)
+    return env
+
+
+def mcp_session(env: dict[str, str], *args: str):
+    """``async with mcp_session(env) as (session, init):`` an initialized MCP client session
+    with ``python -m awslabs.healthimaging_mcp_server.cli *args``."""
+    import sys
+    from contextlib import asynccontextmanager
+
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    @asynccontextmanager
+    async def session():
+        params = StdioServerParameters(command=sys.executable, args=["-m", MCP_MODULE, *args], env=env)
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as s:
+            init = await s.initialize()
+            yield s, init
+
+    return session()
+
+
+def run_async(scenario, timeout: float = MCP_CALL_TIMEOUT):
+    """Runs a coroutine to completion in a fresh event loop, failing after `timeout` seconds."""
+    import asyncio
+
+    try:
+        return asyncio.run(asyncio.wait_for(scenario, timeout))
+    except BaseException as e:
+        # anyio task groups wrap a failing assertion in (nested) exception groups: show it plainly.
+        leaf = e
+        while len(getattr(leaf, "exceptions", ())) == 1:
+            leaf = leaf.exceptions[0]
+        if leaf is e:
+            raise
+        raise leaf.with_traceback(leaf.__traceback__) from None
+
+
+def tool_error(result) -> dict:
+    """The parsed error body of an MCP tool result that must be an error."""
+    assert result.is_error, f"expected an error result, got {result.structured_content!r}"
+    assert result.content, result
+    body = json.loads(result.content[0].text)
+    assert body["error"] is True, body
+    assert isinstance(body["type"], str) and isinstance(body["message"], str), body
+    return body
