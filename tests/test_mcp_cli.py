@@ -1,0 +1,107 @@
+"""The MCP server's command line: --help and --version, --demo, and streamable HTTP (stateless,
+two instances sharing one local HealthImaging, as behind a load balancer)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from awslabs.healthimaging_mcp_server import __version__, local
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from test_engine_api import engine_env
+
+CLI = [sys.executable, "-m", "awslabs.healthimaging_mcp_server.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_help_and_version():
+    help_text = subprocess.run([*CLI, "--help"], capture_output=True, text=True, check=True).stdout
+    for option in ("--transport", "--readonly", "--local", "--stateless", "--demo"):
+        assert option in help_text
+    version = subprocess.run([*CLI, "--version"], capture_output=True, text=True, check=True).stdout
+    assert version.strip().endswith(__version__)
+
+
+def test_demo_shows_real_results(tmp_path):
+    done = subprocess.run(
+        [*CLI, "--local", "--local-data-dir", str(tmp_path), "--demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "18 tools" in done.stdout
+    assert "healthimaging-local-samples" in done.stdout
+    assert "4 image set(s)" in done.stdout
+    assert "HI-PAT-A" in done.stdout
+
+
+@pytest.fixture
+def backend(tmp_path):
+    server = local.start(s3_root=tmp_path / "s3", seed=True)
+    yield server
+    server.stop()
+
+
+def wait_listening(port: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"port {port} never opened")
+
+
+def test_stateless_streamable_http_instances_share_nothing_but_the_backend(backend):
+    ports = [free_port(), free_port()]
+    procs = [
+        subprocess.Popen(
+            [*CLI, "--transport", "streamable-http", "--port", str(p), "--stateless"],
+            env=engine_env(backend),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for p in ports
+    ]
+    try:
+        for p, proc in zip(ports, procs, strict=True):
+            wait_listening(p, proc)
+
+        async def ask(port: int) -> tuple[int, list[str]]:
+            async with (
+                streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                tools = (await session.list_tools()).tools
+                result = await session.call_tool("list_datastores", {})
+                assert not result.is_error, result.content
+                return len(tools), [d["datastore_name"] for d in result.structured_content["datastore_summaries"]]
+
+        for p in ports:
+            count, names = asyncio.run(ask(p))
+            assert count == 18
+            assert names == ["healthimaging-local-samples"]
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+    # Nothing on stdout in HTTP mode either; the URL and a client config go to stderr.
+    assert procs[0].stdout.read() == ""
+    err = procs[0].stderr.read()
+    assert f"http://127.0.0.1:{ports[0]}/mcp" in err
+    assert "Traceback" not in err
