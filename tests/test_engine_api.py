@@ -121,3 +121,51 @@ def test_two_hundred_concurrent_calls_overlap(slow_server, monkeypatch):
     assert count == 200
     # One at a time would give 1; the GIL is released and tokio runs the calls together.
     assert peak >= 50, peak
+
+
+def run_engine_call(env: dict[str, str], call: str) -> dict:
+    """Runs one engine call in a fresh interpreter; returns {"ok": result} or {"error": [...]}."""
+    script = f"""
+import asyncio, json
+from awslabs.healthimaging_mcp_server import _engine
+async def main():
+    try:
+        print(json.dumps({{"ok": await _engine.{call}}}))
+    except _engine.HealthImagingError as e:
+        print(json.dumps({{"error": [e.type, e.code, e.status, str(e)]}}))
+asyncio.run(main())
+"""
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_region_comes_from_aws_region_default_region_or_profile(slow_server, tmp_path):
+    base = engine_env(slow_server)
+    del base["AWS_REGION"]
+    # The local HealthImaging checks the SigV4 scope, so the region the engine used is visible.
+    assert "ok" in run_engine_call({**base, "AWS_DEFAULT_REGION": "us-east-1"}, "list_datastores()")
+    wrong = run_engine_call({**base, "AWS_DEFAULT_REGION": "eu-west-1"}, "list_datastores()")
+    assert wrong["error"][0] == "auth_error" and "eu-west-1" in wrong["error"][3]
+    profile = tmp_path / "config"
+    profile.write_text("[default]\nregion = us-east-1\n")
+    assert "ok" in run_engine_call({**base, "AWS_CONFIG_FILE": str(profile)}, "list_datastores()")
+    # AWS_REGION wins over the others.
+    assert "ok" in run_engine_call(
+        {**base, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "eu-west-1"}, "list_datastores()"
+    )
+
+
+def test_retry_attempts_follow_aws_max_attempts(tmp_path):
+    with local.start(s3_root=tmp_path, throttle_rate=1.0) as throttled:
+        for attempts in ("1", "3"):
+            before = throttled.stats()["throttled"]
+            env = {**engine_env(throttled), "AWS_MAX_ATTEMPTS": attempts, "AWS_RETRY_MODE": "standard"}
+            out = run_engine_call(env, "list_datastores()")
+            assert out["error"][:3] == ["throttling_error", "ThrottlingException", 429]
+            assert throttled.stats()["throttled"] - before == int(attempts)
+
+
+def test_user_agent_names_this_server(slow_server):
+    assert "ok" in run_engine_call(engine_env(slow_server), "list_datastores()")
+    assert f"md/awslabs#mcp#healthimaging-mcp-server#{_engine.__version__}" in slow_server.stats()["last_user_agent"]

@@ -4,6 +4,7 @@ two instances sharing one local HealthImaging, as behind a load balancer)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -105,3 +106,53 @@ def test_stateless_streamable_http_instances_share_nothing_but_the_backend(backe
     err = procs[0].stderr.read()
     assert f"http://127.0.0.1:{ports[0]}/mcp" in err
     assert "Traceback" not in err
+
+
+def test_no_credentials_or_patient_identifiers_in_logs(backend):
+    """Default log level: a session that searches by patient and fails on purpose logs neither the
+    secret nor the patient ID."""
+    from test_engine_api import engine_env as env_for
+
+    secret = "wrong-secret-do-not-log"
+    calls = [
+        (
+            "search_image_sets",
+            {
+                "datastore_id": "0" * 32,
+                "search_criteria": {"filters": [{"operator": "EQUAL", "values": [{"DICOMPatientId": "HI-PAT-A"}]}]},
+            },
+        ),
+        ("get_image_set", {"datastore_id": "x", "image_set_id": "HI-PAT-A"}),
+    ]
+    lines = [
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+        '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}',
+        '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+    ]
+    for i, (name, args) in enumerate(calls, start=2):
+        lines.append(
+            json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": name, "arguments": args}})
+        )
+    proc = subprocess.Popen(
+        CLI,
+        env={**env_for(backend), "AWS_SECRET_ACCESS_KEY": secret},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    for line in lines:
+        proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+    answers = {}
+    while len(answers) < 1 + len(calls):
+        msg = json.loads(proc.stdout.readline())
+        answers[msg.get("id")] = msg
+    _, err = proc.communicate(timeout=30)
+    # Both calls failed (wrong secret: auth_error; malformed IDs: validation_error) ...
+    texts = [json.loads(answers[i]["result"]["content"][0]["text"]) for i in (2, 3)]
+    assert [t["type"] for t in texts] == ["auth_error", "validation_error"]
+    # ... and stderr mentions neither the secret nor the patient ID.
+    assert secret not in err
+    assert "HI-PAT-A" not in err

@@ -102,6 +102,13 @@ async fn front_door(State(app): AppState, req: Request, next: Next) -> Response 
         return ApiError::new(ErrorKind::Throttling, "Rate exceeded").into_response();
     }
     let (parts, body) = req.into_parts();
+    if let Some(ua) = parts
+        .headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+    {
+        *app.stats.last_user_agent.lock().expect("stats lock") = ua.to_string();
+    }
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {

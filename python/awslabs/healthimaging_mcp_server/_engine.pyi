@@ -21,6 +21,7 @@ class ServerStats(TypedDict):
     in_flight: int
     peak_in_flight: int
     throttled: int
+    last_user_agent: str
 
 class LocalHealthImaging:
     """The embedded local HealthImaging, serving the REST-JSON API on a loopback port.

@@ -83,21 +83,32 @@ def _tool_function(spec: ToolSpec) -> Callable[..., Awaitable[Any]]:
     return call
 
 
+def _structured(text: str) -> bool:
+    return text.startswith('{"error": true')
+
+
 class HealthImagingServer(MCPServer):
-    """Reports argument errors and unexpected failures in the same structured form."""
+    """Reports argument errors and unexpected failures in the same structured form as engine errors."""
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as e:
             cause = e.__cause__
+            if isinstance(cause, ToolError) and _structured(str(cause)):
+                raise ToolError(str(cause)) from None
+            if _structured(str(e)):
+                raise
             if isinstance(cause, ValidationError):
                 problems = "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in cause.errors())
                 raise ToolError(error_text("validation_error", f"Invalid arguments for {name}: {problems}")) from None
-            if str(e).startswith('{"error": true'):
-                raise
+            if cause is None and name not in {t.name for t in await self.list_tools()}:
+                raise ToolError(error_text("validation_error", f"Unknown tool: {name}")) from None
+            # A crash: log its type only (its text may carry request data), answer in the same form.
             log.warning("tool %s failed unexpectedly: %s", name, type(cause or e).__name__)
-            raise ToolError(error_text("server_error", f"{name} failed unexpectedly: {e}")) from None
+            raise ToolError(
+                error_text("server_error", f"{name} failed unexpectedly ({type(cause or e).__name__})")
+            ) from None
 
 
 async def _all_datastores() -> list[dict[str, Any]]:
