@@ -598,7 +598,9 @@ def test_readonly_registers_only_read_only_tools(client, env):
     assert {t.name for t in tools} == READ_ONLY_TOOLS
     assert all(t.annotations and t.annotations.read_only_hint is True for t in tools)
     assert not WRITE_TOOLS & {t.name for t in tools}
-    assert deleted.is_error
+    refused = tool_error(deleted)
+    assert refused["type"] == "validation_error", refused
+    assert "delete_datastore" in refused["message"]
     assert datastore_id in {d["datastore_id"] for d in listed["datastore_summaries"]}
     assert client.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "ACTIVE"
 

@@ -91,6 +91,23 @@ fn kind_of_code(code: &str) -> ErrorType {
     }
 }
 
+/// The innermost error's text (e.g. "Connection refused (os error 111)"), without the
+/// debug dumps of the layers around it.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    let mut texts = vec![current.to_string()];
+    while let Some(next) = current.source() {
+        texts.push(next.to_string());
+        current = next;
+    }
+    // Prefer the deepest message that says something (some layers only say "io error").
+    texts
+        .into_iter()
+        .rev()
+        .find(|t| t.len() > 12)
+        .unwrap_or_else(|| "unknown error".into())
+}
+
 /// Maps any SDK error of operation `op` into an `EngineError`.
 pub fn from_sdk<E>(op: &str, err: SdkError<E, HttpResponse>) -> EngineError
 where
@@ -126,14 +143,17 @@ where
             } else {
                 ErrorType::Service
             };
-            let hint = match kind {
-                ErrorType::Auth => " (no usable AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`)",
-                ErrorType::Validation => " (set AWS_REGION)",
-                _ => "",
+            let root = root_cause(&err);
+            let message = match kind {
+                ErrorType::Auth => format!(
+                    "{op}: no usable AWS credentials ({root}); set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
+                ),
+                ErrorType::Validation => format!("{op}: the client is not configured ({root}); set AWS_REGION"),
+                _ => format!("{op} could not reach HealthImaging: {root}"),
             };
             EngineError {
                 kind,
-                message: format!("{op} could not reach HealthImaging: {detail}{hint}"),
+                message,
                 code: None,
                 status,
             }
