@@ -3,12 +3,136 @@
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import TypedDict
+from typing import Any, TypedDict
 
 __version__: str
+USER_AGENT_METADATA: str
+"""``md/awslabs#mcp#healthimaging-mcp-server#<version>``, added to every request's user agent."""
 
-class EngineError(Exception):
-    """Raised by the engine; ``args[0]`` is the message."""
+class HealthImagingError(Exception):
+    """Every engine failure.
+
+    ``type`` is one of validation_error (bad input, caught before any request, or refused by the
+    service), not_found, auth_error, conflict_error, throttling_error, service_error (the service
+    or the network to it failed), server_error (a fault of this package). ``code`` is the AWS
+    error code and ``status`` the HTTP status when the service answered.
+    """
+
+    type: str
+    message: str
+    code: str | None
+    status: int | None
+
+EngineError = HealthImagingError
+
+# ---- the HealthImaging API (one shared client, configured from the environment) ----------------
+# Every function is a coroutine function: ``await`` it. Results are plain dicts with the
+# original server's snake_case field names and ISO-8601 timestamps.
+
+async def create_datastore(
+    *,
+    datastore_name: str,
+    kms_key_arn: str | None = None,
+    tags: dict[str, str] | None = None,
+    lossless_storage_format: str | None = None,
+    lambda_authorizer_arn: str | None = None,
+    client_token: str | None = None,
+) -> dict[str, Any]:
+    """CreateDatastore: ``{"datastore_id", "datastore_status"}``."""
+
+async def get_datastore(*, datastore_id: str) -> dict[str, Any]:
+    """GetDatastore: ``{"datastore_properties": {...}}``."""
+
+async def list_datastores(
+    *, datastore_status: str | None = None, max_results: int | None = None, next_token: str | None = None
+) -> dict[str, Any]:
+    """ListDatastores, one page: ``{"datastore_summaries": [...], "next_token"?}``."""
+
+async def delete_datastore(*, datastore_id: str) -> dict[str, Any]:
+    """DeleteDatastore (refused while image sets remain)."""
+
+async def start_dicom_import_job(
+    *,
+    datastore_id: str,
+    data_access_role_arn: str,
+    input_s3_uri: str,
+    output_s3_uri: str | None = None,
+    job_name: str | None = None,
+    client_token: str | None = None,
+    input_owner_account_id: str | None = None,
+) -> dict[str, Any]:
+    """StartDICOMImportJob. ``output_s3_uri`` is required by the API (validation_error without it)."""
+
+async def get_dicom_import_job(*, datastore_id: str, job_id: str) -> dict[str, Any]:
+    """GetDICOMImportJob: ``{"job_properties": {...}}``."""
+
+async def list_dicom_import_jobs(
+    *, datastore_id: str, job_status: str | None = None, max_results: int | None = None, next_token: str | None = None
+) -> dict[str, Any]:
+    """ListDICOMImportJobs, one page: ``{"job_summaries": [...], "next_token"?}``."""
+
+async def search_image_sets(
+    *,
+    datastore_id: str,
+    search_criteria: dict[str, Any] | None = None,
+    max_results: int | None = None,
+    next_token: str | None = None,
+) -> dict[str, Any]:
+    """SearchImageSets, one page. ``search_criteria`` in the API's shape, e.g.
+    ``{"filters": [{"operator": "EQUAL", "values": [{"DICOMPatientId": "123"}]}]}``.
+    Returns ``{"image_sets_metadata_summaries": [...], "sort"?, "next_token"?}``."""
+
+async def get_image_set(*, datastore_id: str, image_set_id: str, version_id: str | None = None) -> dict[str, Any]:
+    """GetImageSet: state, workflow status, is_primary, storage tier, dates."""
+
+async def get_image_set_metadata(
+    *, datastore_id: str, image_set_id: str, version_id: str | None = None
+) -> dict[str, Any]:
+    """GetImageSetMetadata, decompressed: ``{"image_set_metadata": {Patient, Study, ...}, ...}``."""
+
+async def list_image_set_versions(
+    *, datastore_id: str, image_set_id: str, max_results: int | None = None, next_token: str | None = None
+) -> dict[str, Any]:
+    """ListImageSetVersions, one page, newest first."""
+
+async def update_image_set_metadata(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    latest_version_id: str,
+    update_image_set_metadata_updates: dict[str, Any],
+    force: bool | None = None,
+    include_study_image_sets: bool | None = None,
+) -> dict[str, Any]:
+    """UpdateImageSetMetadata. Updates: ``{"DICOMUpdates": {"updatableAttributes": {...},
+    "removableAttributes": {...}}}`` (documents as JSON objects) or ``{"revertToVersionId": "1"}``."""
+
+async def delete_image_set(*, datastore_id: str, image_set_id: str, version_id: str | None = None) -> dict[str, Any]:
+    """DeleteImageSet (all versions; ``version_id`` is refused)."""
+
+async def copy_image_set(
+    *,
+    datastore_id: str,
+    source_image_set_id: str,
+    copy_image_set_information: dict[str, Any],
+    source_datastore_id: str | None = None,
+    force: bool | None = None,
+    promote_to_primary: bool | None = None,
+) -> dict[str, Any]:
+    """CopyImageSet within one data store."""
+
+async def get_image_frame(
+    *, datastore_id: str, image_set_id: str, image_frame_information: dict[str, str]
+) -> dict[str, Any]:
+    """GetImageFrame: ``{"image_frame_id", "content_type", "size_bytes", "image_frame_blob" (base64)}``."""
+
+async def list_tags_for_resource(*, resource_arn: str) -> dict[str, Any]: ...
+async def tag_resource(*, resource_arn: str, tags: dict[str, str]) -> dict[str, Any]: ...
+async def untag_resource(*, resource_arn: str, tag_keys: list[str]) -> dict[str, Any]: ...
+async def reset_client() -> None:
+    """Forget the shared client; the next call builds one from the current environment."""
+
+# ---- the embedded local HealthImaging -------------------------------------------------------
 
 class SeedReport(TypedDict):
     datastore_id: str
