@@ -196,6 +196,19 @@ WORKFLOW_TOOLS = {
     "remove_instance_from_image_set",
 }
 API_TOOLS = sorted(set(ORIGINAL) - EXPORT_TOOLS - WORKFLOW_TOOLS)
+# Workflow tools registered so far; the rest (the write workflows) are expected later.
+WORKFLOW_READ_TOOLS = {
+    "search_by_patient_id",
+    "search_by_study_uid",
+    "search_by_series_uid",
+    "get_patient_studies",
+    "get_patient_series",
+    "get_study_primary_image_sets",
+    "get_series_primary_image_set",
+    "get_patient_dicomweb_studies",
+}
+PENDING_TOOLS = EXPORT_TOOLS | (WORKFLOW_TOOLS - WORKFLOW_READ_TOOLS)
+REGISTERED_TOOLS = sorted(set(ORIGINAL) - PENDING_TOOLS)
 
 
 def schema_type(prop: dict) -> str:
@@ -255,20 +268,20 @@ def test_embedded_interface_matches_published_file():
     assert len(published) == len(ORIGINAL) == 39
 
 
-@pytest.mark.parametrize("name", API_TOOLS)
+@pytest.mark.parametrize("name", REGISTERED_TOOLS)
 def test_registered_tool_accepts_original_parameters(tools, name):
     assert name in tools, f"{name} is not registered"
     assert incompatibilities(name, tools[name]) == []
 
 
-def test_unregistered_original_tools_are_exactly_export_and_workflow(tools):
+def test_unregistered_original_tools_are_exactly_the_pending_ones(tools):
     assert len(API_TOOLS) == 18
     assert len(EXPORT_TOOLS) == 3 and len(WORKFLOW_TOOLS) == 18
     assert set(ORIGINAL) >= EXPORT_TOOLS | WORKFLOW_TOOLS
     missing = set(ORIGINAL) - set(tools)
-    assert missing == EXPORT_TOOLS | WORKFLOW_TOOLS, {
-        "registered but expected later": sorted((EXPORT_TOOLS | WORKFLOW_TOOLS) - missing),
-        "expected but not registered": sorted(missing - EXPORT_TOOLS - WORKFLOW_TOOLS),
+    assert missing == PENDING_TOOLS, {
+        "registered but expected later": sorted(PENDING_TOOLS - missing),
+        "expected but not registered": sorted(missing - PENDING_TOOLS),
     }
     assert set(tools) - set(ORIGINAL) == set(), "tools the original did not have"
 

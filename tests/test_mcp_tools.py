@@ -58,6 +58,18 @@ ALL_TOOLS = {
     "tag_resource",
     "untag_resource",
 }
+# The read workflows registered so far (the write workflows come next).
+WORKFLOW_READ_TOOLS = {
+    "search_by_patient_id",
+    "search_by_study_uid",
+    "search_by_series_uid",
+    "get_patient_studies",
+    "get_patient_series",
+    "get_study_primary_image_sets",
+    "get_series_primary_image_set",
+    "get_patient_dicomweb_studies",
+}
+ALL_TOOLS |= WORKFLOW_READ_TOOLS
 DESTRUCTIVE = {"delete_datastore", "delete_image_set", "update_image_set_metadata", "untag_resource"}
 WRITE_TOOLS = {
     "create_datastore",
@@ -164,7 +176,7 @@ def test_list_tools_annotations_schemas_and_server_info(env):
     assert init.server_info.version == __version__
     assert "search_image_sets" in (init.instructions or "")
 
-    assert len(tools) == 18
+    assert len(tools) == len(ALL_TOOLS) == 26
     assert {t.name for t in tools} == ALL_TOOLS
     for tool in tools:
         a = tool.annotations

@@ -1,5 +1,6 @@
-//! DICOM helpers shared by the local HealthImaging emulator: element → metadata JSON
-//! (`json`) and frame decoding (`decode`).
+//! DICOM helpers: element → metadata JSON (`json`), frame decoding (`decode`), and the typed
+//! image set metadata model the workflows read (`metadata`).
 
 pub mod decode;
 pub mod json;
+pub mod metadata;

@@ -6,6 +6,7 @@ mod convert;
 mod engine;
 mod errors;
 mod local;
+mod workflows;
 
 use pyo3::prelude::*;
 
@@ -19,6 +20,7 @@ fn engine_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     bridge::register(m)?;
     engine::register(m)?;
+    workflows::register(m)?;
     m.add_class::<local::LocalHealthImaging>()?;
     Ok(())
 }

@@ -132,6 +132,29 @@ async def untag_resource(*, resource_arn: str, tag_keys: list[str]) -> dict[str,
 async def reset_client() -> None:
     """Forget the shared client; the next call builds one from the current environment."""
 
+# ---- workflows: every page, compact results -----------------------------------------------------
+
+async def search_by_patient_id(*, datastore_id: str, patient_id: str, max_results: int | None = None) -> dict[str, Any]:
+    """Every image set of a patient (up to ``max_results``, default 1000): ``{"total", "primary",
+    "truncated", "image_sets": [...]}``."""
+
+async def search_by_study_uid(
+    *, datastore_id: str, study_instance_uid: str, max_results: int | None = None
+) -> dict[str, Any]: ...
+async def search_by_series_uid(
+    *, datastore_id: str, series_instance_uid: str, max_results: int | None = None
+) -> dict[str, Any]: ...
+async def get_patient_studies(*, datastore_id: str, patient_id: str) -> dict[str, Any]:
+    """A patient's studies with their image sets, newest first."""
+
+async def get_patient_series(*, datastore_id: str, patient_id: str) -> dict[str, Any]:
+    """A patient's series, read from every image set's metadata."""
+
+async def get_study_primary_image_sets(*, datastore_id: str, study_instance_uid: str) -> dict[str, Any]: ...
+async def get_series_primary_image_set(*, datastore_id: str, series_instance_uid: str) -> dict[str, Any]: ...
+async def get_patient_dicomweb_studies(*, datastore_id: str, patient_id: str) -> dict[str, Any]:
+    """A patient's studies as QIDO-RS SearchStudies JSON (PS3.18 Annex F), primary data only."""
+
 # ---- the embedded local HealthImaging -------------------------------------------------------
 
 class SeedReport(TypedDict):

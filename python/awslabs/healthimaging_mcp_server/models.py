@@ -196,3 +196,67 @@ class TagsResult(TypedDict, total=False):
     tags: dict[str, str]
     tags_added: int
     tags_removed: list[str]
+
+
+# ---- workflow results ---------------------------------------------------------------------------
+
+
+@with_config(_OPEN)
+class CompactImageSet(TypedDict, total=False):
+    image_set_id: str
+    version: int
+    is_primary: bool
+    patient_id: str
+    study_instance_uid: str
+    study_date: str
+    study_description: str
+    accession_number: str
+    series_instance_uid: str
+    modality: str
+    series_count: int
+    instance_count: int
+    updated_at: str
+
+
+@with_config(_OPEN)
+class ImageSetListing(TypedDict, total=False):
+    patient_id: str
+    study_instance_uid: str
+    series_instance_uid: str
+    total: int
+    primary: int
+    truncated: bool
+    image_sets: list[CompactImageSet]
+
+
+@with_config(_OPEN)
+class PatientStudies(TypedDict, total=False):
+    patient_id: str
+    total_studies: int
+    total_image_sets: int
+    truncated: bool
+    studies: list[dict[str, Any]]
+
+
+@with_config(_OPEN)
+class PatientSeries(TypedDict, total=False):
+    patient_id: str
+    total_series: int
+    truncated: bool
+    series: list[dict[str, Any]]
+
+
+@with_config(_OPEN)
+class SeriesPrimaryImageSet(TypedDict, total=False):
+    series_instance_uid: str
+    found: bool
+    image_set: CompactImageSet | None
+    other_primary_image_sets: list[str]
+
+
+@with_config(_OPEN)
+class DicomwebStudies(TypedDict, total=False):
+    patient_id: str
+    total_studies: int
+    truncated: bool
+    studies: list[dict[str, Any]]

@@ -305,4 +305,86 @@ API_TOOLS: tuple[ToolSpec, ...] = (
     ),
 )
 
-TOOLS: tuple[ToolSpec, ...] = API_TOOLS
+_PATIENT = _p("patient_id", str, "DICOM Patient ID (exact match).", True)
+_STUDY = _p("study_instance_uid", str, "Study Instance UID.", True)
+_SERIES = _p("series_instance_uid", str, "Series Instance UID.", True)
+_LIMIT = _p(
+    "max_results",
+    int,
+    "Most image sets to return, 1 to 10000 (default 1000). Every page is read up to this many; "
+    "'truncated' says whether more matched.",
+)
+
+WORKFLOW_READ_TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "search_by_patient_id",
+        "Every image set of a patient (all pages), primary and non-primary, compactly: IDs, "
+        "study/series UIDs, dates, descriptions, counts. 'primary' counts the primary ones.",
+        (_DS, _PATIENT, _LIMIT),
+        m.ImageSetListing,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "search_by_study_uid",
+        "Every image set of a study (all pages), primary and non-primary, compactly.",
+        (_DS, _STUDY, _LIMIT),
+        m.ImageSetListing,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "search_by_series_uid",
+        "Every image set holding a series (all pages), primary and non-primary, compactly.",
+        (_DS, _SERIES, _LIMIT),
+        m.ImageSetListing,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "get_patient_studies",
+        "A patient's studies: for each study its date, description, accession number, modalities, "
+        "series count and the image sets holding it (with is_primary), newest study first.",
+        (_DS, _PATIENT),
+        m.PatientStudies,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "get_patient_series",
+        "A patient's series, read from each image set's metadata (an image set may hold several "
+        "series): modality, number, description, body part, instance count, image set, is_primary.",
+        (_DS, _PATIENT),
+        m.PatientSeries,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "get_study_primary_image_sets",
+        "The primary image sets of a study (isPrimary = true), compactly.",
+        (_DS, _STUDY),
+        m.ImageSetListing,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "get_series_primary_image_set",
+        "The primary image set of a series (found = false if none).",
+        (_DS, _SERIES),
+        m.SeriesPrimaryImageSet,
+        read_only=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        "get_patient_dicomweb_studies",
+        "A patient's studies in the DICOM JSON model, as QIDO-RS SearchStudies answers (tag keys "
+        "such as 0020000D with vr and Value), including number of related series and instances and "
+        "modalities in study; from primary image sets, newest update first.",
+        (_DS, _PATIENT),
+        m.DicomwebStudies,
+        read_only=True,
+        idempotent=True,
+    ),
+)
+
+TOOLS: tuple[ToolSpec, ...] = API_TOOLS + WORKFLOW_READ_TOOLS

@@ -1,0 +1,102 @@
+//! What every workflow needs: searches that follow every page, metadata fetched and parsed
+//! once, and concurrent calls under one bound.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use aws_sdk_medicalimaging::types::{
+    ImageSetsMetadataSummary, Operator, SearchByAttributeValue, SearchCriteria, SearchFilter,
+};
+use tokio::sync::Semaphore;
+
+use crate::dicom::metadata::ImageSetMetadata;
+use crate::engine::error::{from_sdk, EngineError, EngineResult, ErrorType};
+use crate::engine::{client, metadata};
+
+/// Concurrent calls per workflow (reads). HealthImaging's read limits are 25-50 TPS.
+pub const READ_CONCURRENCY: usize = 8;
+/// The most image sets one workflow reads without the caller asking for more.
+pub const DEFAULT_LIMIT: usize = 1000;
+
+pub fn equal(value: SearchByAttributeValue) -> EngineResult<SearchFilter> {
+    SearchFilter::builder()
+        .operator(Operator::Equal)
+        .values(value)
+        .build()
+        .map_err(|e| EngineError::server(e.to_string()))
+}
+
+/// Every image set matching `filters` (all pages), up to `limit`. Returns the summaries and
+/// whether more matched than `limit`.
+pub async fn search_all(
+    datastore_id: &str,
+    filters: Vec<SearchFilter>,
+    limit: usize,
+) -> EngineResult<(Vec<ImageSetsMetadataSummary>, bool)> {
+    let criteria = SearchCriteria::builder().set_filters(Some(filters)).build();
+    let mut pages = client()
+        .await
+        .search_image_sets()
+        .datastore_id(datastore_id)
+        .search_criteria(criteria)
+        .max_results(50)
+        .into_paginator()
+        .items()
+        .send();
+    let mut out = Vec::new();
+    while let Some(item) = pages.next().await {
+        let summary = item.map_err(|e| from_sdk("SearchImageSets", e))?;
+        if out.len() == limit {
+            return Ok((out, true));
+        }
+        out.push(summary);
+    }
+    Ok((out, false))
+}
+
+/// The typed metadata of an image set's latest version.
+pub async fn fetch_metadata(
+    datastore_id: &str,
+    image_set_id: &str,
+) -> EngineResult<ImageSetMetadata> {
+    let out =
+        metadata::get_image_set_metadata(datastore_id.to_string(), image_set_id.to_string(), None)
+            .await?;
+    ImageSetMetadata::from_json(&out["image_set_metadata"]).map_err(|e| {
+        EngineError::new(
+            ErrorType::Service,
+            format!("metadata of {image_set_id} is malformed: {e}"),
+        )
+    })
+}
+
+/// Runs `f` over `items` with at most `limit` at once; results keep the input order.
+pub async fn map_bounded<T, R, F, Fut>(items: Vec<T>, limit: usize, f: F) -> Vec<EngineResult<R>>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = EngineResult<R>> + Send + 'static,
+{
+    let gate = Arc::new(Semaphore::new(limit.max(1)));
+    let handles: Vec<_> = items
+        .into_iter()
+        .map(|item| {
+            let gate = gate.clone();
+            let fut = f(item);
+            tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await.expect("semaphore open");
+                fut.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(
+            h.await.unwrap_or_else(|e| {
+                Err(EngineError::server(format!("a workflow task failed: {e}")))
+            }),
+        );
+    }
+    out
+}
