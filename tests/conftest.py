@@ -32,6 +32,17 @@ SECRET_ACCESS_KEY = "test"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/HealthImagingImportRole"
 SAMPLES_BUCKET = "staged-samples"
 MANIFEST_PATH = local.SAMPLES_DIR.parent / "manifest.json"
+# The workflow tools registered so far (the write workflows come next).
+WORKFLOW_READ_TOOLS = {
+    "search_by_patient_id",
+    "search_by_study_uid",
+    "search_by_series_uid",
+    "get_patient_studies",
+    "get_patient_series",
+    "get_study_primary_image_sets",
+    "get_series_primary_image_set",
+    "get_patient_dicomweb_studies",
+}
 
 T = TypeVar("T")
 

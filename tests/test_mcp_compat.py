@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import mcp_env, mcp_session, run_async
+from conftest import WORKFLOW_READ_TOOLS, mcp_env, mcp_session, run_async
 
 ORIGINAL_FILE = Path(os.environ.get("HEALTHIMAGING_COMPAT_FILE", "/work/shared/compat/tools-v0.1.1.json"))
 
@@ -196,17 +196,6 @@ WORKFLOW_TOOLS = {
     "remove_instance_from_image_set",
 }
 API_TOOLS = sorted(set(ORIGINAL) - EXPORT_TOOLS - WORKFLOW_TOOLS)
-# Workflow tools registered so far; the rest (the write workflows) are expected later.
-WORKFLOW_READ_TOOLS = {
-    "search_by_patient_id",
-    "search_by_study_uid",
-    "search_by_series_uid",
-    "get_patient_studies",
-    "get_patient_series",
-    "get_study_primary_image_sets",
-    "get_series_primary_image_set",
-    "get_patient_dicomweb_studies",
-}
 PENDING_TOOLS = EXPORT_TOOLS | (WORKFLOW_TOOLS - WORKFLOW_READ_TOOLS)
 REGISTERED_TOOLS = sorted(set(ORIGINAL) - PENDING_TOOLS)
 

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from conftest import (
     MCP_MODULE,
     ROLE_ARN,
+    WORKFLOW_READ_TOOLS,
     error_of,
     files_by_series,
     get_metadata,
@@ -57,17 +58,6 @@ ALL_TOOLS = {
     "list_tags_for_resource",
     "tag_resource",
     "untag_resource",
-}
-# The read workflows registered so far (the write workflows come next).
-WORKFLOW_READ_TOOLS = {
-    "search_by_patient_id",
-    "search_by_study_uid",
-    "search_by_series_uid",
-    "get_patient_studies",
-    "get_patient_series",
-    "get_study_primary_image_sets",
-    "get_series_primary_image_set",
-    "get_patient_dicomweb_studies",
 }
 ALL_TOOLS |= WORKFLOW_READ_TOOLS
 DESTRUCTIVE = {"delete_datastore", "delete_image_set", "update_image_set_metadata", "untag_resource"}

@@ -20,8 +20,10 @@ pub const USER_AGENT_METADATA: &str = concat!(
     env!("CARGO_PKG_VERSION")
 );
 
+/// Removes the `runtime-` host prefix the SDK applies to data-plane operations, even with a
+/// custom endpoint (the Rust SDK has no setting for it).
 #[derive(Debug)]
-struct NoHostPrefix;
+pub struct NoHostPrefix;
 
 impl Intercept for NoHostPrefix {
     fn name(&self) -> &'static str {

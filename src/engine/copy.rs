@@ -110,34 +110,31 @@ pub fn copy_information(v: &Value) -> EngineResult<CopyImageSetInformation> {
         .build())
 }
 
+/// Both halves of CopyImageSet's answer have the same fields (two SDK types, no shared trait).
+macro_rules! write_props {
+    ($p:expr) => {{
+        let p = $p;
+        Obj::new()
+            .put("image_set_id", p.image_set_id())
+            .put("latest_version_id", p.latest_version_id())
+            .opt("image_set_state", name(p.image_set_state()))
+            .opt(
+                "image_set_workflow_status",
+                name(p.image_set_workflow_status()),
+            )
+            .opt("image_set_arn", p.image_set_arn())
+            .time("created_at", p.created_at())
+            .time("updated_at", p.updated_at())
+            .done()
+    }};
+}
+
 fn source_props(p: &CopySourceImageSetProperties) -> Value {
-    Obj::new()
-        .put("image_set_id", p.image_set_id())
-        .put("latest_version_id", p.latest_version_id())
-        .opt("image_set_state", name(p.image_set_state()))
-        .opt(
-            "image_set_workflow_status",
-            name(p.image_set_workflow_status()),
-        )
-        .opt("image_set_arn", p.image_set_arn())
-        .time("created_at", p.created_at())
-        .time("updated_at", p.updated_at())
-        .done()
+    write_props!(p)
 }
 
 fn destination_props(p: &CopyDestinationImageSetProperties) -> Value {
-    Obj::new()
-        .put("image_set_id", p.image_set_id())
-        .put("latest_version_id", p.latest_version_id())
-        .opt("image_set_state", name(p.image_set_state()))
-        .opt(
-            "image_set_workflow_status",
-            name(p.image_set_workflow_status()),
-        )
-        .opt("image_set_arn", p.image_set_arn())
-        .time("created_at", p.created_at())
-        .time("updated_at", p.updated_at())
-        .done()
+    write_props!(p)
 }
 
 pub struct CopyRequest {

@@ -9,12 +9,6 @@ use aws_sdk_medicalimaging::error::ProvideErrorMetadata;
 use aws_sdk_medicalimaging::error::SdkError;
 use aws_sdk_medicalimaging::types::JobStatus;
 use aws_sdk_medicalimaging::Client;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use healthimaging_mcp::local::{LocalConfig, LocalServer};
 
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/ImportRole";
@@ -25,26 +19,6 @@ pub fn samples_dir() -> PathBuf {
 
 pub fn manifest() -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(samples_dir().join("manifest.json")).unwrap()).unwrap()
-}
-
-/// Removes the SDK's `runtime-` host prefix so data-plane calls reach the loopback endpoint
-/// (the SDK applies it even to custom endpoints; see the reference's §1.2).
-#[derive(Debug)]
-struct NoHostPrefix;
-
-impl Intercept for NoHostPrefix {
-    fn name(&self) -> &'static str {
-        "NoHostPrefix"
-    }
-    fn modify_before_retry_loop(
-        &self,
-        _ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        cfg.interceptor_state().unset::<EndpointPrefix>();
-        Ok(())
-    }
 }
 
 pub struct Env {
@@ -59,7 +33,7 @@ pub fn client_for(endpoint: &str, key: &str, secret: &str) -> Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(key, secret, None, None, "test"))
         .endpoint_url(endpoint)
-        .interceptor(NoHostPrefix)
+        .interceptor(healthimaging_mcp::engine::config::NoHostPrefix)
         .retry_config(
             aws_sdk_medicalimaging::config::retry::RetryConfig::standard().with_max_attempts(2),
         )
