@@ -59,6 +59,8 @@ pub struct Stats {
     pub peak_in_flight: AtomicUsize,
     pub requests: AtomicU64,
     pub throttled: AtomicU64,
+    /// Requests answered with ConflictException (409).
+    pub conflicts: AtomicU64,
     /// The User-Agent of the latest request (clients are expected to identify themselves).
     pub last_user_agent: Mutex<String>,
 }

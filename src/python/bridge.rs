@@ -87,3 +87,29 @@ where
     });
     Ok(future)
 }
+
+/// A progress callback `(done, total)` for the engine: each report is scheduled on the caller's
+/// event loop (so the callback runs on the loop thread), and dropped after shutdown began.
+pub fn progress_sink(
+    py: Python<'_>,
+    callback: Bound<'_, PyAny>,
+) -> PyResult<crate::workflows::writes::Progress> {
+    let event_loop = py
+        .import("asyncio")?
+        .call_method0("get_running_loop")?
+        .unbind();
+    let callback = callback.unbind();
+    Ok(std::sync::Arc::new(move |done: usize, total: usize| {
+        let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
+        if *closed {
+            return;
+        }
+        Python::attach(|py| {
+            let _ = event_loop.call_method1(
+                py,
+                "call_soon_threadsafe",
+                (callback.clone_ref(py), done, total),
+            );
+        });
+    }))
+}

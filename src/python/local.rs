@@ -108,7 +108,7 @@ impl LocalHealthImaging {
         Ok(d)
     }
 
-    /// Request counters: `requests`, `in_flight`, `peak_in_flight`, `throttled`, and `last_user_agent`.
+    /// Request counters: `requests`, `in_flight`, `peak_in_flight`, `throttled`, `conflicts`, and `last_user_agent`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         self.with_server(|s| {
             let st = &s.app.stats;
@@ -117,6 +117,7 @@ impl LocalHealthImaging {
             d.set_item("in_flight", st.in_flight.load(Ordering::Relaxed))?;
             d.set_item("peak_in_flight", st.peak_in_flight.load(Ordering::Relaxed))?;
             d.set_item("throttled", st.throttled.load(Ordering::Relaxed))?;
+            d.set_item("conflicts", st.conflicts.load(Ordering::Relaxed))?;
             d.set_item(
                 "last_user_agent",
                 st.last_user_agent.lock().expect("stats lock").clone(),

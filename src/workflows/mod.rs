@@ -2,4 +2,7 @@
 //! page, parse metadata once, and run independent calls concurrently under one bound.
 
 pub mod common;
+pub mod destructive;
+pub mod documents;
 pub mod reads;
+pub mod writes;

@@ -168,6 +168,7 @@ class ServerStats(TypedDict):
     in_flight: int
     peak_in_flight: int
     throttled: int
+    conflicts: int
     last_user_agent: str
 
 class LocalHealthImaging:

@@ -260,3 +260,30 @@ class DicomwebStudies(TypedDict, total=False):
     total_studies: int
     truncated: bool
     studies: list[dict[str, Any]]
+
+
+@with_config(_OPEN)
+class WorkflowItem(TypedDict, total=False):
+    image_set_id: str
+    outcome: str
+    latest_version_id: str
+    detail: str
+    error: dict[str, str]
+
+
+@with_config(_OPEN)
+class WorkflowReport(TypedDict, total=False):
+    dry_run: bool
+    total: int
+    failed: int
+    already_deleted: int
+    unchanged: int
+    truncated: bool
+    refused: bool
+    matched: int
+    max_deletions: int
+    remaining_image_sets: int
+    remaining_image_set_ids: list[str]
+    update_document: dict[str, Any]
+    message: str
+    items: list[WorkflowItem]

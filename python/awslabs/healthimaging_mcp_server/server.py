@@ -6,6 +6,7 @@ text is ``{"error": true, "type": ..., "message": ...}``.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
@@ -61,7 +62,10 @@ def _tool_function(spec: ToolSpec) -> Callable[..., Awaitable[Any]]:
     engine_fn = getattr(_engine, spec.function)
 
     async def call(**kwargs: Any) -> Any:
+        ctx: Context | None = kwargs.pop("ctx", None)
         args = {k: v for k, v in kwargs.items() if v is not None}
+        if ctx is not None:
+            args["progress"] = _progress_reporter(ctx)
         try:
             return await engine_fn(**args)
         except _engine.HealthImagingError as e:
@@ -76,15 +80,31 @@ def _tool_function(spec: ToolSpec) -> Callable[..., Awaitable[Any]]:
         )
         for p in spec.params
     ]
+    if spec.progress:
+        params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
     call.__name__ = spec.name
     call.__qualname__ = spec.name
     call.__doc__ = spec.description
     call.__signature__ = inspect.Signature(params, return_annotation=spec.output)  # type: ignore[attr-defined]
+    # The SDK finds the Context parameter through the annotations, the rest through the signature.
+    call.__annotations__ = {p.name: p.annotation for p in params} | {"return": spec.output}
     return call
 
 
 def _structured(text: str) -> bool:
     return text.startswith('{"error": true')
+
+
+def _progress_reporter(ctx: Context) -> Callable[[int, int], None]:
+    """A (done, total) callback for the engine that sends MCP progress notifications."""
+    pending: set[asyncio.Task[Any]] = set()
+
+    def report(done: int, total: int) -> None:
+        task = asyncio.ensure_future(ctx.report_progress(done, total, f"{done} of {total} image sets"))
+        pending.add(task)  # keep a reference until sent
+        task.add_done_callback(pending.discard)
+
+    return report
 
 
 class HealthImagingServer(MCPServer):

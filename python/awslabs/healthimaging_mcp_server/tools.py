@@ -36,6 +36,8 @@ class ToolSpec:
     destructive: bool = False
     idempotent: bool = False
     engine_function: str = ""
+    progress: bool = False
+    """Long-running: the tool sends MCP progress notifications (done / total)."""
 
     @property
     def function(self) -> str:
@@ -387,4 +389,100 @@ WORKFLOW_READ_TOOLS: tuple[ToolSpec, ...] = (
     ),
 )
 
-TOOLS: tuple[ToolSpec, ...] = API_TOOLS + WORKFLOW_READ_TOOLS
+_DRY_RUN = _p("dry_run", bool, "Report exactly what would change, change nothing.")
+_SOP = _p("sop_instance_uid", str, "SOP Instance UID.", True)
+_ITEMS = (
+    " Returns totals and one line per image set (outcome, error if any). Throttling slows the "
+    "operation down instead of failing items; writes use each image set's current version and "
+    "retry on conflicts. Safe to run again after an interruption: already-deleted image sets "
+    "count as done."
+)
+_EMPTYING = " Removing an image set's last series or instance deletes the image set (none is left empty)."
+
+
+def _destructive(name: str, description: str, params: tuple[Param, ...], idempotent: bool = True) -> ToolSpec:
+    return ToolSpec(
+        name,
+        description + _ITEMS,
+        params + (_DRY_RUN,),
+        m.WorkflowReport,
+        read_only=False,
+        destructive=True,
+        idempotent=idempotent,
+        progress=True,
+    )
+
+
+WORKFLOW_WRITE_TOOLS: tuple[ToolSpec, ...] = (
+    _destructive(
+        "delete_patient_studies",
+        "Delete every image set of a patient (all studies, primary and non-primary), then search "
+        "again and report how many remain (0 proves the erasure).",
+        (_DS, _PATIENT),
+    ),
+    _destructive(
+        "delete_study",
+        "Delete every image set of a study (primary and non-primary), then search again and report how many remain.",
+        (_DS, _STUDY),
+    ),
+    _destructive(
+        "delete_series_by_uid",
+        "Remove a series from every image set that holds it; other series stay untouched." + _EMPTYING,
+        (_DS, _SERIES),
+    ),
+    _destructive(
+        "delete_instance_in_study",
+        "Remove a SOP instance from every image set of a study that holds it." + _EMPTYING,
+        (_DS, _STUDY, _SOP),
+    ),
+    _destructive(
+        "delete_instance_in_series",
+        "Remove a SOP instance from every image set holding the series." + _EMPTYING,
+        (_DS, _SERIES, _SOP),
+    ),
+    _destructive(
+        "update_patient_study_metadata",
+        "Update Patient- and Study-level attributes (DICOM keyword -> value, e.g. "
+        '{"PatientName": "DOE^JOHN"} and {"StudyDescription": "CT CHEST"}) on every image set '
+        "of a study, each as a new version.",
+        (
+            _DS,
+            _STUDY,
+            _p("patient_updates", dict[str, Any], "Patient-level attributes to set.", True),
+            _p("study_updates", dict[str, Any], "Study-level attributes to set.", True),
+        ),
+        idempotent=False,
+    ),
+    _destructive(
+        "bulk_update_patient_metadata",
+        "Update attributes on every image set of a patient, e.g. to fix a name everywhere. "
+        'metadata_updates: {"Patient": {...}, "Study": {...}} or a flat map of Patient-level '
+        "attributes.",
+        (_DS, _PATIENT, _p("metadata_updates", dict[str, Any], "Attributes to set, as above.", True)),
+        idempotent=False,
+    ),
+    _destructive(
+        "bulk_delete_by_criteria",
+        "Delete every image set matching criteria: searchable attributes such as "
+        '{"DICOMPatientId": "123", "DICOMStudyInstanceUID": "1.2.3"} (at most 2) or the '
+        'search_image_sets shape {"filters": [...]}. Counts matches first and deletes nothing '
+        "when more than max_deletions match (saying how many did).",
+        (
+            _DS,
+            _p("criteria", dict[str, Any], "What to delete, as above.", True),
+            _p("max_deletions", int, "Safety limit, 1 to 1000 (default 25)."),
+        ),
+    ),
+    _destructive(
+        "remove_series_from_image_set",
+        "Remove one series from one image set (a new version)." + _EMPTYING,
+        (_DS, _IS, _SERIES),
+    ),
+    _destructive(
+        "remove_instance_from_image_set",
+        "Remove one SOP instance from one image set (a new version)." + _EMPTYING,
+        (_DS, _IS, _SERIES, _SOP),
+    ),
+)
+
+TOOLS: tuple[ToolSpec, ...] = API_TOOLS + WORKFLOW_READ_TOOLS + WORKFLOW_WRITE_TOOLS

@@ -1,0 +1,411 @@
+//! The workflows that change or delete data: per patient, study, series or instance, in bulk
+//! with a safety limit, or on one image set. Each finds every affected image set first (all
+//! pages), can run as a dry run that reports exactly what would change, applies changes through
+//! `writes` (per-item outcomes, conflict retries, throttling pacing, progress), and the
+//! patient/study/series deletions search again afterwards to report what remains.
+
+use std::sync::Arc;
+
+use aws_sdk_medicalimaging::types::{SearchByAttributeValue as By, SearchFilter};
+use serde_json::{json, Map, Value};
+
+use super::common::{equal, search_all};
+use super::documents;
+use super::reads::MAX_LIMIT;
+use super::writes::{
+    apply_all, plan_remove_instance, plan_remove_series, report, Action, Plan, Progress,
+};
+use crate::engine::error::{EngineError, EngineResult};
+use crate::engine::{image_sets, validate};
+use crate::model::constraints::Shape;
+
+fn nonempty(v: &str, param: &str) -> EngineResult<String> {
+    let v = v.trim();
+    if v.is_empty() || v.chars().count() > 512 {
+        return Err(EngineError::invalid(param, "must be 1 to 512 characters"));
+    }
+    Ok(v.to_string())
+}
+
+fn uid(v: &str, param: &str) -> EngineResult<String> {
+    let v = nonempty(v, param)?;
+    validate::shape(param, &v, Shape::DicomUid)?;
+    Ok(v)
+}
+
+/// Image set IDs matching `filters` (every page, up to the safety limit).
+async fn matching(ds: &str, filters: Vec<SearchFilter>) -> EngineResult<(Vec<String>, bool)> {
+    let (sets, truncated) = search_all(ds, filters, MAX_LIMIT).await?;
+    Ok((
+        sets.iter().map(|s| s.image_set_id().to_string()).collect(),
+        truncated,
+    ))
+}
+
+/// Runs the plan over the matches; with `verify`, searches again and counts what remains.
+async fn run(
+    ds: &str,
+    filters: Vec<SearchFilter>,
+    plan: Option<Plan>,
+    force: bool,
+    dry_run: bool,
+    progress: Option<Progress>,
+    verify: bool,
+) -> EngineResult<Value> {
+    validate::id("datastore_id", ds)?;
+    let (ids, truncated) = matching(ds, filters.clone()).await?;
+    let items = apply_all(ds, ids, plan, force, dry_run, progress).await;
+    let mut out = report(&items, dry_run);
+    out["truncated"] = json!(truncated);
+    if verify && !dry_run {
+        let (left, _) = matching(ds, filters).await?;
+        out["remaining_image_sets"] = json!(left.len());
+        out["remaining_image_set_ids"] = json!(left.iter().take(50).collect::<Vec<_>>());
+    }
+    Ok(out)
+}
+
+pub async fn delete_patient_studies(
+    ds: String,
+    patient_id: String,
+    dry_run: bool,
+    progress: Option<Progress>,
+) -> EngineResult<Value> {
+    let pid = nonempty(&patient_id, "patient_id")?;
+    let mut out = run(
+        &ds,
+        vec![equal(By::DicomPatientId(pid.clone()))?],
+        None,
+        false,
+        dry_run,
+        progress,
+        true,
+    )
+    .await?;
+    out["patient_id"] = json!(pid);
+    Ok(out)
+}
+
+pub async fn delete_study(
+    ds: String,
+    study_instance_uid: String,
+    dry_run: bool,
+    progress: Option<Progress>,
+) -> EngineResult<Value> {
+    let u = uid(&study_instance_uid, "study_instance_uid")?;
+    let mut out = run(
+        &ds,
+        vec![equal(By::DicomStudyInstanceUid(u.clone()))?],
+        None,
+        false,
+        dry_run,
+        progress,
+        true,
+    )
+    .await?;
+    out["study_instance_uid"] = json!(u);
+    Ok(out)
+}
+
+/// Removes the series from every image set holding it (deleting image sets left empty).
+pub async fn delete_series_by_uid(
+    ds: String,
+    series_instance_uid: String,
+    dry_run: bool,
+    progress: Option<Progress>,
+) -> EngineResult<Value> {
+    let u = uid(&series_instance_uid, "series_instance_uid")?;
+    let series = u.clone();
+    let plan: Plan = Arc::new(move |m| plan_remove_series(m, &series));
+    let mut out = run(
+        &ds,
+        vec![equal(By::DicomSeriesInstanceUid(u.clone()))?],
+        Some(plan),
+        false,
+        dry_run,
+        progress,
+        true,
+    )
+    .await?;
+    out["series_instance_uid"] = json!(u);
+    Ok(out)
+}
+
+pub async fn delete_instance_in_study(
+    ds: String,
+    study_instance_uid: String,
+    sop_instance_uid: String,
+    dry_run: bool,
+    progress: Option<Progress>,
+) -> EngineResult<Value> {
+    let study = uid(&study_instance_uid, "study_instance_uid")?;
+    let sop = uid(&sop_instance_uid, "sop_instance_uid")?;
+    let s = sop.clone();
+    let plan: Plan = Arc::new(move |m| plan_remove_instance(m, None, &s));
+    let mut out = run(
+        &ds,
+        vec![equal(By::DicomStudyInstanceUid(study.clone()))?],
+        Some(plan),
+        false,
+        dry_run,
+        progress,
+        false,
+    )
+    .await?;
+    out["study_instance_uid"] = json!(study);
+    out["sop_instance_uid"] = json!(sop);
+    Ok(out)
+}
+
+pub async fn delete_instance_in_series(
+    ds: String,
+    series_instance_uid: String,
+    sop_instance_uid: String,
+    dry_run: bool,
+    progress: Option<Progress>,
+) -> EngineResult<Value> {
+    let series = uid(&series_instance_uid, "series_instance_uid")?;
+    let sop = uid(&sop_instance_uid, "sop_instance_uid")?;
+    let (se, so) = (series.clone(), sop.clone());
+    let plan: Plan = Arc::new(move |m| plan_remove_instance(m, Some(&se), &so));
+    let mut out = run(
+        &ds,
+        vec![equal(By::DicomSeriesInstanceUid(series.clone()))?],
+        Some(plan),
+        false,
+        dry_run,
+        progress,
+        false,
+    )
+    .await?;
+    out["series_instance_uid"] = json!(series);
+    out["sop_instance_uid"] = json!(sop);
+    Ok(out)
+}
+
+async fn one_image_set(
+    ds: String,
+    image_set_id: String,
+    plan: Plan,
+    dry_run: bool,
+) -> EngineResult<Value> {
+    validate::id("datastore_id", &ds)?;
+    validate::id("image_set_id", &image_set_id)?;
+    // An unknown image set is an error here, not "already deleted".
+    image_sets::get_image_set(ds.clone(), image_set_id.clone(), None).await?;
+    let items = apply_all(&ds, vec![image_set_id], Some(plan), false, dry_run, None).await;
+    Ok(report(&items, dry_run))
+}
+
+pub async fn remove_series_from_image_set(
+    ds: String,
+    image_set_id: String,
+    series_instance_uid: String,
+    dry_run: bool,
+) -> EngineResult<Value> {
+    let series = uid(&series_instance_uid, "series_instance_uid")?;
+    let plan: Plan = Arc::new(move |m| plan_remove_series(m, &series));
+    one_image_set(ds, image_set_id, plan, dry_run).await
+}
+
+pub async fn remove_instance_from_image_set(
+    ds: String,
+    image_set_id: String,
+    series_instance_uid: String,
+    sop_instance_uid: String,
+    dry_run: bool,
+) -> EngineResult<Value> {
+    let series = uid(&series_instance_uid, "series_instance_uid")?;
+    let sop = uid(&sop_instance_uid, "sop_instance_uid")?;
+    let plan: Plan = Arc::new(move |m| plan_remove_instance(m, Some(&series), &sop));
+    one_image_set(ds, image_set_id, plan, dry_run).await
+}
+
+fn attributes(v: &Value, param: &str) -> EngineResult<Map<String, Value>> {
+    match v {
+        Value::Null => Ok(Map::new()),
+        Value::Object(m) => {
+            if let Some((k, _)) = m.iter().find(|(k, v)| k.is_empty() || v.is_object()) {
+                return Err(EngineError::invalid(
+                    param,
+                    format!("'{k}' must be a DICOM keyword with a plain value"),
+                ));
+            }
+            Ok(m.clone())
+        }
+        _ => Err(EngineError::invalid(
+            param,
+            "must be an object of DICOM keyword -> value",
+        )),
+    }
+}
+
+fn update_plan(doc: Value) -> Plan {
+    Arc::new(move |_| Action::Update(doc.clone()))
+}
+
+/// Patient- and Study-level updates on every image set of a study.
+pub async fn update_patient_study_metadata(
+    ds: String,
+    study_instance_uid: String,
+    patient_updates: Value,
+    study_updates: Value,
+    dry_run: bool,
+    progress: Option<Progress>,
+) -> EngineResult<Value> {
+    let study = uid(&study_instance_uid, "study_instance_uid")?;
+    let (p, s) = (
+        attributes(&patient_updates, "patient_updates")?,
+        attributes(&study_updates, "study_updates")?,
+    );
+    if p.is_empty() && s.is_empty() {
+        return Err(EngineError::invalid(
+            "patient_updates",
+            "patient_updates and study_updates are both empty",
+        ));
+    }
+    let doc = documents::patient_study_update(Some(&p), Some(&s));
+    let mut out = run(
+        &ds,
+        vec![equal(By::DicomStudyInstanceUid(study.clone()))?],
+        Some(update_plan(doc.clone())),
+        false,
+        dry_run,
+        progress,
+        false,
+    )
+    .await?;
+    out["study_instance_uid"] = json!(study);
+    out["update_document"] = doc;
+    Ok(out)
+}
+
+/// Updates on every image set of a patient. `metadata_updates` is `{"Patient": {...},
+/// "Study": {...}}`, or a flat map of Patient-level attributes.
+pub async fn bulk_update_patient_metadata(
+    ds: String,
+    patient_id: String,
+    metadata_updates: Value,
+    dry_run: bool,
+    progress: Option<Progress>,
+) -> EngineResult<Value> {
+    let pid = nonempty(&patient_id, "patient_id")?;
+    let obj = metadata_updates
+        .as_object()
+        .ok_or_else(|| EngineError::invalid("metadata_updates", "must be an object"))?;
+    let leveled = obj.keys().all(|k| k == "Patient" || k == "Study");
+    let (p, s) = if leveled {
+        let dicom = |k: &str| {
+            obj.get(k)
+                .map(|v| v.get("DICOM").unwrap_or(v).clone())
+                .unwrap_or(Value::Null)
+        };
+        (
+            attributes(&dicom("Patient"), "metadata_updates.Patient")?,
+            attributes(&dicom("Study"), "metadata_updates.Study")?,
+        )
+    } else {
+        (
+            attributes(&metadata_updates, "metadata_updates")?,
+            Map::new(),
+        )
+    };
+    if p.is_empty() && s.is_empty() {
+        return Err(EngineError::invalid(
+            "metadata_updates",
+            "has no attributes to update",
+        ));
+    }
+    let doc = documents::patient_study_update(Some(&p), Some(&s));
+    let mut out = run(
+        &ds,
+        vec![equal(By::DicomPatientId(pid.clone()))?],
+        Some(update_plan(doc.clone())),
+        false,
+        dry_run,
+        progress,
+        false,
+    )
+    .await?;
+    out["patient_id"] = json!(pid);
+    out["update_document"] = doc;
+    Ok(out)
+}
+
+/// Search filters from `criteria`: the API's `{"filters": [...]}` shape, or a flat map of
+/// EQUAL attributes such as `{"DICOMPatientId": "123"}` (at most 2, as the API allows).
+fn criteria_filters(criteria: &Value) -> EngineResult<Vec<SearchFilter>> {
+    let obj = criteria
+        .as_object()
+        .filter(|o| !o.is_empty())
+        .ok_or_else(|| {
+            EngineError::invalid(
+                "criteria",
+                "must be a non-empty object, e.g. {\"DICOMPatientId\": \"123\"}",
+            )
+        })?;
+    if obj.contains_key("filters") {
+        let c = image_sets::criteria(criteria)
+            .map_err(|e| EngineError::invalid("criteria", e.message))?;
+        return Ok(c.filters().to_vec());
+    }
+    if obj.len() > 2 {
+        return Err(EngineError::invalid(
+            "criteria",
+            "HealthImaging combines at most 2 search attributes",
+        ));
+    }
+    let filters = obj
+        .iter()
+        .map(|(k, v)| json!({"operator": "EQUAL", "values": [{k.as_str(): v}]}))
+        .collect::<Vec<_>>();
+    let c = image_sets::criteria(&json!({"filters": filters}))
+        .map_err(|e| EngineError::invalid("criteria", e.message))?;
+    Ok(c.filters().to_vec())
+}
+
+/// Deletes every image set matching `criteria`, but nothing at all when more than
+/// `max_deletions` match.
+pub async fn bulk_delete_by_criteria(
+    ds: String,
+    criteria: Value,
+    max_deletions: Option<i64>,
+    dry_run: bool,
+    progress: Option<Progress>,
+) -> EngineResult<Value> {
+    validate::id("datastore_id", &ds)?;
+    let limit = match max_deletions {
+        None => 25,
+        Some(n) if (1..=1000).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(EngineError::invalid(
+                "max_deletions",
+                format!("{n} is out of range 1 to 1000"),
+            ))
+        }
+    };
+    let filters = criteria_filters(&criteria)?;
+    let (ids, truncated) = matching(&ds, filters.clone()).await?;
+    if ids.len() > limit {
+        return Ok(json!({
+            "dry_run": dry_run,
+            "refused": true,
+            "matched": ids.len(),
+            "matched_at_least": truncated,
+            "max_deletions": limit,
+            "message": format!("{} image sets match, more than max_deletions={limit}; nothing was deleted. Narrow the criteria or raise max_deletions.", ids.len()),
+            "total": 0,
+            "items": [],
+        }));
+    }
+    let items = apply_all(&ds, ids.clone(), None, false, dry_run, progress).await;
+    let mut out = report(&items, dry_run);
+    out["refused"] = json!(false);
+    out["matched"] = json!(ids.len());
+    out["max_deletions"] = json!(limit);
+    if !dry_run {
+        let (left, _) = matching(&ds, filters).await?;
+        out["remaining_image_sets"] = json!(left.len());
+    }
+    Ok(out)
+}
