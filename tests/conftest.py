@@ -32,7 +32,19 @@ SECRET_ACCESS_KEY = "test"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/HealthImagingImportRole"
 SAMPLES_BUCKET = "staged-samples"
 MANIFEST_PATH = local.SAMPLES_DIR.parent / "manifest.json"
-# The workflow tools registered so far (the write workflows come next).
+# The workflow tools of the original (all registered).
+WORKFLOW_WRITE_TOOLS = {
+    "delete_patient_studies",
+    "delete_study",
+    "delete_series_by_uid",
+    "delete_instance_in_study",
+    "delete_instance_in_series",
+    "update_patient_study_metadata",
+    "bulk_update_patient_metadata",
+    "bulk_delete_by_criteria",
+    "remove_series_from_image_set",
+    "remove_instance_from_image_set",
+}
 WORKFLOW_READ_TOOLS = {
     "search_by_patient_id",
     "search_by_study_uid",

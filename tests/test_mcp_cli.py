@@ -41,7 +41,7 @@ def test_demo_shows_real_results(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "26 tools" in done.stdout
+    assert "36 tools" in done.stdout
     assert "healthimaging-local-samples" in done.stdout
     assert "4 image set(s)" in done.stdout
     assert "HI-PAT-A" in done.stdout
@@ -95,7 +95,7 @@ def test_stateless_streamable_http_instances_share_nothing_but_the_backend(backe
 
         for p in ports:
             count, names = asyncio.run(ask(p))
-            assert count == 26
+            assert count == 36
             assert names == ["healthimaging-local-samples"]
     finally:
         for proc in procs:

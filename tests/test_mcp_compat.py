@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import WORKFLOW_READ_TOOLS, mcp_env, mcp_session, run_async
+from conftest import WORKFLOW_READ_TOOLS, WORKFLOW_WRITE_TOOLS, mcp_env, mcp_session, run_async
 
 ORIGINAL_FILE = Path(os.environ.get("HEALTHIMAGING_COMPAT_FILE", "/work/shared/compat/tools-v0.1.1.json"))
 
@@ -196,7 +196,7 @@ WORKFLOW_TOOLS = {
     "remove_instance_from_image_set",
 }
 API_TOOLS = sorted(set(ORIGINAL) - EXPORT_TOOLS - WORKFLOW_TOOLS)
-PENDING_TOOLS = EXPORT_TOOLS | (WORKFLOW_TOOLS - WORKFLOW_READ_TOOLS)
+PENDING_TOOLS = EXPORT_TOOLS | (WORKFLOW_TOOLS - WORKFLOW_READ_TOOLS - WORKFLOW_WRITE_TOOLS)
 REGISTERED_TOOLS = sorted(set(ORIGINAL) - PENDING_TOOLS)
 
 

@@ -26,6 +26,7 @@ from conftest import (
     MCP_MODULE,
     ROLE_ARN,
     WORKFLOW_READ_TOOLS,
+    WORKFLOW_WRITE_TOOLS,
     error_of,
     files_by_series,
     get_metadata,
@@ -59,8 +60,13 @@ ALL_TOOLS = {
     "tag_resource",
     "untag_resource",
 }
-ALL_TOOLS |= WORKFLOW_READ_TOOLS
-DESTRUCTIVE = {"delete_datastore", "delete_image_set", "update_image_set_metadata", "untag_resource"}
+ALL_TOOLS |= WORKFLOW_READ_TOOLS | WORKFLOW_WRITE_TOOLS
+DESTRUCTIVE = {
+    "delete_datastore",
+    "delete_image_set",
+    "update_image_set_metadata",
+    "untag_resource",
+} | WORKFLOW_WRITE_TOOLS
 WRITE_TOOLS = {
     "create_datastore",
     "delete_datastore",
@@ -70,7 +76,7 @@ WRITE_TOOLS = {
     "copy_image_set",
     "tag_resource",
     "untag_resource",
-}
+} | WORKFLOW_WRITE_TOOLS
 READ_ONLY_TOOLS = ALL_TOOLS - WRITE_TOOLS
 CONTENT_TYPES = {
     "1.2.840.10008.1.2.4.202": "image/jph",
@@ -166,7 +172,7 @@ def test_list_tools_annotations_schemas_and_server_info(env):
     assert init.server_info.version == __version__
     assert "search_image_sets" in (init.instructions or "")
 
-    assert len(tools) == len(ALL_TOOLS) == 26
+    assert len(tools) == len(ALL_TOOLS) == 36
     assert {t.name for t in tools} == ALL_TOOLS
     for tool in tools:
         a = tool.annotations

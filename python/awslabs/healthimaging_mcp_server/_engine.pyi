@@ -1,5 +1,6 @@
 """Typed interface of the Rust extension module ``awslabs.healthimaging_mcp_server._engine``."""
 
+from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
@@ -154,6 +155,75 @@ async def get_study_primary_image_sets(*, datastore_id: str, study_instance_uid:
 async def get_series_primary_image_set(*, datastore_id: str, series_instance_uid: str) -> dict[str, Any]: ...
 async def get_patient_dicomweb_studies(*, datastore_id: str, patient_id: str) -> dict[str, Any]:
     """A patient's studies as QIDO-RS SearchStudies JSON (PS3.18 Annex F), primary data only."""
+
+# Destructive workflows: ``dry_run`` reports what would change; ``progress(done, total)`` is
+# called on the caller's event loop as image sets finish. Results: ``{"total", "failed",
+# "already_deleted", "unchanged", "items": [{"image_set_id", "outcome", "error"?}], ...}``.
+
+async def delete_patient_studies(
+    *, datastore_id: str, patient_id: str, dry_run: bool = False, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]: ...
+async def delete_study(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]: ...
+async def delete_series_by_uid(
+    *,
+    datastore_id: str,
+    series_instance_uid: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]: ...
+async def delete_instance_in_study(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    sop_instance_uid: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]: ...
+async def delete_instance_in_series(
+    *,
+    datastore_id: str,
+    series_instance_uid: str,
+    sop_instance_uid: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]: ...
+async def remove_series_from_image_set(
+    *, datastore_id: str, image_set_id: str, series_instance_uid: str, dry_run: bool = False
+) -> dict[str, Any]: ...
+async def remove_instance_from_image_set(
+    *, datastore_id: str, image_set_id: str, series_instance_uid: str, sop_instance_uid: str, dry_run: bool = False
+) -> dict[str, Any]: ...
+async def update_patient_study_metadata(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    patient_updates: dict[str, Any],
+    study_updates: dict[str, Any],
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]: ...
+async def bulk_update_patient_metadata(
+    *,
+    datastore_id: str,
+    patient_id: str,
+    metadata_updates: dict[str, Any],
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]: ...
+async def bulk_delete_by_criteria(
+    *,
+    datastore_id: str,
+    criteria: dict[str, Any],
+    max_deletions: int | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]: ...
 
 # ---- the embedded local HealthImaging -------------------------------------------------------
 
