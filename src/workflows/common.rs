@@ -13,8 +13,24 @@ use crate::dicom::metadata::ImageSetMetadata;
 use crate::engine::error::{from_sdk, EngineError, EngineResult, ErrorType};
 use crate::engine::{client, metadata};
 
-/// Concurrent calls per workflow (reads). HealthImaging's read limits are 25-50 TPS.
-pub const READ_CONCURRENCY: usize = 8;
+/// Concurrent reads per workflow: HEALTHIMAGING_MCP_READ_CONCURRENCY (1-32, default 8;
+/// HealthImaging's read operations allow 25-50 per second).
+pub fn read_concurrency() -> usize {
+    env_limit("HEALTHIMAGING_MCP_READ_CONCURRENCY", 8, 32)
+}
+
+/// Concurrent writes per workflow: HEALTHIMAGING_MCP_WRITE_CONCURRENCY (1-10, default 2;
+/// HealthImaging's write operations are limited to a few per second).
+pub fn write_concurrency() -> usize {
+    env_limit("HEALTHIMAGING_MCP_WRITE_CONCURRENCY", 2, 10)
+}
+
+fn env_limit(name: &str, default: usize, max: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map_or(default, |n| n.clamp(1, max))
+}
 /// The most image sets one workflow reads without the caller asking for more.
 pub const DEFAULT_LIMIT: usize = 1000;
 
@@ -54,14 +70,19 @@ pub async fn search_all(
     Ok((out, false))
 }
 
-/// The typed metadata of an image set's latest version.
+/// The typed metadata of an image set (latest version when `version` is `None`): fetched,
+/// gunzipped and parsed here, and nowhere else.
 pub async fn fetch_metadata(
     datastore_id: &str,
     image_set_id: &str,
+    version: Option<&str>,
 ) -> EngineResult<ImageSetMetadata> {
-    let out =
-        metadata::get_image_set_metadata(datastore_id.to_string(), image_set_id.to_string(), None)
-            .await?;
+    let out = metadata::get_image_set_metadata(
+        datastore_id.to_string(),
+        image_set_id.to_string(),
+        version.map(str::to_owned),
+    )
+    .await?;
     ImageSetMetadata::from_json(&out["image_set_metadata"]).map_err(|e| {
         EngineError::new(
             ErrorType::Service,

@@ -9,7 +9,7 @@ use aws_sdk_medicalimaging::types::{ImageSetsMetadataSummary, SearchByAttributeV
 use serde_json::{json, Map, Value};
 
 use super::common::{
-    equal, fetch_metadata, map_bounded, search_all, DEFAULT_LIMIT, READ_CONCURRENCY,
+    equal, fetch_metadata, map_bounded, read_concurrency, search_all, DEFAULT_LIMIT,
 };
 use crate::engine::convert::{iso, Obj};
 use crate::engine::error::{EngineError, EngineResult};
@@ -159,10 +159,10 @@ pub async fn get_patient_studies(datastore_id: String, patient_id: String) -> En
         .collect();
     let ds = datastore_id.clone();
     let mut series_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for m in map_bounded(multi, READ_CONCURRENCY, move |id| {
+    for m in map_bounded(multi, read_concurrency(), move |id| {
         let ds = ds.clone();
         async move {
-            fetch_metadata(&ds, &id)
+            fetch_metadata(&ds, &id, None)
                 .await
                 .map(|m| (id, m.study.series.into_keys().collect()))
         }
@@ -244,9 +244,13 @@ pub async fn get_patient_series(datastore_id: String, patient_id: String) -> Eng
         .map(|s| (s.image_set_id().to_string(), s.is_primary()))
         .collect();
     let ds = datastore_id.clone();
-    let metas = map_bounded(jobs, READ_CONCURRENCY, move |(id, primary)| {
+    let metas = map_bounded(jobs, read_concurrency(), move |(id, primary)| {
         let ds = ds.clone();
-        async move { fetch_metadata(&ds, &id).await.map(|m| (id, primary, m)) }
+        async move {
+            fetch_metadata(&ds, &id, None)
+                .await
+                .map(|m| (id, primary, m))
+        }
     })
     .await;
     let mut rows = Vec::new();
@@ -334,9 +338,9 @@ pub async fn get_patient_dicomweb_studies(
         .map(|s| (s.image_set_id().to_string(), s.updated_at().map(iso)))
         .collect();
     let ds = datastore_id.clone();
-    let metas = map_bounded(jobs, READ_CONCURRENCY, move |(id, updated)| {
+    let metas = map_bounded(jobs, read_concurrency(), move |(id, updated)| {
         let ds = ds.clone();
-        async move { fetch_metadata(&ds, &id).await.map(|m| (updated, m)) }
+        async move { fetch_metadata(&ds, &id, None).await.map(|m| (updated, m)) }
     })
     .await;
     struct StudyAgg {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::common::map_bounded;
+use super::common::{fetch_metadata, map_bounded, write_concurrency};
 use super::documents;
 use crate::dicom::metadata::ImageSetMetadata;
 use crate::engine::error::{EngineError, EngineResult, ErrorType};
@@ -23,15 +23,6 @@ pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
 const CONFLICT_ATTEMPTS: usize = 6;
 /// Throttled retries per call before the item is reported as throttled.
 const THROTTLE_RETRIES: u32 = 10;
-
-/// Concurrent writes per operation: HEALTHIMAGING_MCP_WRITE_CONCURRENCY (1-10, default 2;
-/// HealthImaging's write operations are limited to a few per second).
-pub fn write_concurrency() -> usize {
-    std::env::var("HEALTHIMAGING_MCP_WRITE_CONCURRENCY")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .map_or(2, |n| n.clamp(1, 10))
-}
 
 /// What to do to one image set.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,17 +162,7 @@ async fn current(ds: &str, id: &str, pace: &Pace) -> EngineResult<(String, Image
         .run(|| image_sets::get_image_set(ds.to_string(), id.to_string(), None))
         .await?;
     let version = props["version_id"].as_str().unwrap_or("1").to_string();
-    let doc = pace
-        .run(|| {
-            metadata::get_image_set_metadata(ds.to_string(), id.to_string(), Some(version.clone()))
-        })
-        .await?;
-    let meta = ImageSetMetadata::from_json(&doc["image_set_metadata"]).map_err(|e| {
-        EngineError::new(
-            ErrorType::Service,
-            format!("metadata of {id} is malformed: {e}"),
-        )
-    })?;
+    let meta = pace.run(|| fetch_metadata(ds, id, Some(&version))).await?;
     Ok((version, meta))
 }
 
