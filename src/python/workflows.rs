@@ -60,15 +60,31 @@ fn search_by_series_uid(
 }
 
 #[pyfunction]
-#[pyo3(signature = (*, datastore_id, patient_id))]
-fn get_patient_studies(py: Python<'_>, datastore_id: String, patient_id: String) -> Awaitable<'_> {
-    spawn(py, reads::get_patient_studies(datastore_id, patient_id))
+#[pyo3(signature = (*, datastore_id, patient_id, max_results=None))]
+fn get_patient_studies(
+    py: Python<'_>,
+    datastore_id: String,
+    patient_id: String,
+    max_results: Option<i64>,
+) -> Awaitable<'_> {
+    spawn(
+        py,
+        reads::get_patient_studies(datastore_id, patient_id, max_results),
+    )
 }
 
 #[pyfunction]
-#[pyo3(signature = (*, datastore_id, patient_id))]
-fn get_patient_series(py: Python<'_>, datastore_id: String, patient_id: String) -> Awaitable<'_> {
-    spawn(py, reads::get_patient_series(datastore_id, patient_id))
+#[pyo3(signature = (*, datastore_id, patient_id, max_results=None))]
+fn get_patient_series(
+    py: Python<'_>,
+    datastore_id: String,
+    patient_id: String,
+    max_results: Option<i64>,
+) -> Awaitable<'_> {
+    spawn(
+        py,
+        reads::get_patient_series(datastore_id, patient_id, max_results),
+    )
 }
 
 #[pyfunction]

@@ -144,9 +144,14 @@ pub async fn search_by_series_uid(
 }
 
 /// A patient's studies, from the search summaries of all their image sets.
-pub async fn get_patient_studies(datastore_id: String, patient_id: String) -> EngineResult<Value> {
+pub async fn get_patient_studies(
+    datastore_id: String,
+    patient_id: String,
+    max_results: Option<i64>,
+) -> EngineResult<Value> {
     let pid = text(&patient_id, "patient_id")?;
-    let (sets, truncated) = search_by(&datastore_id, By::DicomPatientId(pid.clone()), None).await?;
+    let (sets, truncated) =
+        search_by(&datastore_id, By::DicomPatientId(pid.clone()), max_results).await?;
     // The summary names the series of single-series image sets; read the others' metadata.
     let multi: Vec<String> = sets
         .iter()
@@ -236,9 +241,14 @@ pub async fn get_patient_studies(datastore_id: String, patient_id: String) -> En
 }
 
 /// A patient's series, read from the metadata of each image set (image sets may hold several).
-pub async fn get_patient_series(datastore_id: String, patient_id: String) -> EngineResult<Value> {
+pub async fn get_patient_series(
+    datastore_id: String,
+    patient_id: String,
+    max_results: Option<i64>,
+) -> EngineResult<Value> {
     let pid = text(&patient_id, "patient_id")?;
-    let (sets, truncated) = search_by(&datastore_id, By::DicomPatientId(pid.clone()), None).await?;
+    let (sets, truncated) =
+        search_by(&datastore_id, By::DicomPatientId(pid.clone()), max_results).await?;
     let jobs: Vec<(String, Option<bool>)> = sets
         .iter()
         .map(|s| (s.image_set_id().to_string(), s.is_primary()))

@@ -145,10 +145,10 @@ async def search_by_study_uid(
 async def search_by_series_uid(
     *, datastore_id: str, series_instance_uid: str, max_results: int | None = None
 ) -> dict[str, Any]: ...
-async def get_patient_studies(*, datastore_id: str, patient_id: str) -> dict[str, Any]:
+async def get_patient_studies(*, datastore_id: str, patient_id: str, max_results: int | None = None) -> dict[str, Any]:
     """A patient's studies with their image sets, newest first."""
 
-async def get_patient_series(*, datastore_id: str, patient_id: str) -> dict[str, Any]:
+async def get_patient_series(*, datastore_id: str, patient_id: str, max_results: int | None = None) -> dict[str, Any]:
     """A patient's series, read from every image set's metadata."""
 
 async def get_study_primary_image_sets(*, datastore_id: str, study_instance_uid: str) -> dict[str, Any]: ...

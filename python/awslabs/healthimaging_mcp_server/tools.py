@@ -347,7 +347,7 @@ WORKFLOW_READ_TOOLS: tuple[ToolSpec, ...] = (
         "get_patient_studies",
         "A patient's studies: for each study its date, description, accession number, modalities, "
         "series count and the image sets holding it (with is_primary), newest study first.",
-        (_DS, _PATIENT),
+        (_DS, _PATIENT, _LIMIT),
         m.PatientStudies,
         read_only=True,
         idempotent=True,
@@ -356,7 +356,7 @@ WORKFLOW_READ_TOOLS: tuple[ToolSpec, ...] = (
         "get_patient_series",
         "A patient's series, read from each image set's metadata (an image set may hold several "
         "series): modality, number, description, body part, instance count, image set, is_primary.",
-        (_DS, _PATIENT),
+        (_DS, _PATIENT, _LIMIT),
         m.PatientSeries,
         read_only=True,
         idempotent=True,
