@@ -11,7 +11,8 @@ use tokio::sync::Semaphore;
 
 use crate::dicom::metadata::ImageSetMetadata;
 use crate::engine::error::{from_sdk, EngineError, EngineResult, ErrorType};
-use crate::engine::{client, metadata};
+use crate::engine::{client, metadata, validate};
+use crate::model::constraints::Shape;
 
 /// Concurrent reads per workflow: HEALTHIMAGING_MCP_READ_CONCURRENCY (1-32, default 8;
 /// HealthImaging's read operations allow 25-50 per second).
@@ -33,6 +34,68 @@ fn env_limit(name: &str, default: usize, max: usize) -> usize {
 }
 /// The most image sets one workflow reads without the caller asking for more.
 pub const DEFAULT_LIMIT: usize = 1000;
+
+fn checked(value: &str, param: &str) -> EngineResult<String> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > 512 {
+        return Err(EngineError::invalid(param, "must be 1 to 512 characters"));
+    }
+    Ok(v.to_string())
+}
+
+/// A DICOM UID parameter (digits and dots, at most 512 characters).
+pub fn dicom_uid(value: &str, param: &str) -> EngineResult<String> {
+    let v = checked(value, param)?;
+    validate::shape(param, &v, Shape::DicomUid)?;
+    Ok(v)
+}
+
+/// What a workflow is about: a patient, a study or a series, checked and named once.
+#[derive(Debug, Clone)]
+pub enum Key {
+    Patient(String),
+    Study(String),
+    Series(String),
+}
+
+impl Key {
+    pub fn patient(patient_id: &str) -> EngineResult<Self> {
+        checked(patient_id, "patient_id").map(Key::Patient)
+    }
+
+    pub fn study(study_instance_uid: &str) -> EngineResult<Self> {
+        dicom_uid(study_instance_uid, "study_instance_uid").map(Key::Study)
+    }
+
+    pub fn series(series_instance_uid: &str) -> EngineResult<Self> {
+        dicom_uid(series_instance_uid, "series_instance_uid").map(Key::Series)
+    }
+
+    /// The parameter name, used as the key in results.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Key::Patient(_) => "patient_id",
+            Key::Study(_) => "study_instance_uid",
+            Key::Series(_) => "series_instance_uid",
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        match self {
+            Key::Patient(v) | Key::Study(v) | Key::Series(v) => v,
+        }
+    }
+
+    /// The EQUAL search filter selecting this key's image sets.
+    pub fn filter(&self) -> EngineResult<SearchFilter> {
+        let v = self.value().to_string();
+        equal(match self {
+            Key::Patient(_) => SearchByAttributeValue::DicomPatientId(v),
+            Key::Study(_) => SearchByAttributeValue::DicomStudyInstanceUid(v),
+            Key::Series(_) => SearchByAttributeValue::DicomSeriesInstanceUid(v),
+        })
+    }
+}
 
 pub fn equal(value: SearchByAttributeValue) -> EngineResult<SearchFilter> {
     SearchFilter::builder()

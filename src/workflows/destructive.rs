@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use aws_sdk_medicalimaging::types::{SearchByAttributeValue as By, SearchFilter};
+use aws_sdk_medicalimaging::types::SearchFilter;
 use serde_json::{json, Map, Value};
 
-use super::common::{equal, search_all};
+use super::common::{dicom_uid, search_all, Key};
 use super::documents;
 use super::reads::MAX_LIMIT;
 use super::writes::{
@@ -17,21 +17,6 @@ use super::writes::{
 };
 use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::{image_sets, validate};
-use crate::model::constraints::Shape;
-
-fn nonempty(v: &str, param: &str) -> EngineResult<String> {
-    let v = v.trim();
-    if v.is_empty() || v.chars().count() > 512 {
-        return Err(EngineError::invalid(param, "must be 1 to 512 characters"));
-    }
-    Ok(v.to_string())
-}
-
-fn uid(v: &str, param: &str) -> EngineResult<String> {
-    let v = nonempty(v, param)?;
-    validate::shape(param, &v, Shape::DicomUid)?;
-    Ok(v)
-}
 
 /// Image set IDs matching `filters` (every page, up to the safety limit).
 async fn matching(ds: &str, filters: Vec<SearchFilter>) -> EngineResult<(Vec<String>, bool)> {
@@ -65,25 +50,50 @@ async fn run(
     Ok(out)
 }
 
+/// `run` over the image sets of `key`, naming the key (and any `extra` labels) in the result.
+#[allow(clippy::too_many_arguments)]
+async fn run_for(
+    ds: &str,
+    key: Key,
+    extra: &[(&str, &str)],
+    plan: Option<Plan>,
+    dry_run: bool,
+    progress: Option<Progress>,
+    verify: bool,
+) -> EngineResult<Value> {
+    let mut out = run(
+        ds,
+        vec![key.filter()?],
+        plan,
+        false,
+        dry_run,
+        progress,
+        verify,
+    )
+    .await?;
+    out[key.name()] = json!(key.value());
+    for (k, v) in extra {
+        out[*k] = json!(v);
+    }
+    Ok(out)
+}
+
 pub async fn delete_patient_studies(
     ds: String,
     patient_id: String,
     dry_run: bool,
     progress: Option<Progress>,
 ) -> EngineResult<Value> {
-    let pid = nonempty(&patient_id, "patient_id")?;
-    let mut out = run(
+    run_for(
         &ds,
-        vec![equal(By::DicomPatientId(pid.clone()))?],
+        Key::patient(&patient_id)?,
+        &[],
         None,
-        false,
         dry_run,
         progress,
         true,
     )
-    .await?;
-    out["patient_id"] = json!(pid);
-    Ok(out)
+    .await
 }
 
 pub async fn delete_study(
@@ -92,19 +102,16 @@ pub async fn delete_study(
     dry_run: bool,
     progress: Option<Progress>,
 ) -> EngineResult<Value> {
-    let u = uid(&study_instance_uid, "study_instance_uid")?;
-    let mut out = run(
+    run_for(
         &ds,
-        vec![equal(By::DicomStudyInstanceUid(u.clone()))?],
+        Key::study(&study_instance_uid)?,
+        &[],
         None,
-        false,
         dry_run,
         progress,
         true,
     )
-    .await?;
-    out["study_instance_uid"] = json!(u);
-    Ok(out)
+    .await
 }
 
 /// Removes the series from every image set holding it (deleting image sets left empty).
@@ -114,21 +121,10 @@ pub async fn delete_series_by_uid(
     dry_run: bool,
     progress: Option<Progress>,
 ) -> EngineResult<Value> {
-    let u = uid(&series_instance_uid, "series_instance_uid")?;
-    let series = u.clone();
+    let key = Key::series(&series_instance_uid)?;
+    let series = key.value().to_string();
     let plan: Plan = Arc::new(move |m| plan_remove_series(m, &series));
-    let mut out = run(
-        &ds,
-        vec![equal(By::DicomSeriesInstanceUid(u.clone()))?],
-        Some(plan),
-        false,
-        dry_run,
-        progress,
-        true,
-    )
-    .await?;
-    out["series_instance_uid"] = json!(u);
-    Ok(out)
+    run_for(&ds, key, &[], Some(plan), dry_run, progress, true).await
 }
 
 pub async fn delete_instance_in_study(
@@ -138,23 +134,20 @@ pub async fn delete_instance_in_study(
     dry_run: bool,
     progress: Option<Progress>,
 ) -> EngineResult<Value> {
-    let study = uid(&study_instance_uid, "study_instance_uid")?;
-    let sop = uid(&sop_instance_uid, "sop_instance_uid")?;
+    let key = Key::study(&study_instance_uid)?;
+    let sop = dicom_uid(&sop_instance_uid, "sop_instance_uid")?;
     let s = sop.clone();
     let plan: Plan = Arc::new(move |m| plan_remove_instance(m, None, &s));
-    let mut out = run(
+    run_for(
         &ds,
-        vec![equal(By::DicomStudyInstanceUid(study.clone()))?],
+        key,
+        &[("sop_instance_uid", &sop)],
         Some(plan),
-        false,
         dry_run,
         progress,
         false,
     )
-    .await?;
-    out["study_instance_uid"] = json!(study);
-    out["sop_instance_uid"] = json!(sop);
-    Ok(out)
+    .await
 }
 
 pub async fn delete_instance_in_series(
@@ -164,23 +157,20 @@ pub async fn delete_instance_in_series(
     dry_run: bool,
     progress: Option<Progress>,
 ) -> EngineResult<Value> {
-    let series = uid(&series_instance_uid, "series_instance_uid")?;
-    let sop = uid(&sop_instance_uid, "sop_instance_uid")?;
-    let (se, so) = (series.clone(), sop.clone());
+    let key = Key::series(&series_instance_uid)?;
+    let sop = dicom_uid(&sop_instance_uid, "sop_instance_uid")?;
+    let (se, so) = (key.value().to_string(), sop.clone());
     let plan: Plan = Arc::new(move |m| plan_remove_instance(m, Some(&se), &so));
-    let mut out = run(
+    run_for(
         &ds,
-        vec![equal(By::DicomSeriesInstanceUid(series.clone()))?],
+        key,
+        &[("sop_instance_uid", &sop)],
         Some(plan),
-        false,
         dry_run,
         progress,
         false,
     )
-    .await?;
-    out["series_instance_uid"] = json!(series);
-    out["sop_instance_uid"] = json!(sop);
-    Ok(out)
+    .await
 }
 
 async fn one_image_set(
@@ -203,7 +193,7 @@ pub async fn remove_series_from_image_set(
     series_instance_uid: String,
     dry_run: bool,
 ) -> EngineResult<Value> {
-    let series = uid(&series_instance_uid, "series_instance_uid")?;
+    let series = Key::series(&series_instance_uid)?.value().to_string();
     let plan: Plan = Arc::new(move |m| plan_remove_series(m, &series));
     one_image_set(ds, image_set_id, plan, dry_run).await
 }
@@ -215,8 +205,8 @@ pub async fn remove_instance_from_image_set(
     sop_instance_uid: String,
     dry_run: bool,
 ) -> EngineResult<Value> {
-    let series = uid(&series_instance_uid, "series_instance_uid")?;
-    let sop = uid(&sop_instance_uid, "sop_instance_uid")?;
+    let series = Key::series(&series_instance_uid)?.value().to_string();
+    let sop = dicom_uid(&sop_instance_uid, "sop_instance_uid")?;
     let plan: Plan = Arc::new(move |m| plan_remove_instance(m, Some(&series), &sop));
     one_image_set(ds, image_set_id, plan, dry_run).await
 }
@@ -253,7 +243,7 @@ pub async fn update_patient_study_metadata(
     dry_run: bool,
     progress: Option<Progress>,
 ) -> EngineResult<Value> {
-    let study = uid(&study_instance_uid, "study_instance_uid")?;
+    let key = Key::study(&study_instance_uid)?;
     let (p, s) = (
         attributes(&patient_updates, "patient_updates")?,
         attributes(&study_updates, "study_updates")?,
@@ -265,17 +255,16 @@ pub async fn update_patient_study_metadata(
         ));
     }
     let doc = documents::patient_study_update(Some(&p), Some(&s));
-    let mut out = run(
+    let mut out = run_for(
         &ds,
-        vec![equal(By::DicomStudyInstanceUid(study.clone()))?],
+        key,
+        &[],
         Some(update_plan(doc.clone())),
-        false,
         dry_run,
         progress,
         false,
     )
     .await?;
-    out["study_instance_uid"] = json!(study);
     out["update_document"] = doc;
     Ok(out)
 }
@@ -289,7 +278,7 @@ pub async fn bulk_update_patient_metadata(
     dry_run: bool,
     progress: Option<Progress>,
 ) -> EngineResult<Value> {
-    let pid = nonempty(&patient_id, "patient_id")?;
+    let key = Key::patient(&patient_id)?;
     let obj = metadata_updates
         .as_object()
         .ok_or_else(|| EngineError::invalid("metadata_updates", "must be an object"))?;
@@ -317,17 +306,16 @@ pub async fn bulk_update_patient_metadata(
         ));
     }
     let doc = documents::patient_study_update(Some(&p), Some(&s));
-    let mut out = run(
+    let mut out = run_for(
         &ds,
-        vec![equal(By::DicomPatientId(pid.clone()))?],
+        key,
+        &[],
         Some(update_plan(doc.clone())),
-        false,
         dry_run,
         progress,
         false,
     )
     .await?;
-    out["patient_id"] = json!(pid);
     out["update_document"] = doc;
     Ok(out)
 }

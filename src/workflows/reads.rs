@@ -9,12 +9,11 @@ use aws_sdk_medicalimaging::types::{ImageSetsMetadataSummary, SearchByAttributeV
 use serde_json::{json, Map, Value};
 
 use super::common::{
-    equal, fetch_metadata, map_bounded, read_concurrency, search_all, DEFAULT_LIMIT,
+    equal, fetch_metadata, map_bounded, read_concurrency, search_all, Key, DEFAULT_LIMIT,
 };
 use crate::engine::convert::{iso, Obj};
 use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::validate;
-use crate::model::constraints::Shape;
 
 /// The most image sets a caller may ask one workflow to read.
 pub const MAX_LIMIT: usize = 10_000;
@@ -28,20 +27,6 @@ fn limit(max_results: Option<i64>) -> EngineResult<usize> {
             format!("{n} is out of range; give 1 to {MAX_LIMIT} (all pages are read up to this many image sets)"),
         )),
     }
-}
-
-fn text(v: &str, param: &str) -> EngineResult<String> {
-    let v = v.trim();
-    if v.is_empty() || v.chars().count() > 512 {
-        return Err(EngineError::invalid(param, "must be 1 to 512 characters"));
-    }
-    Ok(v.to_string())
-}
-
-fn uid(v: &str, param: &str) -> EngineResult<String> {
-    let v = text(v, param)?;
-    validate::shape(param, &v, Shape::DicomUid)?;
-    Ok(v)
 }
 
 /// One image set, compactly.
@@ -94,53 +79,46 @@ fn listing(key: &str, value: &str, sets: &[ImageSetsMetadataSummary], truncated:
 
 async fn search_by(
     datastore_id: &str,
-    by: By,
+    key: &Key,
     max_results: Option<i64>,
 ) -> EngineResult<(Vec<ImageSetsMetadataSummary>, bool)> {
     validate::id("datastore_id", datastore_id)?;
     let limit = limit(max_results)?;
-    search_all(datastore_id, vec![equal(by)?], limit).await
+    search_all(datastore_id, vec![key.filter()?], limit).await
+}
+
+/// Every image set of a patient, study or series.
+async fn search_by_key(
+    datastore_id: String,
+    key: Key,
+    max_results: Option<i64>,
+) -> EngineResult<Value> {
+    let (sets, truncated) = search_by(&datastore_id, &key, max_results).await?;
+    Ok(listing(key.name(), key.value(), &sets, truncated))
 }
 
 pub async fn search_by_patient_id(
-    datastore_id: String,
+    ds: String,
     patient_id: String,
     max_results: Option<i64>,
 ) -> EngineResult<Value> {
-    let pid = text(&patient_id, "patient_id")?;
-    let (sets, truncated) =
-        search_by(&datastore_id, By::DicomPatientId(pid.clone()), max_results).await?;
-    Ok(listing("patient_id", &pid, &sets, truncated))
+    search_by_key(ds, Key::patient(&patient_id)?, max_results).await
 }
 
 pub async fn search_by_study_uid(
-    datastore_id: String,
-    study_instance_uid: String,
+    ds: String,
+    study_uid: String,
     max_results: Option<i64>,
 ) -> EngineResult<Value> {
-    let u = uid(&study_instance_uid, "study_instance_uid")?;
-    let (sets, truncated) = search_by(
-        &datastore_id,
-        By::DicomStudyInstanceUid(u.clone()),
-        max_results,
-    )
-    .await?;
-    Ok(listing("study_instance_uid", &u, &sets, truncated))
+    search_by_key(ds, Key::study(&study_uid)?, max_results).await
 }
 
 pub async fn search_by_series_uid(
-    datastore_id: String,
-    series_instance_uid: String,
+    ds: String,
+    series_uid: String,
     max_results: Option<i64>,
 ) -> EngineResult<Value> {
-    let u = uid(&series_instance_uid, "series_instance_uid")?;
-    let (sets, truncated) = search_by(
-        &datastore_id,
-        By::DicomSeriesInstanceUid(u.clone()),
-        max_results,
-    )
-    .await?;
-    Ok(listing("series_instance_uid", &u, &sets, truncated))
+    search_by_key(ds, Key::series(&series_uid)?, max_results).await
 }
 
 /// A patient's studies, from the search summaries of all their image sets.
@@ -149,9 +127,9 @@ pub async fn get_patient_studies(
     patient_id: String,
     max_results: Option<i64>,
 ) -> EngineResult<Value> {
-    let pid = text(&patient_id, "patient_id")?;
-    let (sets, truncated) =
-        search_by(&datastore_id, By::DicomPatientId(pid.clone()), max_results).await?;
+    let key = Key::patient(&patient_id)?;
+    let pid = key.value().to_string();
+    let (sets, truncated) = search_by(&datastore_id, &key, max_results).await?;
     // The summary names the series of single-series image sets; read the others' metadata.
     let multi: Vec<String> = sets
         .iter()
@@ -246,9 +224,9 @@ pub async fn get_patient_series(
     patient_id: String,
     max_results: Option<i64>,
 ) -> EngineResult<Value> {
-    let pid = text(&patient_id, "patient_id")?;
-    let (sets, truncated) =
-        search_by(&datastore_id, By::DicomPatientId(pid.clone()), max_results).await?;
+    let key = Key::patient(&patient_id)?;
+    let pid = key.value().to_string();
+    let (sets, truncated) = search_by(&datastore_id, &key, max_results).await?;
     let jobs: Vec<(String, Option<bool>)> = sets
         .iter()
         .map(|s| (s.image_set_id().to_string(), s.is_primary()))
@@ -294,11 +272,9 @@ pub async fn get_study_primary_image_sets(
     study_instance_uid: String,
 ) -> EngineResult<Value> {
     validate::id("datastore_id", &datastore_id)?;
-    let u = uid(&study_instance_uid, "study_instance_uid")?;
-    let filters = vec![
-        equal(By::DicomStudyInstanceUid(u.clone()))?,
-        equal(By::IsPrimary(true))?,
-    ];
+    let key = Key::study(&study_instance_uid)?;
+    let u = key.value().to_string();
+    let filters = vec![key.filter()?, equal(By::IsPrimary(true))?];
     let (sets, truncated) = search_all(&datastore_id, filters, DEFAULT_LIMIT).await?;
     Ok(listing("study_instance_uid", &u, &sets, truncated))
 }
@@ -308,11 +284,9 @@ pub async fn get_series_primary_image_set(
     series_instance_uid: String,
 ) -> EngineResult<Value> {
     validate::id("datastore_id", &datastore_id)?;
-    let u = uid(&series_instance_uid, "series_instance_uid")?;
-    let filters = vec![
-        equal(By::DicomSeriesInstanceUid(u.clone()))?,
-        equal(By::IsPrimary(true))?,
-    ];
+    let key = Key::series(&series_instance_uid)?;
+    let u = key.value().to_string();
+    let filters = vec![key.filter()?, equal(By::IsPrimary(true))?];
     let (sets, _) = search_all(&datastore_id, filters, DEFAULT_LIMIT).await?;
     Ok(json!({
         "series_instance_uid": u,
@@ -336,12 +310,10 @@ pub async fn get_patient_dicomweb_studies(
     datastore_id: String,
     patient_id: String,
 ) -> EngineResult<Value> {
-    let pid = text(&patient_id, "patient_id")?;
+    let key = Key::patient(&patient_id)?;
+    let pid = key.value().to_string();
     validate::id("datastore_id", &datastore_id)?;
-    let filters = vec![
-        equal(By::DicomPatientId(pid.clone()))?,
-        equal(By::IsPrimary(true))?,
-    ];
+    let filters = vec![key.filter()?, equal(By::IsPrimary(true))?];
     let (sets, truncated) = search_all(&datastore_id, filters, DEFAULT_LIMIT).await?;
     let jobs: Vec<(String, Option<String>)> = sets
         .iter()
