@@ -230,8 +230,25 @@ fn attributes(v: &Value, param: &str) -> EngineResult<Map<String, Value>> {
     }
 }
 
-fn update_plan(doc: Value) -> Plan {
-    Arc::new(move |_| Action::Update(doc.clone()))
+/// Sets Patient- and Study-level attributes on every image set of `key`.
+async fn run_update(
+    ds: &str,
+    key: Key,
+    patient: Map<String, Value>,
+    study: Map<String, Value>,
+    param: &str,
+    dry_run: bool,
+    progress: Option<Progress>,
+) -> EngineResult<Value> {
+    if patient.is_empty() && study.is_empty() {
+        return Err(EngineError::invalid(param, "has no attributes to update"));
+    }
+    let doc = documents::patient_study_update(Some(&patient), Some(&study));
+    let update = doc.clone();
+    let plan: Plan = Arc::new(move |_| Action::Update(update.clone()));
+    let mut out = run_for(ds, key, &[], Some(plan), dry_run, progress, false).await?;
+    out["update_document"] = doc;
+    Ok(out)
 }
 
 /// Patient- and Study-level updates on every image set of a study.
@@ -248,25 +265,7 @@ pub async fn update_patient_study_metadata(
         attributes(&patient_updates, "patient_updates")?,
         attributes(&study_updates, "study_updates")?,
     );
-    if p.is_empty() && s.is_empty() {
-        return Err(EngineError::invalid(
-            "patient_updates",
-            "patient_updates and study_updates are both empty",
-        ));
-    }
-    let doc = documents::patient_study_update(Some(&p), Some(&s));
-    let mut out = run_for(
-        &ds,
-        key,
-        &[],
-        Some(update_plan(doc.clone())),
-        dry_run,
-        progress,
-        false,
-    )
-    .await?;
-    out["update_document"] = doc;
-    Ok(out)
+    run_update(&ds, key, p, s, "patient_updates", dry_run, progress).await
 }
 
 /// Updates on every image set of a patient. `metadata_updates` is `{"Patient": {...},
@@ -299,25 +298,7 @@ pub async fn bulk_update_patient_metadata(
             Map::new(),
         )
     };
-    if p.is_empty() && s.is_empty() {
-        return Err(EngineError::invalid(
-            "metadata_updates",
-            "has no attributes to update",
-        ));
-    }
-    let doc = documents::patient_study_update(Some(&p), Some(&s));
-    let mut out = run_for(
-        &ds,
-        key,
-        &[],
-        Some(update_plan(doc.clone())),
-        dry_run,
-        progress,
-        false,
-    )
-    .await?;
-    out["update_document"] = doc;
-    Ok(out)
+    run_update(&ds, key, p, s, "metadata_updates", dry_run, progress).await
 }
 
 /// Search filters from `criteria`: the API's `{"filters": [...]}` shape, or a flat map of
