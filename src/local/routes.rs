@@ -122,8 +122,15 @@ async fn front_door(State(app): AppState, req: Request, next: Next) -> Response 
     {
         return e.into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if response.status() == axum::http::StatusCode::CONFLICT {
+        app.stats
+            .conflicts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    response
 }
 
 fn params(q: &Option<String>) -> Params {

@@ -2,7 +2,8 @@
 //! once, and concurrent calls under one bound.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_sdk_medicalimaging::types::{
     ImageSetsMetadataSummary, Operator, SearchByAttributeValue, SearchCriteria, SearchFilter,
@@ -113,24 +114,40 @@ pub async fn search_all(
     limit: usize,
 ) -> EngineResult<(Vec<ImageSetsMetadataSummary>, bool)> {
     let criteria = SearchCriteria::builder().set_filters(Some(filters)).build();
-    let mut pages = client()
-        .await
-        .search_image_sets()
-        .datastore_id(datastore_id)
-        .search_criteria(criteria)
-        .max_results(50)
-        .into_paginator()
-        .items()
-        .send();
+    let client = client().await;
+    let pace = Pace::default();
     let mut out = Vec::new();
-    while let Some(item) = pages.next().await {
-        let summary = item.map_err(|e| from_sdk("SearchImageSets", e))?;
-        if out.len() == limit {
-            return Ok((out, true));
+    let mut token: Option<String> = None;
+    // A hand loop rather than the SDK paginator: a throttled page must be retried and the
+    // search resumed from its token, and a paginator stream ends at the first error.
+    loop {
+        let page = pace
+            .run(|| {
+                let request = client
+                    .search_image_sets()
+                    .datastore_id(datastore_id)
+                    .search_criteria(criteria.clone())
+                    .max_results(50)
+                    .set_next_token(token.clone());
+                async move {
+                    request
+                        .send()
+                        .await
+                        .map_err(|e| from_sdk("SearchImageSets", e))
+                }
+            })
+            .await?;
+        for summary in page.image_sets_metadata_summaries() {
+            if out.len() == limit {
+                return Ok((out, true));
+            }
+            out.push(summary.clone());
         }
-        out.push(summary);
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok((out, false)),
+        }
     }
-    Ok((out, false))
 }
 
 /// The typed metadata of an image set (latest version when `version` is `None`): fetched,
@@ -140,12 +157,15 @@ pub async fn fetch_metadata(
     image_set_id: &str,
     version: Option<&str>,
 ) -> EngineResult<ImageSetMetadata> {
-    let out = metadata::get_image_set_metadata(
-        datastore_id.to_string(),
-        image_set_id.to_string(),
-        version.map(str::to_owned),
-    )
-    .await?;
+    let out = Pace::default()
+        .run(|| {
+            metadata::get_image_set_metadata(
+                datastore_id.to_string(),
+                image_set_id.to_string(),
+                version.map(str::to_owned),
+            )
+        })
+        .await?;
     ImageSetMetadata::from_json(&out["image_set_metadata"]).map_err(|e| {
         EngineError::new(
             ErrorType::Service,
@@ -183,4 +203,50 @@ where
         );
     }
     out
+}
+
+/// Throttled retries per call before the throttling error is reported.
+const THROTTLE_RETRIES: u32 = 10;
+
+/// When throttled, every call of the operation waits until `until`.
+#[derive(Default)]
+pub struct Pace {
+    until: Mutex<Option<Instant>>,
+}
+
+impl Pace {
+    async fn wait(&self) {
+        let until = *self.until.lock().expect("pace lock");
+        if let Some(t) = until {
+            tokio::time::sleep_until(t.into()).await;
+        }
+    }
+
+    fn slow_down(&self, attempt: u32) {
+        let delay = Duration::from_millis(50u64 << attempt.min(8)).min(Duration::from_secs(20));
+        let mut until = self.until.lock().expect("pace lock");
+        let t = Instant::now() + delay;
+        if until.is_none_or(|u| u < t) {
+            *until = Some(t);
+        }
+    }
+
+    /// Runs `call`, retrying throttled attempts after the shared pause.
+    pub async fn run<T, F, Fut>(&self, call: F) -> EngineResult<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = EngineResult<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            self.wait().await;
+            match call().await {
+                Err(e) if e.kind == ErrorType::Throttling && attempt < THROTTLE_RETRIES => {
+                    self.slow_down(attempt);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
 }

@@ -5,12 +5,11 @@
 //! Removing the last series or instance of an image set deletes the image set instead of
 //! leaving an empty one behind.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::common::{fetch_metadata, map_bounded, write_concurrency};
+use super::common::{fetch_metadata, map_bounded, write_concurrency, Pace};
 use super::documents;
 use crate::dicom::metadata::ImageSetMetadata;
 use crate::engine::error::{EngineError, EngineResult, ErrorType};
@@ -21,8 +20,6 @@ pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
 
 /// Attempts per image set when another writer keeps changing it.
 const CONFLICT_ATTEMPTS: usize = 6;
-/// Throttled retries per call before the item is reported as throttled.
-const THROTTLE_RETRIES: u32 = 10;
 
 /// What to do to one image set.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,49 +105,6 @@ impl ItemOutcome {
     }
     pub fn failed(&self) -> bool {
         self.error.is_some()
-    }
-}
-
-/// When throttled, every call of the operation waits until `until`.
-#[derive(Default)]
-pub struct Pace {
-    until: Mutex<Option<Instant>>,
-}
-
-impl Pace {
-    async fn wait(&self) {
-        let until = *self.until.lock().expect("pace lock");
-        if let Some(t) = until {
-            tokio::time::sleep_until(t.into()).await;
-        }
-    }
-
-    fn slow_down(&self, attempt: u32) {
-        let delay = Duration::from_millis(50u64 << attempt.min(8)).min(Duration::from_secs(20));
-        let mut until = self.until.lock().expect("pace lock");
-        let t = Instant::now() + delay;
-        if until.is_none_or(|u| u < t) {
-            *until = Some(t);
-        }
-    }
-
-    /// Runs `call`, retrying throttled attempts after the shared pause.
-    pub async fn run<T, F, Fut>(&self, call: F) -> EngineResult<T>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = EngineResult<T>>,
-    {
-        let mut attempt = 0;
-        loop {
-            self.wait().await;
-            match call().await {
-                Err(e) if e.kind == ErrorType::Throttling && attempt < THROTTLE_RETRIES => {
-                    self.slow_down(attempt);
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
     }
 }
 
@@ -272,7 +226,8 @@ pub async fn apply_all(
 ) -> Vec<ItemOutcome> {
     let total = ids.len();
     let pace = Arc::new(Pace::default());
-    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Counting and reporting under one lock keeps notifications in increasing order.
+    let done = Arc::new(std::sync::Mutex::new(0usize));
     if let Some(p) = &progress {
         p(0, total);
     }
@@ -289,9 +244,10 @@ pub async fn apply_all(
         );
         async move {
             let out = apply_one(&ds, &id, &plan, force, dry_run, whole_set, &pace).await;
-            let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let mut n = done.lock().expect("progress lock");
+            *n += 1;
             if let Some(p) = &progress {
-                p(n, total);
+                p(*n, total);
             }
             Ok(out)
         }

@@ -64,12 +64,16 @@ def _tool_function(spec: ToolSpec) -> Callable[..., Awaitable[Any]]:
     async def call(**kwargs: Any) -> Any:
         ctx: Context | None = kwargs.pop("ctx", None)
         args = {k: v for k, v in kwargs.items() if v is not None}
-        if ctx is not None:
-            args["progress"] = _progress_reporter(ctx)
+        reporter = _ProgressReporter(ctx) if ctx is not None else None
+        if reporter is not None:
+            args["progress"] = reporter.report
         try:
             return await engine_fn(**args)
         except _engine.HealthImagingError as e:
             raise _engine_error(e) from None
+        finally:
+            if reporter is not None:
+                await reporter.close()
 
     params = [
         inspect.Parameter(
@@ -95,16 +99,39 @@ def _structured(text: str) -> bool:
     return text.startswith('{"error": true')
 
 
-def _progress_reporter(ctx: Context) -> Callable[[int, int], None]:
-    """A (done, total) callback for the engine that sends MCP progress notifications."""
-    pending: set[asyncio.Task[Any]] = set()
+class _ProgressReporter:
+    """Turns the engine's (done, total) callbacks into MCP progress notifications, sent in order
+    by one task (a report not newer than one already queued is dropped: progress must increase),
+    all delivered before the tool's result."""
 
-    def report(done: int, total: int) -> None:
-        task = asyncio.ensure_future(ctx.report_progress(done, total, f"{done} of {total} image sets"))
-        pending.add(task)  # keep a reference until sent
-        task.add_done_callback(pending.discard)
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        self._last = -1
+        self._sender: asyncio.Task[None] | None = None
 
-    return report
+    async def _send(self) -> None:
+        while True:
+            done, total = await self._queue.get()
+            try:
+                await self._ctx.report_progress(done, total, f"{done} of {total} image sets")
+            finally:
+                self._queue.task_done()
+
+    def report(self, done: int, total: int) -> None:
+        if done <= self._last:
+            return
+        self._last = done
+        self._queue.put_nowait((done, total))
+        if self._sender is None:
+            self._sender = asyncio.ensure_future(self._send())
+
+    async def close(self) -> None:
+        # The engine's last callbacks are already scheduled on this loop; let them run first.
+        await asyncio.sleep(0)
+        if self._sender is not None:
+            await self._queue.join()
+            self._sender.cancel()
 
 
 class HealthImagingServer(MCPServer):

@@ -400,7 +400,9 @@ _ITEMS = (
 _EMPTYING = " Removing an image set's last series or instance deletes the image set (none is left empty)."
 
 
-def _destructive(name: str, description: str, params: tuple[Param, ...], idempotent: bool = True) -> ToolSpec:
+def _destructive(
+    name: str, description: str, params: tuple[Param, ...], idempotent: bool = True, progress: bool = True
+) -> ToolSpec:
     return ToolSpec(
         name,
         description + _ITEMS,
@@ -409,7 +411,7 @@ def _destructive(name: str, description: str, params: tuple[Param, ...], idempot
         read_only=False,
         destructive=True,
         idempotent=idempotent,
-        progress=True,
+        progress=progress,
     )
 
 
@@ -477,11 +479,13 @@ WORKFLOW_WRITE_TOOLS: tuple[ToolSpec, ...] = (
         "remove_series_from_image_set",
         "Remove one series from one image set (a new version)." + _EMPTYING,
         (_DS, _IS, _SERIES),
+        progress=False,
     ),
     _destructive(
         "remove_instance_from_image_set",
         "Remove one SOP instance from one image set (a new version)." + _EMPTYING,
         (_DS, _IS, _SERIES, _SOP),
+        progress=False,
     ),
 )
 
