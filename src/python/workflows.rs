@@ -17,208 +17,55 @@ fn sink(py: Python<'_>, progress: Option<Bound<'_, PyAny>>) -> PyResult<Option<P
 
 type Awaitable<'py> = PyResult<Bound<'py, PyAny>>;
 
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, patient_id, max_results=None))]
-fn search_by_patient_id(
-    py: Python<'_>,
-    datastore_id: String,
-    patient_id: String,
-    max_results: Option<i64>,
-) -> Awaitable<'_> {
-    spawn(
-        py,
-        reads::search_by_patient_id(datastore_id, patient_id, max_results),
-    )
+/// A workflow taking string arguments (and `max_results`), as an async Python function.
+macro_rules! read_workflow {
+    ($name:ident($($arg:ident),*) $(, $opt:ident)?) => {
+        #[pyfunction]
+        #[pyo3(signature = (*, datastore_id, $($arg,)* $($opt = None)?))]
+        fn $name(py: Python<'_>, datastore_id: String, $($arg: String,)* $($opt: Option<i64>)?) -> Awaitable<'_> {
+            spawn(py, reads::$name(datastore_id, $($arg,)* $($opt)?))
+        }
+    };
 }
 
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, study_instance_uid, max_results=None))]
-fn search_by_study_uid(
-    py: Python<'_>,
-    datastore_id: String,
-    study_instance_uid: String,
-    max_results: Option<i64>,
-) -> Awaitable<'_> {
-    spawn(
-        py,
-        reads::search_by_study_uid(datastore_id, study_instance_uid, max_results),
-    )
+/// A destructive workflow taking string arguments, `dry_run` and `progress`.
+macro_rules! destructive_workflow {
+    ($name:ident($($arg:ident),*)) => {
+        #[pyfunction]
+        #[pyo3(signature = (*, datastore_id, $($arg,)* dry_run = false, progress = None))]
+        fn $name<'py>(
+            py: Python<'py>,
+            datastore_id: String,
+            $($arg: String,)*
+            dry_run: bool,
+            progress: Option<Bound<'py, PyAny>>,
+        ) -> Awaitable<'py> {
+            let progress = sink(py, progress)?;
+            spawn(py, destructive::$name(datastore_id, $($arg,)* dry_run, progress))
+        }
+    };
 }
 
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, series_instance_uid, max_results=None))]
-fn search_by_series_uid(
-    py: Python<'_>,
-    datastore_id: String,
-    series_instance_uid: String,
-    max_results: Option<i64>,
-) -> Awaitable<'_> {
-    spawn(
-        py,
-        reads::search_by_series_uid(datastore_id, series_instance_uid, max_results),
-    )
-}
+read_workflow!(search_by_patient_id(patient_id), max_results);
+read_workflow!(search_by_study_uid(study_instance_uid), max_results);
+read_workflow!(search_by_series_uid(series_instance_uid), max_results);
+read_workflow!(get_patient_studies(patient_id), max_results);
+read_workflow!(get_patient_series(patient_id), max_results);
+read_workflow!(get_study_primary_image_sets(study_instance_uid));
+read_workflow!(get_series_primary_image_set(series_instance_uid));
+read_workflow!(get_patient_dicomweb_studies(patient_id));
 
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, patient_id, max_results=None))]
-fn get_patient_studies(
-    py: Python<'_>,
-    datastore_id: String,
-    patient_id: String,
-    max_results: Option<i64>,
-) -> Awaitable<'_> {
-    spawn(
-        py,
-        reads::get_patient_studies(datastore_id, patient_id, max_results),
-    )
-}
-
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, patient_id, max_results=None))]
-fn get_patient_series(
-    py: Python<'_>,
-    datastore_id: String,
-    patient_id: String,
-    max_results: Option<i64>,
-) -> Awaitable<'_> {
-    spawn(
-        py,
-        reads::get_patient_series(datastore_id, patient_id, max_results),
-    )
-}
-
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, study_instance_uid))]
-fn get_study_primary_image_sets(
-    py: Python<'_>,
-    datastore_id: String,
-    study_instance_uid: String,
-) -> Awaitable<'_> {
-    spawn(
-        py,
-        reads::get_study_primary_image_sets(datastore_id, study_instance_uid),
-    )
-}
-
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, series_instance_uid))]
-fn get_series_primary_image_set(
-    py: Python<'_>,
-    datastore_id: String,
-    series_instance_uid: String,
-) -> Awaitable<'_> {
-    spawn(
-        py,
-        reads::get_series_primary_image_set(datastore_id, series_instance_uid),
-    )
-}
-
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, patient_id))]
-fn get_patient_dicomweb_studies(
-    py: Python<'_>,
-    datastore_id: String,
-    patient_id: String,
-) -> Awaitable<'_> {
-    spawn(
-        py,
-        reads::get_patient_dicomweb_studies(datastore_id, patient_id),
-    )
-}
-
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, patient_id, dry_run=false, progress=None))]
-fn delete_patient_studies<'py>(
-    py: Python<'py>,
-    datastore_id: String,
-    patient_id: String,
-    dry_run: bool,
-    progress: Option<Bound<'py, PyAny>>,
-) -> Awaitable<'py> {
-    let progress = sink(py, progress)?;
-    spawn(
-        py,
-        destructive::delete_patient_studies(datastore_id, patient_id, dry_run, progress),
-    )
-}
-
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, study_instance_uid, dry_run=false, progress=None))]
-fn delete_study<'py>(
-    py: Python<'py>,
-    datastore_id: String,
-    study_instance_uid: String,
-    dry_run: bool,
-    progress: Option<Bound<'py, PyAny>>,
-) -> Awaitable<'py> {
-    let progress = sink(py, progress)?;
-    spawn(
-        py,
-        destructive::delete_study(datastore_id, study_instance_uid, dry_run, progress),
-    )
-}
-
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, series_instance_uid, dry_run=false, progress=None))]
-fn delete_series_by_uid<'py>(
-    py: Python<'py>,
-    datastore_id: String,
-    series_instance_uid: String,
-    dry_run: bool,
-    progress: Option<Bound<'py, PyAny>>,
-) -> Awaitable<'py> {
-    let progress = sink(py, progress)?;
-    spawn(
-        py,
-        destructive::delete_series_by_uid(datastore_id, series_instance_uid, dry_run, progress),
-    )
-}
-
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, study_instance_uid, sop_instance_uid, dry_run=false, progress=None))]
-fn delete_instance_in_study<'py>(
-    py: Python<'py>,
-    datastore_id: String,
-    study_instance_uid: String,
-    sop_instance_uid: String,
-    dry_run: bool,
-    progress: Option<Bound<'py, PyAny>>,
-) -> Awaitable<'py> {
-    let progress = sink(py, progress)?;
-    spawn(
-        py,
-        destructive::delete_instance_in_study(
-            datastore_id,
-            study_instance_uid,
-            sop_instance_uid,
-            dry_run,
-            progress,
-        ),
-    )
-}
-
-#[pyfunction]
-#[pyo3(signature = (*, datastore_id, series_instance_uid, sop_instance_uid, dry_run=false, progress=None))]
-fn delete_instance_in_series<'py>(
-    py: Python<'py>,
-    datastore_id: String,
-    series_instance_uid: String,
-    sop_instance_uid: String,
-    dry_run: bool,
-    progress: Option<Bound<'py, PyAny>>,
-) -> Awaitable<'py> {
-    let progress = sink(py, progress)?;
-    spawn(
-        py,
-        destructive::delete_instance_in_series(
-            datastore_id,
-            series_instance_uid,
-            sop_instance_uid,
-            dry_run,
-            progress,
-        ),
-    )
-}
+destructive_workflow!(delete_patient_studies(patient_id));
+destructive_workflow!(delete_study(study_instance_uid));
+destructive_workflow!(delete_series_by_uid(series_instance_uid));
+destructive_workflow!(delete_instance_in_study(
+    study_instance_uid,
+    sop_instance_uid
+));
+destructive_workflow!(delete_instance_in_series(
+    series_instance_uid,
+    sop_instance_uid
+));
 
 #[pyfunction]
 #[pyo3(signature = (*, datastore_id, image_set_id, series_instance_uid, dry_run=false))]
