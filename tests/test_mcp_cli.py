@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -34,13 +35,11 @@ def test_help_and_version():
 
 
 def test_demo_shows_real_results(tmp_path):
-    done = subprocess.run(
-        [*CLI, "--local", "--local-data-dir", str(tmp_path), "--demo"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # The default --local state lives under XDG_DATA_HOME, which the demo's server must see.
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path)}
+    done = subprocess.run([*CLI, "--local", "--demo"], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
+    assert (tmp_path / "awslabs-healthimaging-mcp-server" / "local" / "state.json").is_file()
     assert "36 tools" in done.stdout
     assert "healthimaging-local-samples" in done.stdout
     assert "4 image set(s)" in done.stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
@@ -20,7 +21,9 @@ def _server_command(args: argparse.Namespace) -> StdioServerParameters:
         argv += ["--local-data-dir", args.local_data_dir]
     if args.readonly:
         argv.append("--readonly")
-    return StdioServerParameters(command=sys.executable, args=argv)
+    # The whole environment: the server needs the caller's AWS settings (or XDG_DATA_HOME for
+    # --local), and the MCP client would otherwise pass only a few safe variables.
+    return StdioServerParameters(command=sys.executable, args=argv, env=dict(os.environ))
 
 
 async def _call(session: ClientSession, name: str, **arguments) -> dict:
