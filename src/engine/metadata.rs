@@ -45,9 +45,7 @@ pub async fn get_image_set_metadata(
     image_set_id: String,
     version_id: Option<String>,
 ) -> EngineResult<Value> {
-    validate::id("datastore_id", &datastore_id)?;
-    validate::id("image_set_id", &image_set_id)?;
-    validate::opt_shape("version_id", version_id.as_deref(), Shape::VersionId)?;
+    validate::image_set_ref(&datastore_id, &image_set_id, version_id.as_deref())?;
     let out = client()
         .await
         .get_image_set_metadata()

@@ -19,6 +19,17 @@ pub fn id(param: &str, value: &str) -> EngineResult<()> {
     shape(param, value, Shape::ResourceId)
 }
 
+/// A data store ID, an image set ID and an optional version ID: the address of one image set.
+pub fn image_set_ref(
+    datastore_id: &str,
+    image_set_id: &str,
+    version_id: Option<&str>,
+) -> EngineResult<()> {
+    id("datastore_id", datastore_id)?;
+    id("image_set_id", image_set_id)?;
+    opt_shape("version_id", version_id, Shape::VersionId)
+}
+
 pub fn max_results(value: Option<i64>) -> EngineResult<Option<i32>> {
     match value {
         None => Ok(None),

@@ -20,6 +20,23 @@ async fn set_of_patient(env: &Env, ds: &str, patient: &str, modality: &str) -> S
         .to_string()
 }
 
+/// The first series of a metadata document and its SOP Instance UIDs.
+fn first_series(meta: &serde_json::Value) -> (String, Vec<String>) {
+    let (uid, series) = meta["Study"]["Series"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    let sops = series["Instances"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    (uid.clone(), sops)
+}
+
 fn updates(doc: serde_json::Value) -> MetadataUpdates {
     MetadataUpdates::DicomUpdates(
         DicomUpdates::builder()
@@ -168,18 +185,8 @@ async fn remove_instance_and_series_level_by_level() {
     let c = &env.client;
     let is = set_of_patient(&env, &ds, "HI-PAT-A", "CT").await;
     let meta = metadata(c, &ds, &is, None).await;
-    let (series_uid, series) = meta["Study"]["Series"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .next()
-        .unwrap();
-    let sops: Vec<String> = series["Instances"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
+    let (series_uid, sops) = first_series(&meta);
+    let series_uid = series_uid.as_str();
     assert_eq!(sops.len(), 5);
 
     c.update_image_set_metadata()
@@ -233,18 +240,8 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
     let c = &env.client;
     let src = set_of_patient(&env, &ds, "HI-PAT-A", "CT").await;
     let meta = metadata(c, &ds, &src, None).await;
-    let (series_uid, series) = meta["Study"]["Series"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .next()
-        .unwrap();
-    let sops: Vec<String> = series["Instances"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
+    let (series_uid, sops) = first_series(&meta);
+    let series_uid = series_uid.as_str();
 
     // Two instances into a new image set.
     let copiable = json!({"SchemaVersion": "1.1", "Study": {"Series": {series_uid: {"Instances": {&sops[0]: {}, &sops[1]: {}}}}}});
