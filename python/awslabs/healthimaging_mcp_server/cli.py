@@ -40,6 +40,34 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="streamable-http without sessions, so several instances can sit behind a load balancer",
     )
+    auth = p.add_argument_group(
+        "streamable-http authentication",
+        "required on any address other than loopback (see the README): a bearer token from "
+        "$HEALTHIMAGING_MCP_AUTH_TOKEN or --auth-token-file, or OAuth token introspection",
+    )
+    auth.add_argument("--auth-token-file", metavar="FILE", help="file holding the bearer token clients must send")
+    auth.add_argument("--auth-issuer-url", metavar="URL", help="OAuth authorization server issuing the tokens")
+    auth.add_argument(
+        "--auth-resource-url",
+        metavar="URL",
+        help="this server's public MCP URL, the audience tokens must be issued for",
+    )
+    auth.add_argument(
+        "--auth-introspection-url",
+        metavar="URL",
+        help="the authorization server's token introspection endpoint (RFC 7662)",
+    )
+    auth.add_argument(
+        "--auth-required-scope",
+        metavar="SCOPE",
+        action="append",
+        help="a scope every token must carry (repeatable)",
+    )
+    auth.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve a non-loopback address without authentication (trusted networks only)",
+    )
     p.add_argument(
         "--readonly",
         action="store_true",
@@ -84,33 +112,54 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(args)
     log_level = os.environ.get("FASTMCP_LOG_LEVEL", "WARNING").upper()
+    door = None
+    if args.transport == "streamable-http":
+        from .http_auth import AuthConfigError, front_door
+
+        try:
+            door = front_door(
+                token_file=args.auth_token_file,
+                issuer_url=args.auth_issuer_url,
+                resource_url=args.auth_resource_url,
+                introspection_url=args.auth_introspection_url,
+                required_scopes=args.auth_required_scope,
+                allow_unauthenticated=args.allow_unauthenticated,
+            )
+            door.check(args.host)
+        except AuthConfigError as e:
+            print(f"awslabs.healthimaging-mcp-server: {e}", file=sys.stderr, flush=True)
+            return 2
     local_server = start_local(args.local_data_dir) if args.local else None
     from .server import create_server
 
     try:
-        if args.transport == "stdio":
+        if door is None:
             create_server(readonly=args.readonly, log_level=log_level).run("stdio")
         else:
-            server = create_server(readonly=args.readonly, log_level=log_level)
-            url = f"http://{args.host}:{args.port}/mcp"
-            print(f"MCP endpoint (streamable HTTP): {url}", file=sys.stderr, flush=True)
-            print(
-                '{"mcpServers": {"healthimaging": {"type": "http", "url": "' + url + '"}}}',
-                file=sys.stderr,
-                flush=True,
-            )
-            server.run(
-                "streamable-http",
-                host=args.host,
-                port=args.port,
-                stateless_http=args.stateless,
-            )
+            server = create_server(readonly=args.readonly, log_level=log_level, **door.server_settings())
+            door.warn_if_open(args.host)  # once the server has set up logging
+            serve_http(server, door, host=args.host, port=args.port, stateless=args.stateless)
     except KeyboardInterrupt:
         pass
     finally:
         if local_server is not None:
             local_server.stop()
     return 0
+
+
+def serve_http(server, door, *, host: str, port: int, stateless: bool) -> None:
+    """Streamable HTTP on host:port behind the front door (the SDK's own server, wrapped)."""
+    import uvicorn
+
+    url = f"http://{host}:{port}/mcp"
+    print(f"MCP endpoint (streamable HTTP): {url}", file=sys.stderr, flush=True)
+    print(
+        '{"mcpServers": {"healthimaging": {"type": "http", "url": "' + url + '"}}}',
+        file=sys.stderr,
+        flush=True,
+    )
+    app = door.wrap(server.streamable_http_app(stateless_http=stateless, host=host))
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=server.settings.log_level.lower())).run()
 
 
 if __name__ == "__main__":

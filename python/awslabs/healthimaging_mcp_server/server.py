@@ -14,11 +14,15 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.stdio import stdio_server
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from . import __version__, _engine
+from .arguments import describe_invalid, strict
+from .stdio import AnsweringUnparseable
 from .tools import TOOLS, ToolSpec
 
 log = logging.getLogger(__name__)
@@ -68,19 +72,23 @@ def _tool_function(spec: ToolSpec) -> Callable[..., Awaitable[Any]]:
         if reporter is not None:
             args["progress"] = reporter.report
         try:
-            return await engine_fn(**args)
+            result = await engine_fn(**args)
         except _engine.HealthImagingError as e:
             raise _engine_error(e) from None
         finally:
             if reporter is not None:
                 await reporter.close()
+        return _flagged_if_all_failed(result)
 
     params = [
         inspect.Parameter(
             p.name,
             inspect.Parameter.KEYWORD_ONLY,
             default=inspect.Parameter.empty if p.required else None,
-            annotation=Annotated[p.type if p.required else p.type | None, Field(description=p.description)],
+            annotation=Annotated[
+                p.type if p.required else p.type | None,
+                Field(description=p.description, ge=p.minimum, le=p.maximum),
+            ],
         )
         for p in spec.params
     ]
@@ -99,6 +107,17 @@ def _structured(text: str) -> bool:
     return text.startswith('{"error": true')
 
 
+def _flagged_if_all_failed(result: Any) -> Any:
+    """A workflow report whose every item failed, as an MCP error result still carrying the report."""
+    if isinstance(result, dict) and result.get("total", 0) > 0 and result.get("failed") == result["total"]:
+        return CallToolResult(
+            content=[TextContent(type="text", text=json.dumps(result))],
+            structured_content=result,
+            is_error=True,
+        )
+    return result
+
+
 class _ProgressReporter:
     """Turns the engine's (done, total) callbacks into MCP progress notifications, sent in order
     by one task (a report not newer than one already queued is dropped: progress must increase),
@@ -108,18 +127,24 @@ class _ProgressReporter:
         self._ctx = ctx
         self._queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
         self._last = -1
+        self._broken = False
         self._sender: asyncio.Task[None] | None = None
 
     async def _send(self) -> None:
         while True:
             done, total = await self._queue.get()
             try:
-                await self._ctx.report_progress(done, total, f"{done} of {total} image sets")
+                if not self._broken:
+                    await self._ctx.report_progress(done, total, f"{done} of {total} image sets")
+            except Exception as e:
+                # Progress is advisory: a client that cannot take it still gets the result.
+                log.debug("progress notification failed (%s); no more progress for this call", type(e).__name__)
+                self._broken = True
             finally:
                 self._queue.task_done()
 
     def report(self, done: int, total: int) -> None:
-        if done <= self._last:
+        if done <= self._last or self._broken:
             return
         self._last = done
         self._queue.put_nowait((done, total))
@@ -135,7 +160,20 @@ class _ProgressReporter:
 
 
 class HealthImagingServer(MCPServer):
-    """Reports argument errors and unexpected failures in the same structured form as engine errors."""
+    """Reports argument errors and unexpected failures in the same structured form as engine errors,
+    and answers stdio frames it cannot parse."""
+
+    def __init__(self, *args: Any, tools: list[Tool], **kwargs: Any) -> None:
+        super().__init__(*args, tools=tools, **kwargs)
+        self._parameters = {t.name: tuple(t.parameters.get("properties", {})) for t in tools}
+
+    async def run_stdio_async(self) -> None:
+        async with stdio_server() as (read_stream, write_stream):
+            await self._lowlevel_server.run(
+                AnsweringUnparseable(read_stream, write_stream),
+                write_stream,
+                self._lowlevel_server.create_initialization_options(),
+            )
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         try:
@@ -147,8 +185,8 @@ class HealthImagingServer(MCPServer):
             if _structured(str(e)):
                 raise
             if isinstance(cause, ValidationError):
-                problems = "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in cause.errors())
-                raise ToolError(error_text("validation_error", f"Invalid arguments for {name}: {problems}")) from None
+                known = self._parameters.get(name, ())
+                raise ToolError(error_text("validation_error", describe_invalid(name, cause, known))) from None
             if cause is None and name not in {t.name for t in await self.list_tools()}:
                 raise ToolError(error_text("validation_error", f"Unknown tool: {name}")) from None
             # A crash: log its type only (its text may carry request data), answer in the same form.
@@ -171,28 +209,32 @@ async def _all_datastores() -> list[dict[str, Any]]:
 
 def create_server(*, readonly: bool = False, log_level: str = "WARNING", **settings: Any) -> MCPServer:
     """The MCP server with every tool of the table (only read-only ones with ``readonly``)."""
+    tools = [
+        strict(
+            Tool.from_function(
+                _tool_function(spec),
+                name=spec.name,
+                description=spec.description,
+                annotations=ToolAnnotations(
+                    read_only_hint=spec.read_only,
+                    destructive_hint=spec.destructive,
+                    idempotent_hint=spec.idempotent,
+                    open_world_hint=True,
+                ),
+                structured_output=True,
+            )
+        )
+        for spec in TOOLS
+        if spec.read_only or not readonly
+    ]
     server = HealthImagingServer(
         SERVER_NAME,
         instructions=INSTRUCTIONS,
         version=__version__,
         log_level=log_level,  # type: ignore[arg-type]
+        tools=tools,
         **settings,
     )
-    for spec in TOOLS:
-        if readonly and not spec.read_only:
-            continue
-        server.add_tool(
-            _tool_function(spec),
-            name=spec.name,
-            description=spec.description,
-            annotations=ToolAnnotations(
-                read_only_hint=spec.read_only,
-                destructive_hint=spec.destructive,
-                idempotent_hint=spec.idempotent,
-                open_world_hint=True,
-            ),
-            structured_output=True,
-        )
 
     @server.resource(
         "healthimaging://datastores",
@@ -210,6 +252,11 @@ def create_server(*, readonly: bool = False, log_level: str = "WARNING", **setti
         mime_type="application/json",
     )
     async def datastore_resource(datastore_id: str) -> str:
-        return json.dumps(await _engine.get_datastore(datastore_id=datastore_id))
+        try:
+            return json.dumps(await _engine.get_datastore(datastore_id=datastore_id))
+        except _engine.HealthImagingError as e:
+            # Raised as the SDK's resource errors, so no traceback is logged for a caller's mistake.
+            body = str(_engine_error(e))
+            raise (ResourceNotFoundError(body) if e.type == "not_found" else ResourceError(body)) from None
 
     return server

@@ -24,6 +24,9 @@ class Param:
     type: Any
     description: str
     required: bool = False
+    minimum: int | None = None
+    """Inclusive bounds of an integer, checked (and published in the schema) before any request."""
+    maximum: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,13 @@ def _p(name: str, type_: Any, description: str, required: bool = False) -> Param
     return Param(name, type_, description, required)
 
 
+def _count(name: str, description: str, maximum: int) -> Param:
+    return Param(name, int, description, minimum=1, maximum=maximum)
+
+
 _DS = _p("datastore_id", str, DATASTORE_ID, True)
 _IS = _p("image_set_id", str, IMAGE_SET_ID, True)
-_MAX = _p("max_results", int, MAX_RESULTS)
+_MAX = _count("max_results", MAX_RESULTS, 50)
 _NEXT = _p("next_token", str, NEXT_TOKEN)
 
 API_TOOLS: tuple[ToolSpec, ...] = (
@@ -310,11 +317,11 @@ API_TOOLS: tuple[ToolSpec, ...] = (
 _PATIENT = _p("patient_id", str, "DICOM Patient ID (exact match).", True)
 _STUDY = _p("study_instance_uid", str, "Study Instance UID.", True)
 _SERIES = _p("series_instance_uid", str, "Series Instance UID.", True)
-_LIMIT = _p(
+_LIMIT = _count(
     "max_results",
-    int,
     "Most image sets to return, 1 to 10000 (default 1000). Every page is read up to this many; "
     "'truncated' says whether more matched.",
+    10000,
 )
 
 WORKFLOW_READ_TOOLS: tuple[ToolSpec, ...] = (
@@ -472,7 +479,7 @@ WORKFLOW_WRITE_TOOLS: tuple[ToolSpec, ...] = (
         (
             _DS,
             _p("criteria", dict[str, Any], "What to delete, as above.", True),
-            _p("max_deletions", int, "Safety limit, 1 to 1000 (default 25)."),
+            _count("max_deletions", "Safety limit, 1 to 1000 (default 25).", 1000),
         ),
     ),
     _destructive(
