@@ -70,18 +70,22 @@ def test_unknown_datastore_resource_is_a_structured_not_found_without_traceback(
         )
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as s:
             await s.initialize()
-            with pytest.raises(MCPError) as caught:
-                await s.read_resource(f"healthimaging://datastores/{UNKNOWN_ID}")
-            return caught.value
+            errors = []
+            for datastore_id in (UNKNOWN_ID, "not-a-datastore-id"):
+                with pytest.raises(MCPError) as caught:
+                    await s.read_resource(f"healthimaging://datastores/{datastore_id}")
+                errors.append(caught.value)
+            return errors
 
     with tempfile.TemporaryFile(mode="w+") as errlog:
-        error = run_async(scenario(errlog))
+        unknown, invalid = run_async(scenario(errlog))
         errlog.seek(0)
         logged = errlog.read()
-    assert error.code == -32602  # the SDK's code for a resource that does not exist
-    body = json.loads(error.message)
+    assert unknown.code == invalid.code == -32602  # the SDK's code for a resource that does not exist
+    body = json.loads(unknown.message)
     assert body["error"] is True and body["type"] == "not_found", body
     assert UNKNOWN_ID in body["message"]
+    assert json.loads(invalid.message)["type"] == "validation_error"
     assert "Traceback" not in logged and "unexpected" not in logged, logged
 
 

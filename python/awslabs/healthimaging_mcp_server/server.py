@@ -196,6 +196,14 @@ class HealthImagingServer(MCPServer):
             ) from None
 
 
+def _resource_error(e: _engine.HealthImagingError) -> ResourceError:
+    """An engine error as the SDK's resource error (logged without traceback, answered with the
+    structured error as its message): -32602 for a data store that does not exist or an ID that
+    cannot be one, -32603 otherwise."""
+    body = str(_engine_error(e))
+    return ResourceNotFoundError(body) if e.type in ("not_found", "validation_error") else ResourceError(body)
+
+
 async def _all_datastores() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     token = None
@@ -243,7 +251,10 @@ def create_server(*, readonly: bool = False, log_level: str = "WARNING", **setti
         mime_type="application/json",
     )
     async def datastores_resource() -> str:
-        return json.dumps({"datastores": await _all_datastores()})
+        try:
+            return json.dumps({"datastores": await _all_datastores()})
+        except _engine.HealthImagingError as e:
+            raise _resource_error(e) from None
 
     @server.resource(
         "healthimaging://datastores/{datastore_id}",
@@ -255,8 +266,6 @@ def create_server(*, readonly: bool = False, log_level: str = "WARNING", **setti
         try:
             return json.dumps(await _engine.get_datastore(datastore_id=datastore_id))
         except _engine.HealthImagingError as e:
-            # Raised as the SDK's resource errors, so no traceback is logged for a caller's mistake.
-            body = str(_engine_error(e))
-            raise (ResourceNotFoundError(body) if e.type == "not_found" else ResourceError(body)) from None
+            raise _resource_error(e) from None
 
     return server
