@@ -111,7 +111,7 @@ def _flagged_if_all_failed(result: Any) -> Any:
     """A workflow report whose every item failed, as an MCP error result still carrying the report."""
     if isinstance(result, dict) and result.get("total", 0) > 0 and result.get("failed") == result["total"]:
         return CallToolResult(
-            content=[TextContent(type="text", text=json.dumps(result))],
+            content=[TextContent(type="text", text=json.dumps(result, indent=2))],
             structured_content=result,
             is_error=True,
         )
