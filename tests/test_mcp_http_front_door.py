@@ -202,7 +202,9 @@ class AuthorizationServer:
         self._http.server_close()
 
 
-def test_oauth_tokens_are_checked_by_introspection_for_this_resource(server):
+@contextmanager
+def oauth_server(server, *extra: str) -> Iterator[tuple[str, AuthorizationServer]]:
+    """The MCP server on 0.0.0.0 as an OAuth resource server of a local authorization server."""
     port = free_port()
     resource = f"http://127.0.0.1:{port}/mcp"
     issuer = AuthorizationServer(resource)
@@ -213,24 +215,40 @@ def test_oauth_tokens_are_checked_by_introspection_for_this_resource(server):
     )
     argv = [sys.executable, "-m", MCP_MODULE, "--transport", "streamable-http", "--host", "0.0.0.0"]
     argv += ["--port", str(port), "--auth-issuer-url", issuer.issuer, "--auth-resource-url", resource]
-    argv += ["--auth-introspection-url", f"{issuer.issuer}/introspect"]
+    argv += ["--auth-introspection-url", f"{issuer.issuer}/introspect", *extra]
     proc = subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: listening(port) or proc.poll() is not None, bool, timeout=MCP_CALL_TIMEOUT, what="listen")
         assert proc.poll() is None
+        yield resource, issuer
+    finally:
+        proc.terminate()
+        proc.wait(timeout=MCP_CALL_TIMEOUT)
+        issuer.close()
+
+
+def test_oauth_tokens_are_checked_by_introspection_for_this_resource(server):
+    with oauth_server(server) as (resource, issuer):
         missing = post_status(resource, None)
-        metadata_url = f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"
+        metadata_url = resource.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
         metadata = httpx2.get(metadata_url, timeout=MCP_CALL_TIMEOUT).json()
         for token in ("other-audience", "expired", "revoked", "never-issued"):
             refused(resource, token)
         names, listed = connect(resource, "good-token")
         connect(resource, "listed-audience")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=MCP_CALL_TIMEOUT)
-        issuer.close()
     assert missing.status_code == 401
     assert f'resource_metadata="{metadata_url}"' in missing.headers["www-authenticate"]
     assert metadata["resource"] == resource and metadata["authorization_servers"] == [issuer.issuer]
     assert "delete_patient_studies" in names and "datastore_summaries" in listed
     assert {"good-token", "other-audience", "expired", "revoked", "never-issued"} <= set(issuer.asked)
+
+
+def test_oauth_required_scope(server):
+    with oauth_server(server, "--auth-required-scope", "healthimaging:write") as (resource, issuer):
+        issuer.tokens["writer-token"] = {**issuer.tokens["good-token"], "scope": "mcp healthimaging:write"}
+        without_scope = post_status(resource, "good-token")
+        refused(resource, "good-token")
+        names, _ = connect(resource, "writer-token")
+    assert without_scope.status_code == 403
+    assert "insufficient_scope" in without_scope.headers["www-authenticate"]
+    assert "delete_patient_studies" in names
