@@ -125,6 +125,7 @@ def test_validation_errors_echo_only_a_prefix_of_huge_values(server):
                 await s.call_tool("list_datastores", {huge: 1}),
                 await s.call_tool("list_datastores", {"max_results": "9" * 1_000_000}),
                 await s.call_tool("list_datastores", {"max_results": huge}),
+                await s.call_tool(huge, {}),
             ]
 
     results = run_async(scenario())

@@ -21,7 +21,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from . import __version__, _engine
-from .arguments import describe_invalid, strict
+from .arguments import describe_invalid, echo, strict
 from .stdio import AnsweringUnparseable
 from .tools import TOOLS, ToolSpec
 
@@ -188,7 +188,7 @@ class HealthImagingServer(MCPServer):
                 known = self._parameters.get(name, ())
                 raise ToolError(error_text("validation_error", describe_invalid(name, cause, known))) from None
             if cause is None and name not in {t.name for t in await self.list_tools()}:
-                raise ToolError(error_text("validation_error", f"Unknown tool: {name}")) from None
+                raise ToolError(error_text("validation_error", f"Unknown tool: {echo(name)}")) from None
             # A crash: log its type only (its text may carry request data), answer in the same form.
             log.warning("tool %s failed unexpectedly: %s", name, type(cause or e).__name__)
             raise ToolError(
