@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -27,9 +27,6 @@ use crate::model::constraints;
 
 type Handler = ApiResult<Response>;
 type AppState = State<Arc<App>>;
-
-/// Largest request body accepted (DICOMUpdates and copy documents are far smaller).
-const MAX_BODY: usize = 8 * 1024 * 1024;
 
 pub fn router(app: Arc<App>) -> Router {
     let image_set = "/datastore/{datastoreId}/imageSet/{imageSetId}";
@@ -92,7 +89,7 @@ async fn unknown_operation(req: Request) -> Response {
     .into_response()
 }
 
-/// Every request: count it in flight, maybe throttle it, verify its signature.
+/// Every admitted request: count it in flight, maybe throttle it.
 async fn front_door(State(app): AppState, req: Request, next: Next) -> Response {
     let _guard = app.stats.enter();
     if !app.latency.is_zero() {
@@ -109,22 +106,8 @@ async fn front_door(State(app): AppState, req: Request, next: Next) -> Response 
     {
         *app.stats.last_user_agent.lock().expect("stats lock") = ua.to_string();
     }
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return ApiError::validation(format!("Request body larger than {MAX_BODY} bytes"))
-                .into_response()
-        }
-    };
-    if let Err(e) = app
-        .verifier
-        .verify(&parts.method, &parts.uri, &parts.headers, &bytes)
-    {
-        return e.into_response();
-    }
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // Host, signature and body size were checked by `front_door`, in front of this.
+    let response = next.run(Request::from_parts(parts, body)).await;
     if response.status() == axum::http::StatusCode::CONFLICT {
         app.stats
             .conflicts
