@@ -283,17 +283,9 @@ def test_idle_timeout_closes_half_open_connections(tmp_path):
 
 
 def test_stop_never_waits_for_idle_or_half_sent_requests(tmp_path):
-    srv = start_server(tmp_path, latency_ms=300)
+    srv = start_server(tmp_path, latency_ms=1000)
     port = port_of(srv)
-    client = make_client(srv.endpoint_url)
-    client.list_datastores()  # a kept-alive, now idle connection
-    silent = socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD)
-    half_head = socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD)
-    half_head.sendall(b"POST /datastore HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
-    body = b'{"datastoreName": "never", "clientToken": "never"}'
-    half_body = open_request(
-        port, "POST", "/datastore", signed("POST", f"127.0.0.1:{port}", "/datastore", body), body[:5], length=len(body)
-    )
+    make_client(srv.endpoint_url).list_datastores()  # leaves a kept-alive, now idle connection
     # A request being handled when the stop comes still gets its answer.
     answered: list[int] = []
     in_flight = threading.Thread(
@@ -301,6 +293,12 @@ def test_stop_never_waits_for_idle_or_half_sent_requests(tmp_path):
     )
     in_flight.start()
     wait_until(srv.stats, lambda s: s["in_flight"] >= 1, what="a request in flight")
+    silent = socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD)
+    half_head = socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD)
+    half_head.sendall(b"POST /datastore HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+    body = b'{"datastoreName": "never", "clientToken": "never"}'
+    headers = signed("POST", f"127.0.0.1:{port}", "/datastore", body)
+    half_body = open_request(port, "POST", "/datastore", headers, body[:5], length=len(body))
 
     stopper = threading.Thread(target=srv.stop)
     stopper.start()

@@ -82,7 +82,7 @@ pub struct FrontDoor {
 }
 
 impl FrontDoor {
-    pub fn layer(self, router: Router) -> Router {
+    pub fn layer<S: Clone + Send + Sync + 'static>(self, router: Router<S>) -> Router<S> {
         // Handlers' body extractors get the same bound (axum's own default is 2 MB, with a
         // plain-text 413).
         router

@@ -16,6 +16,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult, ErrorKind};
+use super::front_door::FrontDoor;
 use super::pagination;
 use super::protocol::{self, json_body, ok_json, opt_str, req_str, Params};
 use super::search;
@@ -28,9 +29,9 @@ use crate::model::constraints;
 type Handler = ApiResult<Response>;
 type AppState = State<Arc<App>>;
 
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<App>, door: FrontDoor) -> Router {
     let image_set = "/datastore/{datastoreId}/imageSet/{imageSetId}";
-    Router::new()
+    let routes = Router::new()
         .route("/datastore", post(create_datastore).get(list_datastores))
         .route(
             "/datastore/{datastoreId}",
@@ -76,7 +77,8 @@ pub fn router(app: Arc<App>) -> Router {
             post(delete_image_set),
         )
         .fallback(unknown_operation)
-        .method_not_allowed_fallback(unknown_operation)
+        .method_not_allowed_fallback(unknown_operation);
+    door.layer(routes)
         .layer(middleware::from_fn_with_state(app.clone(), front_door))
         .with_state(app)
 }
@@ -106,7 +108,7 @@ async fn front_door(State(app): AppState, req: Request, next: Next) -> Response 
     {
         *app.stats.last_user_agent.lock().expect("stats lock") = ua.to_string();
     }
-    // Host, signature and body size were checked by `front_door`, in front of this.
+    // Host, signature and body size are checked next, by `FrontDoor`.
     let response = next.run(Request::from_parts(parts, body)).await;
     if response.status() == axum::http::StatusCode::CONFLICT {
         app.stats

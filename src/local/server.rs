@@ -309,7 +309,7 @@ fn serve(
         };
         let persister = tokio::spawn(persist_loop(app.clone()));
         let _ = ready.send(Ok(()));
-        let router = door.layer(super::routes::router(app.clone()));
+        let router = super::routes::router(app.clone(), door);
         super::connections::serve(listener, router, shutdown, idle_timeout).await;
         persister.abort();
         if let Err(e) = app.save() {
