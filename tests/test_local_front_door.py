@@ -311,3 +311,42 @@ def test_stop_never_waits_for_idle_or_half_sent_requests(tmp_path):
         assert closed_by_server(sock) == b""
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD)
+
+
+def test_cli_allow_host_and_idle_timeout_flags(tmp_path):
+    env = {"PATH": "", "HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    cli = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "awslabs.healthimaging_mcp_server.local_cli",
+            "--port=0",
+            "--allow-host=proxy.example",
+            "--idle-timeout=0.5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert cli.stdout is not None
+        url = cli.stdout.readline().strip()
+        port = int(url.rsplit(":", 1)[1])
+        for host, status in [("proxy.example", 200), ("other.example", 403)]:
+            got = response_of(open_request(port, "GET", "/datastore", signed("GET", host, "/datastore")))
+            assert got[0] == status, (host, got)
+        half_head = socket.create_connection(("127.0.0.1", port), timeout=HANG_GUARD)
+        half_head.sendall(b"GET /datastore HTTP/1.1\r\nHost: 127.0.0.1")
+        assert not closed_by_server(half_head).startswith(b"HTTP/1.1 2")
+    finally:
+        cli.terminate()
+        cli.wait(HANG_GUARD)
+    bad = subprocess.run(
+        [sys.executable, "-m", "awslabs.healthimaging_mcp_server.local_cli", "--idle-timeout=0"],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+        env=env,
+    )
+    assert bad.returncode == 2 and "--idle-timeout" in bad.stderr
