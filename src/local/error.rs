@@ -24,6 +24,10 @@ pub enum ErrorKind {
     UnknownOperation,
     /// Body is not the JSON the operation expects.
     Serialization,
+    /// Body larger than the largest request the service model allows (413).
+    RequestTooLarge,
+    /// Body not received within the idle timeout (408; SDKs retry it as transient).
+    RequestTimeout,
 }
 
 impl ErrorKind {
@@ -43,6 +47,8 @@ impl ErrorKind {
             Self::UnrecognizedClient => "UnrecognizedClientException",
             Self::UnknownOperation => "UnknownOperationException",
             Self::Serialization => "SerializationException",
+            Self::RequestTooLarge => "RequestEntityTooLargeException",
+            Self::RequestTimeout => "RequestTimeoutException",
         }
     }
 
@@ -59,6 +65,8 @@ impl ErrorKind {
             Self::Conflict => StatusCode::CONFLICT,
             Self::Throttling => StatusCode::TOO_MANY_REQUESTS,
             Self::InternalServer => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 }

@@ -3,13 +3,16 @@
 //! `protocol` (request/response shaping), `state` (rules and data), `import` (DICOM → image
 //! sets), plus SigV4 verification, validation, search, metadata updates and persistence.
 
+pub mod connections;
 pub mod document;
 pub mod error;
+pub mod front_door;
 pub mod import;
 pub mod pagination;
 pub mod persist;
 pub mod protocol;
 pub mod routes;
+pub mod s3;
 pub mod search;
 pub mod seed;
 pub mod server;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult, ErrorKind};
+use super::front_door::FrontDoor;
 use super::pagination;
 use super::protocol::{self, json_body, ok_json, opt_str, req_str, Params};
 use super::search;
@@ -28,12 +29,9 @@ use crate::model::constraints;
 type Handler = ApiResult<Response>;
 type AppState = State<Arc<App>>;
 
-/// Largest request body accepted (DICOMUpdates and copy documents are far smaller).
-const MAX_BODY: usize = 8 * 1024 * 1024;
-
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<App>, door: FrontDoor) -> Router {
     let image_set = "/datastore/{datastoreId}/imageSet/{imageSetId}";
-    Router::new()
+    let routes = Router::new()
         .route("/datastore", post(create_datastore).get(list_datastores))
         .route(
             "/datastore/{datastoreId}",
@@ -79,7 +77,8 @@ pub fn router(app: Arc<App>) -> Router {
             post(delete_image_set),
         )
         .fallback(unknown_operation)
-        .method_not_allowed_fallback(unknown_operation)
+        .method_not_allowed_fallback(unknown_operation);
+    door.layer(routes)
         .layer(middleware::from_fn_with_state(app.clone(), front_door))
         .with_state(app)
 }
@@ -92,7 +91,7 @@ async fn unknown_operation(req: Request) -> Response {
     .into_response()
 }
 
-/// Every request: count it in flight, maybe throttle it, verify its signature.
+/// Every admitted request: count it in flight, maybe throttle it.
 async fn front_door(State(app): AppState, req: Request, next: Next) -> Response {
     let _guard = app.stats.enter();
     if !app.latency.is_zero() {
@@ -109,22 +108,8 @@ async fn front_door(State(app): AppState, req: Request, next: Next) -> Response 
     {
         *app.stats.last_user_agent.lock().expect("stats lock") = ua.to_string();
     }
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return ApiError::validation(format!("Request body larger than {MAX_BODY} bytes"))
-                .into_response()
-        }
-    };
-    if let Err(e) = app
-        .verifier
-        .verify(&parts.method, &parts.uri, &parts.headers, &bytes)
-    {
-        return e.into_response();
-    }
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // Host, signature and body size are checked next, by `FrontDoor`.
+    let response = next.run(Request::from_parts(parts, body)).await;
     if response.status() == axum::http::StatusCode::CONFLICT {
         app.stats
             .conflicts

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use axum::serve::ListenerExt;
 use tokio::sync::{oneshot, Notify};
 
+use super::front_door::{AllowedHosts, FrontDoor};
 use super::persist;
-use super::sigv4::{Credentials, Verifier};
+use super::sigv4::Verifier;
 use super::state::{Account, Store};
 
 #[derive(Debug, Clone)]
@@ -33,6 +33,12 @@ pub struct LocalConfig {
     pub transition_delay: f64,
     /// Added to every request, to emulate network latency (and make concurrency observable).
     pub latency: std::time::Duration,
+    /// Host header values served besides the bound address and loopback names (for a proxy in
+    /// front): `host` (any port) or `host:port`.
+    pub allowed_hosts: Vec<String>,
+    /// How long a connection may wait for a request's headers (idle or sent slowly) and a
+    /// request for its body.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Default for LocalConfig {
@@ -48,6 +54,8 @@ impl Default for LocalConfig {
             throttle_rate: 0.0,
             transition_delay: 0.0,
             latency: std::time::Duration::ZERO,
+            allowed_hosts: Vec::new(),
+            idle_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -135,7 +143,12 @@ pub enum StartError {
     State(PathBuf, String),
     #[error("server thread failed to start: {0}")]
     Thread(String),
+    #[error("{0}")]
+    Config(String),
 }
+
+/// The well-known pair every example uses: fine on loopback, not on a reachable address.
+const DEFAULT_CREDENTIALS: (&str, &str) = ("test", "test");
 
 pub struct LocalServer {
     pub app: Arc<App>,
@@ -178,17 +191,7 @@ impl LocalServer {
                 region: config.region.clone(),
                 account_id: config.account_id.clone(),
             },
-            verifier: Verifier {
-                credentials: config
-                    .credentials
-                    .iter()
-                    .map(|(k, s)| Credentials {
-                        access_key_id: k.clone(),
-                        secret_access_key: s.clone(),
-                    })
-                    .collect(),
-                region: config.region.clone(),
-            },
+            verifier: Verifier::new(&config.credentials, &config.region),
             s3_root,
             data_dir: config.data_dir.clone(),
             stats: Stats::default(),
@@ -204,12 +207,22 @@ impl LocalServer {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError::Bind(bind, e))?;
+        let door = door_for(&config, addr)?;
         let (tx, rx) = oneshot::channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread_app = app.clone();
         let thread = std::thread::Builder::new()
             .name("healthimaging-local".into())
-            .spawn(move || serve(thread_app, listener, rx, ready_tx))
+            .spawn(move || {
+                serve(
+                    thread_app,
+                    listener,
+                    rx,
+                    ready_tx,
+                    door,
+                    config.idle_timeout,
+                )
+            })
             .map_err(|e| StartError::Thread(e.to_string()))?;
         ready_rx
             .recv()
@@ -249,11 +262,30 @@ impl Drop for LocalServer {
     }
 }
 
+/// The front door for a server bound to `addr`. Refuses the well-known default credentials on
+/// an address other hosts can reach.
+fn door_for(config: &LocalConfig, addr: SocketAddr) -> Result<FrontDoor, StartError> {
+    let default = |(k, s): &(String, String)| (k.as_str(), s.as_str()) == DEFAULT_CREDENTIALS;
+    if !addr.ip().is_loopback() && config.credentials.iter().any(default) {
+        return Err(StartError::Config(format!(
+            "refusing to listen on {addr} with the well-known test/test credentials; \
+             give your own access key and secret (--access-key-id and --secret-access-key)"
+        )));
+    }
+    Ok(FrontDoor {
+        verifier: Verifier::new(&config.credentials, &config.region),
+        hosts: AllowedHosts::new(addr, &config.allowed_hosts).map_err(StartError::Config)?,
+        body_timeout: config.idle_timeout,
+    })
+}
+
 fn serve(
     app: Arc<App>,
     listener: TcpListener,
     shutdown: oneshot::Receiver<()>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
+    door: FrontDoor,
+    idle_timeout: std::time::Duration,
 ) {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -277,17 +309,8 @@ fn serve(
         };
         let persister = tokio::spawn(persist_loop(app.clone()));
         let _ = ready.send(Ok(()));
-        let router = super::routes::router(app.clone());
-        // TCP_NODELAY: without it, delayed ACKs add ~40 ms per loopback request.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let server = axum::serve(listener, router).with_graceful_shutdown(async {
-            let _ = shutdown.await;
-        });
-        if let Err(e) = server.await {
-            tracing::error!("local HealthImaging stopped with an error: {e}");
-        }
+        let router = super::routes::router(app.clone(), door);
+        super::connections::serve(listener, router, shutdown, idle_timeout).await;
         persister.abort();
         if let Err(e) = app.save() {
             tracing::error!("could not save state: {e}");

@@ -1,6 +1,10 @@
 //! SigV4 verification. Signing is the client's job (aws-sigv4, botocore); the service side has to
 //! rebuild the canonical request from what arrived and compare signatures. The key derivation and
 //! HMAC come from aws-sigv4; only the canonicalisation of an *incoming* request is done here.
+//!
+//! Verification runs in two steps so a request is judged before its body is read: everything the
+//! headers carry (key, scope, date, signed headers, and the signature itself when the client
+//! declares `x-amz-content-sha256`), then the payload hash once the (bounded) body is in.
 
 use std::time::{Duration, SystemTime};
 
@@ -28,9 +32,71 @@ pub struct Credentials {
     pub secret_access_key: String,
 }
 
+#[derive(Clone)]
 pub struct Verifier {
     pub credentials: Vec<Credentials>,
     pub region: String,
+}
+
+/// What is left to check once the body has arrived.
+pub enum BodyCheck {
+    /// `UNSIGNED-PAYLOAD`: the signature is verified and does not cover the body.
+    Unsigned,
+    /// The signature is verified against this declared hash; the body must have it.
+    Declared(String),
+    /// No hash declared: the signature covers the body's hash, so it is checked last.
+    Deferred(Box<PendingSignature>),
+}
+
+/// A signature whose canonical request lacks only the payload hash.
+pub struct PendingSignature {
+    /// The canonical request up to its last line (the payload hash).
+    canonical_head: String,
+    /// `AWS4-HMAC-SHA256\n{date}\n{scope}\n`
+    string_to_sign_head: String,
+    key: Vec<u8>,
+    signature: String,
+}
+
+fn mismatch() -> ApiError {
+    deny(
+        ErrorKind::InvalidSignature,
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+    )
+}
+
+impl PendingSignature {
+    fn check(&self, payload_hash: &str) -> Result<(), ApiError> {
+        let canonical_request = format!("{}{payload_hash}", self.canonical_head);
+        let string_to_sign = format!(
+            "{}{}",
+            self.string_to_sign_head,
+            hex::encode(Sha256::digest(canonical_request.as_bytes()))
+        );
+        let expected =
+            aws_sigv4::sign::v4::calculate_signature(&self.key, string_to_sign.as_bytes());
+        if expected == self.signature {
+            Ok(())
+        } else {
+            Err(mismatch())
+        }
+    }
+}
+
+impl BodyCheck {
+    /// The last step: the body as received.
+    pub fn verify_body(self, body: &[u8]) -> Result<(), ApiError> {
+        let body_hash = || hex::encode(Sha256::digest(body));
+        match self {
+            Self::Unsigned => Ok(()),
+            Self::Declared(declared) if declared == body_hash() => Ok(()),
+            Self::Declared(_) => Err(deny(
+                ErrorKind::InvalidSignature,
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            )),
+            Self::Deferred(pending) => pending.check(&body_hash()),
+        }
+    }
 }
 
 struct Authorization<'a> {
@@ -134,7 +200,20 @@ fn parse_amz_date(value: &str) -> Option<SystemTime> {
 }
 
 impl Verifier {
-    /// Checks one request. `body` is the full request body as received.
+    pub fn new(pairs: &[(String, String)], region: &str) -> Self {
+        Self {
+            credentials: pairs
+                .iter()
+                .map(|(k, s)| Credentials {
+                    access_key_id: k.clone(),
+                    secret_access_key: s.clone(),
+                })
+                .collect(),
+            region: region.to_string(),
+        }
+    }
+
+    /// Checks one whole request. `body` is the full request body as received.
     pub fn verify(
         &self,
         method: &Method,
@@ -142,6 +221,16 @@ impl Verifier {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<(), ApiError> {
+        self.verify_headers(method, uri, headers)?.verify_body(body)
+    }
+
+    /// Checks everything the request line and headers allow, before any of the body is read.
+    pub fn verify_headers(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<BodyCheck, ApiError> {
         let header = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -204,20 +293,6 @@ impl Verifier {
             ));
         }
 
-        let body_hash = hex::encode(Sha256::digest(body));
-        let payload_hash =
-            match headers
-                .get("x-amz-content-sha256")
-                .and_then(|v| v.to_str().ok())
-            {
-                Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
-                Some(declared) if declared != body_hash => return Err(deny(
-                    ErrorKind::InvalidSignature,
-                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                )),
-                _ => body_hash,
-            };
-
         let mut canonical_headers = String::new();
         for name in &auth.signed_headers {
             let values: Vec<String> = headers
@@ -232,33 +307,41 @@ impl Verifier {
         } else {
             uri.path()
         };
-        let canonical_request = format!(
-            "{method}\n{}\n{}\n{canonical_headers}\n{}\n{payload_hash}",
-            utf8_percent_encode(path, PATH),
-            canonical_query(uri.query()),
-            auth.signed_headers.join(";"),
-        );
-        let string_to_sign = format!(
-            "AWS4-HMAC-SHA256\n{amz_date}\n{}/{}/{}/aws4_request\n{}",
-            auth.date,
-            auth.region,
-            auth.service,
-            hex::encode(Sha256::digest(canonical_request.as_bytes()))
-        );
-        let key = aws_sigv4::sign::v4::generate_signing_key(
-            &creds.secret_access_key,
-            signed_at,
-            auth.region,
-            auth.service,
-        );
-        let expected = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
-        if expected != auth.signature {
-            return Err(deny(
-                ErrorKind::InvalidSignature,
-                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-            ));
+        let pending = PendingSignature {
+            canonical_head: format!(
+                "{method}\n{}\n{}\n{canonical_headers}\n{}\n",
+                utf8_percent_encode(path, PATH),
+                canonical_query(uri.query()),
+                auth.signed_headers.join(";"),
+            ),
+            string_to_sign_head: format!(
+                "AWS4-HMAC-SHA256\n{amz_date}\n{}/{}/{}/aws4_request\n",
+                auth.date, auth.region, auth.service,
+            ),
+            key: aws_sigv4::sign::v4::generate_signing_key(
+                &creds.secret_access_key,
+                signed_at,
+                auth.region,
+                auth.service,
+            )
+            .as_ref()
+            .to_vec(),
+            signature: auth.signature.to_string(),
+        };
+        match headers
+            .get("x-amz-content-sha256")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some("UNSIGNED-PAYLOAD") => {
+                pending.check("UNSIGNED-PAYLOAD")?;
+                Ok(BodyCheck::Unsigned)
+            }
+            Some(declared) => {
+                pending.check(declared)?;
+                Ok(BodyCheck::Declared(declared.to_string()))
+            }
+            None => Ok(BodyCheck::Deferred(Box::new(pending))),
         }
-        Ok(())
     }
 }
 

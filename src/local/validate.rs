@@ -27,8 +27,10 @@ pub fn job_name(value: &str) -> ApiResult<()> {
 pub fn client_token(value: &str) -> ApiResult<()> {
     shape("clientToken", value, Shape::ClientToken)
 }
+/// The model's S3Uri pattern, and a key the S3 stand-in folder can map to a file.
 pub fn s3_uri(member: &str, value: &str) -> ApiResult<()> {
-    shape(member, value, Shape::S3Uri)
+    shape(member, value, Shape::S3Uri)?;
+    super::s3::S3Uri::parse(member, value).map(|_| ())
 }
 pub fn role_arn(value: &str) -> ApiResult<()> {
     shape("dataAccessRoleArn", value, Shape::RoleArn)

@@ -38,7 +38,8 @@ impl LocalHealthImaging {
         *, port = 0, host = "127.0.0.1".to_string(), s3_root = None, data_dir = None,
         access_key_id = "test".to_string(), secret_access_key = "test".to_string(),
         region = "us-east-1".to_string(), account_id = "123456789012".to_string(),
-        throttle_rate = 0.0, transition_delay = 0.0, latency_ms = 0.0
+        throttle_rate = 0.0, transition_delay = 0.0, latency_ms = 0.0,
+        allow_hosts = Vec::new(), idle_timeout = 60.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -54,6 +55,8 @@ impl LocalHealthImaging {
         throttle_rate: f64,
         transition_delay: f64,
         latency_ms: f64,
+        allow_hosts: Vec<String>,
+        idle_timeout: f64,
     ) -> PyResult<Self> {
         let config = LocalConfig {
             host,
@@ -66,6 +69,13 @@ impl LocalHealthImaging {
             throttle_rate,
             transition_delay,
             latency: std::time::Duration::from_secs_f64(latency_ms.max(0.0) / 1000.0),
+            allowed_hosts: allow_hosts,
+            idle_timeout: std::time::Duration::try_from_secs_f64(idle_timeout)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    EngineError::new_err("idle_timeout must be a positive number of seconds")
+                })?,
         };
         let server = py.detach(|| LocalServer::start(config))?;
         Ok(Self {

@@ -4,13 +4,15 @@
 >>> with local.start(seed=True) as server:
 ...     print(server.endpoint_url)
 
-Clients sign requests with SigV4 as for AWS (access key ``test``, secret ``test`` by default).
+Clients sign requests with SigV4 as for AWS (access key ``test``, secret ``test`` by default;
+a ``host`` other than loopback needs credentials of your own).
 boto3 needs ``AWS_DISABLE_HOST_PREFIX_INJECTION=true`` so data-plane calls are not sent to a
 ``runtime-`` prefixed host.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -35,12 +37,17 @@ def start(
     throttle_rate: float = 0.0,
     transition_delay: float = 0.0,
     latency_ms: float = 0.0,
+    allow_hosts: Sequence[str] = (),
+    idle_timeout: float = 60.0,
     seed: bool = False,
 ) -> LocalHealthImaging:
     """Start a local HealthImaging on a background thread and return it once it listens.
 
     ``seed=True`` imports the bundled sample DICOM into a data store named
     ``healthimaging-local-samples`` (reused if it already exists in ``data_dir``).
+    ``allow_hosts`` adds Host header values to serve besides the bound address and the loopback
+    names (``host`` for any port, or ``host:port``; for a proxy in front). ``idle_timeout`` is how
+    long a connection may wait for a request's headers, and a request for its body, in seconds.
     """
     server = LocalHealthImaging(
         port=port,
@@ -54,6 +61,8 @@ def start(
         throttle_rate=throttle_rate,
         transition_delay=transition_delay,
         latency_ms=latency_ms,
+        allow_hosts=list(allow_hosts),
+        idle_timeout=idle_timeout,
     )
     if seed:
         try:

@@ -19,7 +19,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="healthimaging-local",
         description="Local AWS HealthImaging: the real REST-JSON API with SigV4, on loopback.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1); any other than loopback needs your own credentials",
+    )
     p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     p.add_argument(
         "--s3-root",
@@ -47,6 +51,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--latency-ms", type=float, default=0.0, metavar="MS", help="delay every request by MS (emulated network)"
     )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="also serve requests whose Host header is this (a proxy in front); repeatable. "
+        "Others than the bound address and loopback names get 403 (DNS rebinding protection)",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="close connections that send no complete request headers for this long, and answer "
+        "408 to a body that takes longer (default 60)",
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
@@ -55,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not 0.0 <= args.throttle_rate <= 1.0:
         print("--throttle-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    if not args.idle_timeout > 0:
+        print("--idle-timeout must be a positive number of seconds", file=sys.stderr)
         return 2
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -71,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             account_id=args.account_id,
             throttle_rate=args.throttle_rate,
             latency_ms=args.latency_ms,
+            allow_hosts=args.allow_host,
+            idle_timeout=args.idle_timeout,
             seed=False,
         )
     except local.EngineError as e:

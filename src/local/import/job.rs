@@ -12,7 +12,6 @@
 //! re-imported SOP instance replaces the stored one.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
@@ -20,6 +19,7 @@ use serde_json::{json, Map, Value};
 use super::parse::{parse_part10, ParsedInstance};
 use crate::local::document::{self, Object};
 use crate::local::persist;
+use crate::local::s3::{S3Folder, S3Uri};
 use crate::local::server::App;
 use crate::local::state::{new_id, Datastore, ImportJob, JobOutcome};
 
@@ -96,40 +96,6 @@ type FileError = (String, String);
 struct FileResult {
     uri: String,
     outcome: Result<Target, FileError>,
-}
-
-/// Resolves `s3://bucket/prefix` to (bucket folder, key prefix).
-fn resolve(root: &Path, uri: &str) -> (PathBuf, String) {
-    let rest = uri.trim_start_matches("s3://");
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    (root.join(bucket), prefix.to_string())
-}
-
-/// Every object key under `prefix` in a bucket folder, sorted (S3 lists keys in order).
-fn list_objects(bucket: &Path, prefix: &str, skip: &str) -> Vec<(String, PathBuf)> {
-    // Start the walk at the deepest folder the prefix names.
-    let start = match prefix.rfind('/') {
-        Some(i) => bucket.join(&prefix[..i]),
-        None => bucket.to_path_buf(),
-    };
-    let mut out: Vec<(String, PathBuf)> = walkdir::WalkDir::new(&start)
-        .follow_links(true)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .filter_map(|e| {
-            let rel = e.path().strip_prefix(bucket).ok()?;
-            let key = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            (key.starts_with(prefix) && (skip.is_empty() || !key.starts_with(skip)))
-                .then(|| (key, e.path().to_path_buf()))
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// The instance entry of the metadata document, with new frame IDs. Returns the frames to store.
@@ -255,33 +221,26 @@ fn place(ds: &Datastore, pending: &HashMap<Target, Pending>, i: &ParsedInstance)
     }
 }
 
+/// Where a data store's job folders start under `outputS3Uri`: `{prefix}/{datastoreId}-DicomImport-`.
+fn output_stem(output: &S3Uri, datastore_id: &str) -> String {
+    let prefix = &output.key;
+    let sep = if prefix.is_empty() || prefix.ends_with('/') {
+        ""
+    } else {
+        "/"
+    };
+    format!("{prefix}{sep}{datastore_id}-DicomImport-")
+}
+
 fn write_outputs(
-    app: &App,
+    s3: &S3Folder,
+    output: &S3Uri,
     job: &ImportJob,
     results: &[FileResult],
     ids: &HashMap<Target, (String, bool)>,
 ) -> std::io::Result<()> {
-    let (bucket, prefix) = resolve(&app.s3_root, &job.output_s3_uri);
-    let folder_key = format!(
-        "{}{}{}-DicomImport-{}/",
-        prefix,
-        if prefix.is_empty() || prefix.ends_with('/') {
-            ""
-        } else {
-            "/"
-        },
-        job.datastore_id,
-        job.id
-    );
-    let out_dir = bucket.join(&folder_key);
-    let bucket_name = job
-        .output_s3_uri
-        .trim_start_matches("s3://")
-        .split('/')
-        .next()
-        .unwrap_or("");
-    let out_uri = format!("s3://{bucket_name}/{folder_key}");
-    std::fs::create_dir_all(out_dir.join("SUCCESS"))?;
+    let folder_key = format!("{}{}/", output_stem(output, &job.datastore_id), job.id);
+    let out_uri = format!("s3://{}/{folder_key}", output.bucket);
     let mut success = String::new();
     let mut failure = String::new();
     for r in results {
@@ -301,11 +260,12 @@ fn write_outputs(
             }
         }
     }
-    std::fs::write(out_dir.join("SUCCESS").join("success.ndjson"), success)?;
+    let put =
+        |name: &str, bytes: &[u8]| s3.write(&output.bucket, &format!("{folder_key}{name}"), bytes);
+    put("SUCCESS/success.ndjson", success.as_bytes())?;
     let failed = results.iter().filter(|r| r.outcome.is_err()).count();
     if failed > 0 {
-        std::fs::create_dir_all(out_dir.join("FAILURE"))?;
-        std::fs::write(out_dir.join("FAILURE").join("failure.ndjson"), failure)?;
+        put("FAILURE/failure.ndjson", failure.as_bytes())?;
     }
     let mut summaries: Vec<Value> = ids
         .iter()
@@ -332,9 +292,9 @@ fn write_outputs(
         "numberOfGeneratedImageSets": ids.len(),
         "imageSetsSummary": summaries,
     }});
-    std::fs::write(
-        out_dir.join("job-output-manifest.json"),
-        serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?,
+    put(
+        "job-output-manifest.json",
+        &serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?,
     )
 }
 
@@ -359,43 +319,31 @@ pub fn run_job(app: &App, datastore_id: &str, job_id: &str) -> Result<usize, Str
 }
 
 fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
-    let (bucket, prefix) = resolve(&app.s3_root, &job.input_s3_uri);
-    if !bucket.is_dir() {
+    // Checked when the job was submitted; checked again for jobs saved by older versions.
+    let input = S3Uri::parse("inputS3Uri", &job.input_s3_uri).map_err(|e| e.message)?;
+    let output = S3Uri::parse("outputS3Uri", &job.output_s3_uri).map_err(|e| e.message)?;
+    let s3 = S3Folder::open(&app.s3_root)
+        .map_err(|e| format!("the S3 stand-in folder is not accessible: {e}"))?;
+    if !s3.bucket_exists(&input.bucket) {
         return Err(format!(
             "The input bucket of {} does not exist or is not accessible",
             job.input_s3_uri
         ));
     }
-    // Never re-read this job's own output if the output prefix lies under the input prefix.
-    let (out_bucket, out_prefix) = resolve(&app.s3_root, &job.output_s3_uri);
-    let skip = if out_bucket == bucket {
-        format!(
-            "{}{}-DicomImport-",
-            if out_prefix.is_empty() || out_prefix.ends_with('/') {
-                out_prefix.clone()
-            } else {
-                format!("{out_prefix}/")
-            },
-            job.datastore_id
-        )
-    } else {
-        String::new()
-    };
-    let objects = list_objects(&bucket, &prefix, &skip);
-    if objects.is_empty() {
+    // Never re-read job output of this data store if the output prefix lies under the input prefix.
+    let skip = (output.bucket == input.bucket).then(|| output_stem(&output, &job.datastore_id));
+    let keys = s3
+        .list(&input, skip.as_deref())
+        .map_err(|e| format!("cannot list {}: {e}", job.input_s3_uri))?;
+    if keys.is_empty() {
         return Err(format!("No objects found under {}", job.input_s3_uri));
     }
-    let bucket_name = job
-        .input_s3_uri
-        .trim_start_matches("s3://")
-        .split('/')
-        .next()
-        .unwrap_or("");
-    let parsed: Vec<(String, Result<ParsedInstance, FileError>)> = objects
+    let parsed: Vec<(String, Result<ParsedInstance, FileError>)> = keys
         .iter()
-        .map(|(key, path)| {
-            let uri = format!("s3://{bucket_name}/{key}");
-            let r = std::fs::read(path)
+        .map(|key| {
+            let uri = format!("s3://{}/{key}", input.bucket);
+            let r = s3
+                .read(&input.bucket, key)
                 .map_err(|e| ("ReadError".to_string(), e.to_string()))
                 .and_then(|bytes| {
                     parse_part10(&bytes)
@@ -471,7 +419,7 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
         }
     }
     app.changed();
-    write_outputs(app, job, &results, &ids)
+    write_outputs(&s3, &output, job, &results, &ids)
         .map_err(|e| format!("cannot write job output to {}: {e}", job.output_s3_uri))?;
     Ok(results.iter().filter(|r| r.outcome.is_ok()).count())
 }
