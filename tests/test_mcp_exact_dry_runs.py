@@ -77,7 +77,12 @@ def world(tmp_path_factory):
 UPDATES = [
     ("valid name and description", {"PatientName": "NEW^NAME"}, {"StudyDescription": "FIXED"}, None),
     ("valid ISO study date", {}, {"StudyDate": "2024-06-01"}, None),
-    ("valid birth date, sex, time", {"PatientBirthDate": "19700131", "PatientSex": "F"}, {"StudyTime": "101500.25"}, None),
+    (
+        "valid birth date, sex, time",
+        {"PatientBirthDate": "19700131", "PatientSex": "F"},
+        {"StudyTime": "101500.25"},
+        None,
+    ),
     ("attribute of the wrong level", {"StudyDescription": "X"}, {}, "Study-level attribute"),
     ("multi-valued name", {"PatientName": ["A^B", "C^D"]}, {}, "takes one value"),
     ("UID without force", {}, {"StudyInstanceUID": "1.2.3.4"}, "only be changed with force"),
@@ -133,7 +138,7 @@ def test_dry_run_outcome_equals_real_outcome_item_by_item(world, workflow):
 
     async def steps(s):
         seen = []
-        for case, patient, study, _ in UPDATES:
+        for _case, patient, study, _ in UPDATES:
             before = {i: (version_of(client, ds, i), get_metadata(client, ds, i)) for i in targets}
             requests = server.stats()["requests"]
             dry = await tool(s, workflow, datastore_id=ds, **args(patient, study), dry_run=True)
@@ -217,6 +222,7 @@ def test_invalid_update_documents_are_still_validation_errors(world):
 
 
 def study_range(low: str, high: str) -> dict:
+    """The dated patient's image sets with a study date from `low` to `high`."""
     return {
         "filters": [
             {
@@ -225,7 +231,8 @@ def study_range(low: str, high: str) -> dict:
                     {"DICOMStudyDateAndTime": {"DICOMStudyDate": low}},
                     {"DICOMStudyDateAndTime": {"DICOMStudyDate": high}},
                 ],
-            }
+            },
+            {"operator": "EQUAL", "values": [{"DICOMPatientId": DATED}]},
         ]
     }
 
@@ -297,7 +304,9 @@ def test_malformed_dates_and_times_are_refused_before_any_request(world, low, ti
         requests = server.stats()["requests"]
         errors = {
             "bulk": tool_error(
-                await s.call_tool("bulk_delete_by_criteria", {"datastore_id": ds, "criteria": criteria, "dry_run": True})
+                await s.call_tool(
+                    "bulk_delete_by_criteria", {"datastore_id": ds, "criteria": criteria, "dry_run": True}
+                )
             ),
             "bulk_real": tool_error(
                 await s.call_tool("bulk_delete_by_criteria", {"datastore_id": ds, "criteria": criteria})
@@ -315,7 +324,9 @@ def test_malformed_dates_and_times_are_refused_before_any_request(world, low, ti
         assert e["type"] == "validation_error", (name, e)
         assert why in e["message"], (name, e)
         # one prefix, naming the tool's own parameter
-        assert e["message"].startswith(f"Invalid parameter '{param}': ") and e["message"].count("Invalid parameter") == 1
+        assert (
+            e["message"].startswith(f"Invalid parameter '{param}': ") and e["message"].count("Invalid parameter") == 1
+        )
 
 
 def test_bulk_delete_criteria_errors_name_the_parameter_once(world):
