@@ -92,13 +92,15 @@ UPDATES = [
     ("null value", {"PatientSex": None}, {}, "PatientSex is null"),
     ("date neither DICOM nor ISO", {}, {"StudyDate": "01/06/2024"}, "give YYYYMMDD or YYYY-MM-DD"),
     ("time not HHMMSS", {}, {"StudyTime": "10:15"}, "give HHMMSS"),
+    ("time HHMM", {}, {"StudyTime": "1015"}, "give HHMMSS"),
     ("value too long for its VR", {}, {"StudyDescription": "x" * 65}, "LO allows at most 64"),
     ("sequence", {}, {"ProcedureCodeSequence": [{"CodeValue": "1"}]}, "sequences need force"),
 ]
 # What the stored metadata holds after a valid case where it differs from what was given.
 STORED = {"valid ISO study date": {"StudyDate": "20240601"}}
-# Refused by this server although HealthImaging would store it (an empty value).
-SERVER_POLICY = {"null value"}
+# Refused by this server although HealthImaging would store them: an empty value, and a time in
+# a shorter form DICOM allows (this server takes HHMMSS[.ffffff] only).
+SERVER_POLICY = {"null value", "time HHMM"}
 
 
 def expected_after(before: dict, case: str, patient: dict, study: dict) -> dict:

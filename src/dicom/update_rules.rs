@@ -143,6 +143,7 @@ mod tests {
         assert!(refused(Study, "StudyDescription", json!("x".repeat(65))));
         assert!(refused(Study, "StudyDate", json!("2024-06-01")));
         assert!(refused(Study, "StudyTime", json!("10:15")));
+        assert!(!refused(Study, "StudyTime", json!("1015"))); // DICOM allows HHMM
         assert!(refused(Patient, "PatientSex", json!("female")));
     }
 

@@ -72,6 +72,16 @@ pub fn time(s: &str) -> Result<(), String> {
     }
 }
 
+/// A TM value as DICOM allows it: `HH`, `HHMM` or `HHMMSS`, with an optional fraction after
+/// the seconds (what this server accepts as input is the stricter [`time`]).
+fn dicom_time(s: &str) -> Result<(), String> {
+    let t = s.trim_end();
+    match t.len() {
+        2 | 4 if digits(t) => time(&format!("{t:0<6}")),
+        _ => time(t),
+    }
+}
+
 /// Maximum characters of one value, where the VR has a limit.
 fn max_chars(vr: VR) -> Option<usize> {
     Some(match vr {
@@ -130,7 +140,7 @@ fn text(vr: VR, s: &str) -> Result<(), String> {
                 (_, true) => Err(format!("{} is ISO; DA is YYYYMMDD", shown(s))),
             }
         }
-        VR::TM => return time(s),
+        VR::TM => return dicom_time(s),
         _ => {}
     }
     if let Some(max) = max_chars(vr) {
@@ -286,6 +296,8 @@ mod tests {
         for good in ["101500", "000000", "235959.999999", "101500.1", "235960"] {
             assert!(time(good).is_ok(), "{good}");
         }
+        assert!(dicom_time("1015").is_ok() && dicom_time("10").is_ok());
+        assert!(dicom_time("2415").is_err() && dicom_time("10:15").is_err());
         for bad in [
             "10:15:00",
             "1015",

@@ -38,13 +38,19 @@ fn attribute_value(
         ));
     }
     let mut value = value.clone();
-    let is_date = attribute(key).is_some_and(|a| a.vr == Some(VR::DA));
-    if let (true, Value::String(s)) = (is_date, &value) {
-        let (dicom, converted) = values::date(s).map_err(|why| format!("{key}: {why}"))?;
-        if converted {
-            normalized.insert(key.to_string(), Value::String(dicom.clone()));
-            value = Value::String(dicom);
+    // Dates and times as this server takes them (stricter than DICOM for times: HHMMSS).
+    match (attribute(key).and_then(|a| a.vr), &value) {
+        (Some(VR::DA), Value::String(s)) => {
+            let (dicom, converted) = values::date(s).map_err(|why| format!("{key}: {why}"))?;
+            if converted {
+                normalized.insert(key.to_string(), Value::String(dicom.clone()));
+                value = Value::String(dicom);
+            }
         }
+        (Some(VR::TM), Value::String(s)) => {
+            values::time(s).map_err(|why| format!("{key}: {why}"))?;
+        }
+        _ => {}
     }
     match update_rules::refusal(level, key, &value, force) {
         Some(why) => Err(why),
@@ -157,6 +163,7 @@ mod tests {
                 "YYYYMMDD or YYYY-MM-DD",
             ),
             (json!({}), json!({"StudyTime": "10:15"}), "HHMMSS"),
+            (json!({}), json!({"StudyTime": "1015"}), "HHMMSS"),
         ];
         for (p, s, why) in cases {
             let c = check(p.clone(), s.clone());
