@@ -7,12 +7,13 @@ use aws_sdk_medicalimaging::types::{
     SearchByAttributeValue, SearchCriteria, SearchFilter, Sort, SortField, SortOrder,
 };
 use aws_smithy_types::date_time::Format;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::convert::{name, Obj};
 use super::error::{from_sdk, EngineError, EngineResult};
 use super::validate;
 use super::{client, Page};
+use crate::dicom::values;
 use crate::model::constraints::Shape;
 
 pub fn dicom_tags(t: &DicomTags) -> Value {
@@ -76,89 +77,130 @@ fn version_properties(p: &ImageSetProperties) -> Value {
         .done()
 }
 
-fn bad_criteria(rule: impl std::fmt::Display) -> EngineError {
-    EngineError::invalid("search_criteria", rule)
+/// Search criteria checked and converted to the SDK's types, with the values converted on the
+/// way (ISO dates to DICOM `YYYYMMDD`), keyed by where they were given.
+#[derive(Debug, Clone)]
+pub struct Criteria {
+    pub search: SearchCriteria,
+    pub normalized: Map<String, Value>,
 }
 
-/// A timestamp given as epoch seconds or an ISO-8601 string.
-fn timestamp(v: &Value, key: &str) -> EngineResult<DateTime> {
-    match v {
-        Value::Number(n) => n
-            .as_f64()
-            .map(DateTime::from_secs_f64)
-            .ok_or_else(|| bad_criteria(format!("{key} must be a number of epoch seconds"))),
-        Value::String(s) => DateTime::from_str(s, Format::DateTime).map_err(|_| {
-            bad_criteria(format!(
-                "{key} '{s}' is not an ISO-8601 date-time such as 2024-01-31T00:00:00Z"
-            ))
-        }),
-        _ => Err(bad_criteria(format!(
-            "{key} must be epoch seconds or an ISO-8601 string"
-        ))),
+/// Reads one criteria document, naming the tool parameter (`param`) in its errors.
+struct Reader<'a> {
+    param: &'a str,
+    normalized: Map<String, Value>,
+}
+
+impl Reader<'_> {
+    fn bad(&self, rule: impl std::fmt::Display) -> EngineError {
+        EngineError::invalid(self.param, rule)
+    }
+
+    /// A timestamp given as epoch seconds or an ISO-8601 string.
+    fn timestamp(&self, v: &Value, key: &str) -> EngineResult<DateTime> {
+        match v {
+            Value::Number(n) => n
+                .as_f64()
+                .map(DateTime::from_secs_f64)
+                .ok_or_else(|| self.bad(format!("{key} must be a number of epoch seconds"))),
+            Value::String(s) => DateTime::from_str(s, Format::DateTime).map_err(|_| {
+                self.bad(format!(
+                    "{key} {} is not an ISO-8601 date-time such as 2024-01-31T00:00:00Z",
+                    values::shown(s)
+                ))
+            }),
+            _ => Err(self.bad(format!("{key} must be epoch seconds or an ISO-8601 string"))),
+        }
+    }
+
+    fn text(&self, v: &Value, key: &str) -> EngineResult<String> {
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| self.bad(format!("{key} must be a string")))
+    }
+
+    fn uid(&self, v: &Value, key: &str) -> EngineResult<String> {
+        let uid = self.text(v, key)?;
+        validate::shape(&format!("{}.{key}", self.param), &uid, Shape::DicomUid)?;
+        Ok(uid)
+    }
+
+    /// `{"DICOMStudyDate": "YYYYMMDD" | "YYYY-MM-DD", "DICOMStudyTime"?: "HHMMSS[.ffffff]"}`;
+    /// `at` is where it was given, for the conversion note.
+    fn study_date_and_time(&mut self, v: &Value, at: &str) -> EngineResult<DicomStudyDateAndTime> {
+        let date = v
+            .get("DICOMStudyDate")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                self.bad("DICOMStudyDateAndTime needs DICOMStudyDate (YYYYMMDD or YYYY-MM-DD)")
+            })?;
+        let (date, converted) =
+            values::date(date).map_err(|why| self.bad(format!("DICOMStudyDate {why}")))?;
+        if converted {
+            self.normalized
+                .insert(format!("{at}.DICOMStudyDate"), json!(date));
+        }
+        let time = match v.get("DICOMStudyTime") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) => {
+                values::time(t).map_err(|why| self.bad(format!("DICOMStudyTime {why}")))?;
+                Some(t.clone())
+            }
+            Some(_) => return Err(self.bad("DICOMStudyTime must be a string HHMMSS[.ffffff]")),
+        };
+        DicomStudyDateAndTime::builder()
+            .dicom_study_date(date)
+            .set_dicom_study_time(time)
+            .build()
+            .map_err(|e| self.bad(e.to_string()))
+    }
+
+    fn attribute(&mut self, v: &Value, at: &str) -> EngineResult<SearchByAttributeValue> {
+        let obj = v
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .ok_or_else(|| self.bad("each value must be an object with exactly one attribute, e.g. {\"DICOMPatientId\": \"123\"}"))?;
+        let (k, v) = obj.iter().next().expect("one entry");
+        Ok(match k.as_str() {
+            "DICOMPatientId" => SearchByAttributeValue::DicomPatientId(self.text(v, k)?),
+            "DICOMAccessionNumber" => SearchByAttributeValue::DicomAccessionNumber(self.text(v, k)?),
+            "DICOMStudyId" => SearchByAttributeValue::DicomStudyId(self.text(v, k)?),
+            "DICOMStudyInstanceUID" => SearchByAttributeValue::DicomStudyInstanceUid(self.uid(v, k)?),
+            "DICOMSeriesInstanceUID" => SearchByAttributeValue::DicomSeriesInstanceUid(self.uid(v, k)?),
+            "createdAt" => SearchByAttributeValue::CreatedAt(self.timestamp(v, k)?),
+            "updatedAt" => SearchByAttributeValue::UpdatedAt(self.timestamp(v, k)?),
+            "isPrimary" => SearchByAttributeValue::IsPrimary(
+                v.as_bool().ok_or_else(|| self.bad("isPrimary must be true or false"))?,
+            ),
+            "DICOMStudyDateAndTime" => SearchByAttributeValue::DicomStudyDateAndTime(
+                self.study_date_and_time(v, &format!("{at}.DICOMStudyDateAndTime"))?,
+            ),
+            other => {
+                return Err(self.bad(format!(
+                    "unknown attribute {}; searchable: DICOMPatientId, DICOMAccessionNumber, DICOMStudyId, DICOMStudyInstanceUID, DICOMSeriesInstanceUID, createdAt, updatedAt, DICOMStudyDateAndTime, isPrimary",
+                    values::shown(other)
+                )))
+            }
+        })
     }
 }
 
-fn text(v: &Value, key: &str) -> EngineResult<String> {
-    v.as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| bad_criteria(format!("{key} must be a string")))
-}
-
-fn attribute(v: &Value) -> EngineResult<SearchByAttributeValue> {
-    let obj = v
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .ok_or_else(|| bad_criteria("each value must be an object with exactly one attribute, e.g. {\"DICOMPatientId\": \"123\"}"))?;
-    let (k, v) = obj.iter().next().expect("one entry");
-    Ok(match k.as_str() {
-        "DICOMPatientId" => SearchByAttributeValue::DicomPatientId(text(v, k)?),
-        "DICOMAccessionNumber" => SearchByAttributeValue::DicomAccessionNumber(text(v, k)?),
-        "DICOMStudyId" => SearchByAttributeValue::DicomStudyId(text(v, k)?),
-        "DICOMStudyInstanceUID" => {
-            let uid = text(v, k)?;
-            validate::shape("search_criteria.DICOMStudyInstanceUID", &uid, Shape::DicomUid)?;
-            SearchByAttributeValue::DicomStudyInstanceUid(uid)
-        }
-        "DICOMSeriesInstanceUID" => {
-            let uid = text(v, k)?;
-            validate::shape("search_criteria.DICOMSeriesInstanceUID", &uid, Shape::DicomUid)?;
-            SearchByAttributeValue::DicomSeriesInstanceUid(uid)
-        }
-        "createdAt" => SearchByAttributeValue::CreatedAt(timestamp(v, k)?),
-        "updatedAt" => SearchByAttributeValue::UpdatedAt(timestamp(v, k)?),
-        "isPrimary" => SearchByAttributeValue::IsPrimary(
-            v.as_bool().ok_or_else(|| bad_criteria("isPrimary must be true or false"))?,
-        ),
-        "DICOMStudyDateAndTime" => {
-            let date = v
-                .get("DICOMStudyDate")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad_criteria("DICOMStudyDateAndTime needs DICOMStudyDate (YYYYMMDD)"))?;
-            SearchByAttributeValue::DicomStudyDateAndTime(
-                DicomStudyDateAndTime::builder()
-                    .dicom_study_date(date)
-                    .set_dicom_study_time(v.get("DICOMStudyTime").and_then(Value::as_str).map(str::to_owned))
-                    .build()
-                    .map_err(|e| bad_criteria(e.to_string()))?,
-            )
-        }
-        other => {
-            return Err(bad_criteria(format!(
-                "unknown attribute '{other}'; searchable: DICOMPatientId, DICOMAccessionNumber, DICOMStudyId, DICOMStudyInstanceUID, DICOMSeriesInstanceUID, createdAt, updatedAt, DICOMStudyDateAndTime, isPrimary"
-            )))
-        }
-    })
-}
-
 /// SearchCriteria from its JSON form: `{"filters": [{"operator": "EQUAL"|"BETWEEN",
-/// "values": [...]}], "sort": {"sortField": ..., "sortOrder": ...}}`.
-pub fn criteria(v: &Value) -> EngineResult<SearchCriteria> {
+/// "values": [...]}], "sort": {"sortField": ..., "sortOrder": ...}}`. Study dates may be given
+/// as `YYYYMMDD` or ISO `YYYY-MM-DD` (converted, and noted in `normalized`); anything else,
+/// and times not `HHMMSS[.ffffff]`, are refused. Errors name `param`.
+pub fn criteria(param: &str, v: &Value) -> EngineResult<Criteria> {
+    let mut r = Reader {
+        param,
+        normalized: Map::new(),
+    };
     let obj = v
         .as_object()
-        .ok_or_else(|| bad_criteria("must be an object with 'filters' and/or 'sort'"))?;
+        .ok_or_else(|| r.bad("must be an object with 'filters' and/or 'sort'"))?;
     if let Some(k) = obj.keys().find(|k| *k != "filters" && *k != "sort") {
-        return Err(bad_criteria(format!(
-            "unexpected key '{k}'; allowed: filters, sort"
+        return Err(r.bad(format!(
+            "unexpected key {}; allowed: filters, sort",
+            values::shown(k)
         )));
     }
     let mut b = SearchCriteria::builder();
@@ -166,33 +208,34 @@ pub fn criteria(v: &Value) -> EngineResult<SearchCriteria> {
         let filters = filters
             .as_array()
             .filter(|f| (1..=2).contains(&f.len()))
-            .ok_or_else(|| bad_criteria("filters must be a list of 1 or 2 filters"))?;
-        for f in filters {
+            .ok_or_else(|| r.bad("filters must be a list of 1 or 2 filters"))?;
+        for (i, f) in filters.iter().enumerate() {
             let op = f.get("operator").and_then(Value::as_str).unwrap_or("EQUAL");
             let values = f
                 .get("values")
                 .and_then(Value::as_array)
-                .ok_or_else(|| bad_criteria("each filter needs 'values'"))?;
+                .ok_or_else(|| r.bad("each filter needs 'values'"))?;
             let expected = match op {
                 "EQUAL" => 1,
                 "BETWEEN" => 2,
                 other => {
-                    return Err(bad_criteria(format!(
-                        "operator '{other}' is not EQUAL or BETWEEN"
+                    return Err(r.bad(format!(
+                        "operator {} is not EQUAL or BETWEEN",
+                        values::shown(other)
                     )))
                 }
             };
             if values.len() != expected {
-                return Err(bad_criteria(format!(
+                return Err(r.bad(format!(
                     "{op} takes {expected} value(s), got {}",
                     values.len()
                 )));
             }
             let mut fb = SearchFilter::builder().operator(Operator::from(op));
-            for v in values {
-                fb = fb.values(attribute(v)?);
+            for (j, v) in values.iter().enumerate() {
+                fb = fb.values(r.attribute(v, &format!("filters[{i}].values[{j}]"))?);
             }
-            b = b.filters(fb.build().map_err(|e| bad_criteria(e.to_string()))?);
+            b = b.filters(fb.build().map_err(|e| r.bad(e.to_string()))?);
         }
     }
     if let Some(sort) = obj.get("sort") {
@@ -205,12 +248,12 @@ pub fn criteria(v: &Value) -> EngineResult<SearchCriteria> {
             .and_then(Value::as_str)
             .unwrap_or("DESC");
         validate::one_of(
-            "search_criteria.sort.sortField",
+            &format!("{param}.sort.sortField"),
             Some(field),
             &["updatedAt", "createdAt", "DICOMStudyDateAndTime"],
         )?;
         validate::one_of(
-            "search_criteria.sort.sortOrder",
+            &format!("{param}.sort.sortOrder"),
             Some(order),
             &["ASC", "DESC"],
         )?;
@@ -219,10 +262,13 @@ pub fn criteria(v: &Value) -> EngineResult<SearchCriteria> {
                 .sort_field(SortField::from(field))
                 .sort_order(SortOrder::from(order))
                 .build()
-                .map_err(|e| bad_criteria(e.to_string()))?,
+                .map_err(|e| r.bad(e.to_string()))?,
         );
     }
-    Ok(b.build())
+    Ok(Criteria {
+        search: b.build(),
+        normalized: r.normalized,
+    })
 }
 
 pub async fn search_image_sets(
@@ -232,12 +278,16 @@ pub async fn search_image_sets(
 ) -> EngineResult<Value> {
     validate::id("datastore_id", &datastore_id)?;
     let max = page.check()?;
-    let criteria = search_criteria.as_ref().map(criteria).transpose()?;
+    let criteria = search_criteria
+        .as_ref()
+        .map(|c| criteria("search_criteria", c))
+        .transpose()?;
+    let normalized = criteria.as_ref().map(|c| c.normalized.clone());
     let out = client()
         .await
         .search_image_sets()
         .datastore_id(&datastore_id)
-        .set_search_criteria(criteria)
+        .set_search_criteria(criteria.map(|c| c.search))
         .set_max_results(max)
         .set_next_token(page.next_token)
         .send()
@@ -253,6 +303,8 @@ pub async fn search_image_sets(
             out.sort().map(|s| json!({"sort_field": s.sort_field().as_str(), "sort_order": s.sort_order().as_str()})),
         )
         .opt("next_token", out.next_token())
+        // What was converted before searching (ISO study dates), so the caller knows.
+        .opt("normalized", normalized.filter(|n| !n.is_empty()).map(Value::Object))
         .done())
 }
 

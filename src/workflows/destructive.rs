@@ -9,8 +9,8 @@ use std::sync::Arc;
 use aws_sdk_medicalimaging::types::SearchFilter;
 use serde_json::{json, Map, Value};
 
+use super::checks;
 use super::common::{dicom_uid, search_all, Key};
-use super::documents;
 use super::reads::MAX_LIMIT;
 use super::writes::{
     apply_all, plan_remove_instance, plan_remove_series, report, Action, Plan, Progress,
@@ -211,18 +211,12 @@ pub async fn remove_instance_from_image_set(
     one_image_set(ds, image_set_id, plan, dry_run).await
 }
 
+/// The keyword → value map of one level; the attributes themselves are judged by
+/// `checks::patient_study_update` (reported per item, the same in a dry run).
 fn attributes(v: &Value, param: &str) -> EngineResult<Map<String, Value>> {
     match v {
         Value::Null => Ok(Map::new()),
-        Value::Object(m) => {
-            if let Some((k, _)) = m.iter().find(|(k, v)| k.is_empty() || v.is_object()) {
-                return Err(EngineError::invalid(
-                    param,
-                    format!("'{k}' must be a DICOM keyword with a plain value"),
-                ));
-            }
-            Ok(m.clone())
-        }
+        Value::Object(m) => Ok(m.clone()),
         _ => Err(EngineError::invalid(
             param,
             "must be an object of DICOM keyword -> value",
@@ -230,7 +224,9 @@ fn attributes(v: &Value, param: &str) -> EngineResult<Map<String, Value>> {
     }
 }
 
-/// Sets Patient- and Study-level attributes on every image set of `key`.
+/// Sets Patient- and Study-level attributes on every image set of `key`. The change is checked
+/// once, before any write: when HealthImaging would refuse it, every item is `would_fail` in a
+/// dry run and `failed` in a real run, with the same reason, and nothing is sent.
 async fn run_update(
     ds: &str,
     key: Key,
@@ -243,11 +239,20 @@ async fn run_update(
     if patient.is_empty() && study.is_empty() {
         return Err(EngineError::invalid(param, "has no attributes to update"));
     }
-    let doc = documents::patient_study_update(Some(&patient), Some(&study));
-    let update = doc.clone();
-    let plan: Plan = Arc::new(move |_| Action::Update(update.clone()));
+    let check = checks::patient_study_update(&patient, &study, false);
+    let action = match &check.refusal {
+        None => Action::Update(check.document.clone()),
+        Some(why) => Action::Fail(why.clone()),
+    };
+    let plan: Plan = Arc::new(move |_| action.clone());
     let mut out = run_for(ds, key, &[], Some(plan), dry_run, progress, false).await?;
-    out["update_document"] = doc;
+    out["update_document"] = check.document;
+    if !check.normalized.is_empty() {
+        out["normalized"] = Value::Object(check.normalized);
+    }
+    if let Some(why) = check.refusal {
+        out["update_refused"] = json!(why);
+    }
     Ok(out)
 }
 
@@ -302,8 +307,9 @@ pub async fn bulk_update_patient_metadata(
 }
 
 /// Search filters from `criteria`: the API's `{"filters": [...]}` shape, or a flat map of
-/// EQUAL attributes such as `{"DICOMPatientId": "123"}` (at most 2, as the API allows).
-fn criteria_filters(criteria: &Value) -> EngineResult<Vec<SearchFilter>> {
+/// EQUAL attributes such as `{"DICOMPatientId": "123"}` (at most 2, as the API allows); with
+/// the values converted on the way (ISO study dates). Errors name `criteria` once.
+fn criteria_filters(criteria: &Value) -> EngineResult<(Vec<SearchFilter>, Map<String, Value>)> {
     let obj = criteria
         .as_object()
         .filter(|o| !o.is_empty())
@@ -313,24 +319,22 @@ fn criteria_filters(criteria: &Value) -> EngineResult<Vec<SearchFilter>> {
                 "must be a non-empty object, e.g. {\"DICOMPatientId\": \"123\"}",
             )
         })?;
-    if obj.contains_key("filters") {
-        let c = image_sets::criteria(criteria)
-            .map_err(|e| EngineError::invalid("criteria", e.message))?;
-        return Ok(c.filters().to_vec());
-    }
-    if obj.len() > 2 {
+    let api_shape = if obj.contains_key("filters") {
+        criteria.clone()
+    } else if obj.len() > 2 {
         return Err(EngineError::invalid(
             "criteria",
             "HealthImaging combines at most 2 search attributes",
         ));
-    }
-    let filters = obj
-        .iter()
-        .map(|(k, v)| json!({"operator": "EQUAL", "values": [{k.as_str(): v}]}))
-        .collect::<Vec<_>>();
-    let c = image_sets::criteria(&json!({"filters": filters}))
-        .map_err(|e| EngineError::invalid("criteria", e.message))?;
-    Ok(c.filters().to_vec())
+    } else {
+        let filters = obj
+            .iter()
+            .map(|(k, v)| json!({"operator": "EQUAL", "values": [{k.as_str(): v}]}))
+            .collect::<Vec<_>>();
+        json!({ "filters": filters })
+    };
+    let c = image_sets::criteria("criteria", &api_shape)?;
+    Ok((c.search.filters().to_vec(), c.normalized))
 }
 
 /// Deletes every image set matching `criteria`, but nothing at all when more than
@@ -353,10 +357,17 @@ pub async fn bulk_delete_by_criteria(
             ))
         }
     };
-    let filters = criteria_filters(&criteria)?;
+    let (filters, normalized) = criteria_filters(&criteria)?;
     let (ids, truncated) = matching(&ds, filters.clone()).await?;
+    // What was converted in the criteria (ISO study dates), so the caller knows.
+    let note = |mut out: Value| {
+        if !normalized.is_empty() {
+            out["normalized"] = Value::Object(normalized.clone());
+        }
+        out
+    };
     if ids.len() > limit {
-        return Ok(json!({
+        return Ok(note(json!({
             "dry_run": dry_run,
             "refused": true,
             "matched": ids.len(),
@@ -365,7 +376,7 @@ pub async fn bulk_delete_by_criteria(
             "message": format!("{} image sets match, more than max_deletions={limit}; nothing was deleted. Narrow the criteria or raise max_deletions.", ids.len()),
             "total": 0,
             "items": [],
-        }));
+        })));
     }
     let items = apply_all(&ds, ids.clone(), None, false, dry_run, progress).await;
     let mut out = report(&items, dry_run);
@@ -376,5 +387,5 @@ pub async fn bulk_delete_by_criteria(
         let (left, _) = matching(&ds, filters).await?;
         out["remaining_image_sets"] = json!(left.len());
     }
-    Ok(out)
+    Ok(note(out))
 }

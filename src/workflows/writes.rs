@@ -29,6 +29,8 @@ pub enum Action {
     Update(Value),
     /// Nothing to do, with the reason (e.g. the series is no longer there).
     Nothing(String),
+    /// HealthImaging would refuse the change, for this reason: nothing is sent.
+    Fail(String),
 }
 
 impl Action {
@@ -41,6 +43,8 @@ impl Action {
             (Action::Update(_), false) => "updated",
             (Action::Update(_), true) => "would_update",
             (Action::Nothing(_), _) => "unchanged",
+            (Action::Fail(_), false) => "failed",
+            (Action::Fail(_), true) => "would_fail",
         }
     }
 }
@@ -134,7 +138,7 @@ async fn write(
                 .await?;
             return Ok(None);
         }
-        Action::Nothing(_) => return Ok(None),
+        Action::Nothing(_) | Action::Fail(_) => return Ok(None),
         Action::Remove(doc) => ("removableAttributes", doc),
         Action::Update(doc) => ("updatableAttributes", doc),
     };
@@ -190,6 +194,11 @@ async fn apply_one(
         };
         let detail = match &action {
             Action::Nothing(why) => Some(why.clone()),
+            Action::Fail(why) => {
+                // The same reason in a dry run and a real run; only a real run has failed.
+                let error = (!dry_run).then(|| EngineError::new(ErrorType::Validation, why));
+                return outcome(action.verb(dry_run), None, Some(why.clone()), error);
+            }
             _ => None,
         };
         if dry_run || matches!(action, Action::Nothing(_)) {
@@ -277,6 +286,7 @@ pub fn report(items: &[ItemOutcome], dry_run: bool) -> Value {
         "failed": items.iter().filter(|i| i.failed()).count(),
         "already_deleted": count("already_deleted"),
         "unchanged": count("unchanged"),
+        "would_fail": count("would_fail"),
         "items": items.iter().map(ItemOutcome::to_json).collect::<Vec<_>>(),
     })
 }

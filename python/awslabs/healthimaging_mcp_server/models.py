@@ -128,6 +128,7 @@ class SearchImageSetsResult(TypedDict, total=False):
     image_sets_metadata_summaries: list[ImageSetSummary]
     sort: SortApplied
     next_token: str
+    normalized: dict[str, str]
 
 
 @with_config(_OPEN)
@@ -285,5 +286,8 @@ class WorkflowReport(TypedDict, total=False):
     remaining_image_sets: int
     remaining_image_set_ids: list[str]
     update_document: dict[str, Any]
+    would_fail: int
+    update_refused: str
+    normalized: dict[str, str]
     message: str
     items: list[WorkflowItem]
