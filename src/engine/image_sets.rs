@@ -10,10 +10,10 @@ use aws_smithy_types::date_time::Format;
 use serde_json::{json, Value};
 
 use super::convert::{name, Obj};
-use super::error::{from_sdk, EngineError, EngineResult};
+use super::error::{excerpt, from_sdk, EngineError, EngineResult};
 use super::validate;
 use super::{client, Page};
-use crate::model::constraints::Shape;
+use crate::model::constraints::{self, Shape};
 
 pub fn dicom_tags(t: &DicomTags) -> Value {
     Obj::new()
@@ -89,7 +89,8 @@ fn timestamp(v: &Value, key: &str) -> EngineResult<DateTime> {
             .ok_or_else(|| bad_criteria(format!("{key} must be a number of epoch seconds"))),
         Value::String(s) => DateTime::from_str(s, Format::DateTime).map_err(|_| {
             bad_criteria(format!(
-                "{key} '{s}' is not an ISO-8601 date-time such as 2024-01-31T00:00:00Z"
+                "{key} {} is not an ISO-8601 date-time such as 2024-01-31T00:00:00Z",
+                excerpt(s)
             ))
         }),
         _ => Err(bad_criteria(format!(
@@ -104,6 +105,13 @@ fn text(v: &Value, key: &str) -> EngineResult<String> {
         .ok_or_else(|| bad_criteria(format!("{key} must be a string")))
 }
 
+/// A string value checked against its model shape.
+fn shaped(v: &Value, key: &str, s: Shape) -> EngineResult<String> {
+    let t = text(v, key)?;
+    validate::shape(&format!("search_criteria.{key}"), &t, s)?;
+    Ok(t)
+}
+
 fn attribute(v: &Value) -> EngineResult<SearchByAttributeValue> {
     let obj = v
         .as_object()
@@ -111,9 +119,14 @@ fn attribute(v: &Value) -> EngineResult<SearchByAttributeValue> {
         .ok_or_else(|| bad_criteria("each value must be an object with exactly one attribute, e.g. {\"DICOMPatientId\": \"123\"}"))?;
     let (k, v) = obj.iter().next().expect("one entry");
     Ok(match k.as_str() {
-        "DICOMPatientId" => SearchByAttributeValue::DicomPatientId(text(v, k)?),
-        "DICOMAccessionNumber" => SearchByAttributeValue::DicomAccessionNumber(text(v, k)?),
-        "DICOMStudyId" => SearchByAttributeValue::DicomStudyId(text(v, k)?),
+        "DICOMPatientId" => SearchByAttributeValue::DicomPatientId(validate::patient_id(
+            "search_criteria.DICOMPatientId",
+            &text(v, k)?,
+        )?),
+        "DICOMAccessionNumber" => {
+            SearchByAttributeValue::DicomAccessionNumber(shaped(v, k, Shape::DicomAccessionNumber)?)
+        }
+        "DICOMStudyId" => SearchByAttributeValue::DicomStudyId(shaped(v, k, Shape::DicomStudyId)?),
         "DICOMStudyInstanceUID" => {
             let uid = text(v, k)?;
             validate::shape("search_criteria.DICOMStudyInstanceUID", &uid, Shape::DicomUid)?;
@@ -134,6 +147,10 @@ fn attribute(v: &Value) -> EngineResult<SearchByAttributeValue> {
                 .get("DICOMStudyDate")
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad_criteria("DICOMStudyDateAndTime needs DICOMStudyDate (YYYYMMDD)"))?;
+            validate::shape("search_criteria.DICOMStudyDate", date, Shape::DicomStudyDate)?;
+            if let Some(time) = v.get("DICOMStudyTime").and_then(Value::as_str) {
+                validate::shape("search_criteria.DICOMStudyTime", time, Shape::DicomStudyTime)?;
+            }
             SearchByAttributeValue::DicomStudyDateAndTime(
                 DicomStudyDateAndTime::builder()
                     .dicom_study_date(date)
@@ -144,7 +161,8 @@ fn attribute(v: &Value) -> EngineResult<SearchByAttributeValue> {
         }
         other => {
             return Err(bad_criteria(format!(
-                "unknown attribute '{other}'; searchable: DICOMPatientId, DICOMAccessionNumber, DICOMStudyId, DICOMStudyInstanceUID, DICOMSeriesInstanceUID, createdAt, updatedAt, DICOMStudyDateAndTime, isPrimary"
+                "unknown attribute {}; searchable: DICOMPatientId, DICOMAccessionNumber, DICOMStudyId, DICOMStudyInstanceUID, DICOMSeriesInstanceUID, createdAt, updatedAt, DICOMStudyDateAndTime, isPrimary",
+                excerpt(other)
             )))
         }
     })
@@ -158,14 +176,15 @@ pub fn criteria(v: &Value) -> EngineResult<SearchCriteria> {
         .ok_or_else(|| bad_criteria("must be an object with 'filters' and/or 'sort'"))?;
     if let Some(k) = obj.keys().find(|k| *k != "filters" && *k != "sort") {
         return Err(bad_criteria(format!(
-            "unexpected key '{k}'; allowed: filters, sort"
+            "unexpected key {}; allowed: filters, sort",
+            excerpt(k)
         )));
     }
     let mut b = SearchCriteria::builder();
     if let Some(filters) = obj.get("filters") {
         let filters = filters
             .as_array()
-            .filter(|f| (1..=2).contains(&f.len()))
+            .filter(|f| constraints::SEARCH_FILTERS.contains(&f.len()))
             .ok_or_else(|| bad_criteria("filters must be a list of 1 or 2 filters"))?;
         for f in filters {
             let op = f.get("operator").and_then(Value::as_str).unwrap_or("EQUAL");
@@ -178,7 +197,8 @@ pub fn criteria(v: &Value) -> EngineResult<SearchCriteria> {
                 "BETWEEN" => 2,
                 other => {
                     return Err(bad_criteria(format!(
-                        "operator '{other}' is not EQUAL or BETWEEN"
+                        "operator {} is not EQUAL or BETWEEN",
+                        excerpt(other)
                     )))
                 }
             };
