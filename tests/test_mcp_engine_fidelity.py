@@ -95,7 +95,9 @@ def test_timestamps_have_milliseconds_and_work_as_search_bounds(world):
                     ]
                 }
                 page = await ok(s, "search_image_sets", datastore_id=ds, search_criteria=criteria, max_results=50)
-                found[(summary["image_set_id"], field)] = {x["image_set_id"] for x in page["image_sets_metadata_summaries"]}
+                found[(summary["image_set_id"], field)] = {
+                    x["image_set_id"] for x in page["image_sets_metadata_summaries"]
+                }
         one = listed["image_sets_metadata_summaries"][0]["image_set_id"]
         got = await ok(s, "get_image_set", datastore_id=ds, image_set_id=one)
         return listed, found, got
@@ -227,7 +229,11 @@ def test_include_study_image_sets_reports_every_image_set_it_changes(world):
     )
     assert len(b_sets) == 2 and all(s["isPrimary"] for s in b_sets)
     target, other = b_sets[0]["imageSetId"], b_sets[1]["imageSetId"]
-    updates = {"DICOMUpdates": {"updatableAttributes": {"SchemaVersion": "1.1", "Study": {"DICOM": {"StudyDescription": "BOTH"}}}}}
+    updates = {
+        "DICOMUpdates": {
+            "updatableAttributes": {"SchemaVersion": "1.1", "Study": {"DICOM": {"StudyDescription": "BOTH"}}}
+        }
+    }
 
     async def steps(s):
         return await ok(
@@ -262,7 +268,9 @@ def test_errors_echo_a_short_prefix_and_big_integers_are_validation_errors(world
             await err(s, "list_datastores", max_results=2**63),
             await err(s, "get_patient_studies", datastore_id=ds, patient_id="HI-PAT-A", max_results=2**64),
             await err(s, "search_by_patient_id", datastore_id=ds, patient_id="HI-PAT-A", max_results=-(2**70)),
-            await err(s, "bulk_delete_by_criteria", datastore_id=ds, criteria={"DICOMPatientId": "X"}, max_deletions=2**64),
+            await err(
+                s, "bulk_delete_by_criteria", datastore_id=ds, criteria={"DICOMPatientId": "X"}, max_deletions=2**64
+            ),
         ]
 
     echoed, *integers = call(server, steps)
