@@ -295,6 +295,23 @@ mod tests {
         assert_eq!(enums("LosslessStorageFormat"), LOSSLESS_STORAGE_FORMAT);
     }
 
+    /// Every pattern of the model, used here or not, has a faithful Rust form.
+    #[test]
+    fn every_model_pattern_translates() {
+        let m = model();
+        let patterns: Vec<(&String, &str)> = m["shapes"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter_map(|(name, s)| Some((name, s.get("pattern")?.as_str()?)))
+            .collect();
+        assert!(patterns.len() >= 20, "{}", patterns.len());
+        for (name, p) in patterns {
+            let t = java_regex::translate(p).unwrap_or_else(|e| panic!("{name}: {e}"));
+            Regex::new(&t.regex).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
     /// Valid and invalid values for every shape, checked with the model's (Java) semantics.
     #[test]
     fn every_shape_accepts_and_refuses_by_java_semantics() {
