@@ -31,6 +31,12 @@ impl Attributes {
         };
         (!s.is_empty()).then_some(s)
     }
+
+    /// An integer-string (IS) attribute as a number: `None` when absent or not a valid IS
+    /// (optional sign, digits, padded with spaces; PS3.5 limits IS to 32-bit signed values).
+    pub fn integer(&self, keyword: &str) -> Option<i64> {
+        self.text(keyword)?.parse::<i32>().ok().map(i64::from)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -123,5 +129,23 @@ mod tests {
         assert_eq!(m.series_of_instance("1.2.3.1"), Some("1.2.3"));
         assert_eq!(m.series_of_instance("9"), None);
         assert!(m.patient.text("PatientSex").is_none());
+    }
+
+    #[test]
+    fn integer_strings() {
+        let a: Attributes = serde_json::from_value(json!({"DICOM": {
+            "A": " 12 ", "B": "+7", "C": "-3", "D": "1.5", "E": "", "F": 4, "G": "99999999999", "H": ["5", "6"], "I": "+-3"
+        }}))
+        .unwrap();
+        assert_eq!(a.integer("A"), Some(12));
+        assert_eq!(a.integer("B"), Some(7));
+        assert_eq!(a.integer("C"), Some(-3));
+        assert_eq!(a.integer("D"), None);
+        assert_eq!(a.integer("E"), None);
+        assert_eq!(a.integer("F"), Some(4));
+        assert_eq!(a.integer("G"), None);
+        assert_eq!(a.integer("H"), Some(5));
+        assert_eq!(a.integer("I"), None);
+        assert_eq!(a.integer("Missing"), None);
     }
 }

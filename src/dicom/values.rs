@@ -7,7 +7,7 @@ use dicom_core::VR;
 use serde_json::Value;
 
 /// At most this many characters of a refused value are echoed in a message.
-const SHOWN: usize = 24;
+const SHOWN: usize = 64;
 
 /// `s` for an error message: cut to a short prefix.
 pub fn shown(s: &str) -> String {

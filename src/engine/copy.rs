@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::client;
 use super::convert::{name, Obj};
-use super::error::{from_sdk, EngineError, EngineResult};
+use super::error::{excerpt, from_sdk, EngineError, EngineResult};
 use super::validate;
 use crate::model::constraints::{self, Shape};
 
@@ -46,7 +46,8 @@ pub fn copy_information(v: &Value) -> EngineResult<CopyImageSetInformation> {
         .find(|k| *k != "sourceImageSet" && *k != "destinationImageSet")
     {
         return Err(bad(format!(
-            "unexpected key '{k}'; allowed: sourceImageSet, destinationImageSet"
+            "unexpected key {}; allowed: sourceImageSet, destinationImageSet",
+            excerpt(k)
         )));
     }
     let src = obj

@@ -65,9 +65,8 @@ pub async fn create_datastore(req: NewDatastore) -> EngineResult<Value> {
         req.lossless_storage_format.as_deref(),
         constraints::LOSSLESS_STORAGE_FORMAT,
     )?;
-    for (k, v) in req.tags.iter().flatten() {
-        validate::shape("tags", k, Shape::TagKey)?;
-        validate::shape("tags", v, Shape::TagValue)?;
+    if let Some(tags) = &req.tags {
+        super::tags::check_tags("tags", tags)?;
     }
     let out = client()
         .await

@@ -44,6 +44,24 @@ pub struct EngineError {
 
 pub type EngineResult<T> = Result<T, EngineError>;
 
+/// A caller's value as error messages show it: quoted, and cut to a short prefix with its
+/// length when long (a 1 MB ID must not come back as a 1 MB error).
+pub fn excerpt(value: &str) -> String {
+    crate::dicom::values::shown(value)
+}
+
+/// Longest service error message passed on (the service may echo a value it refused).
+const MAX_SERVICE_MESSAGE: usize = 1024;
+
+fn bounded(text: &str) -> String {
+    if text.chars().count() <= MAX_SERVICE_MESSAGE {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(MAX_SERVICE_MESSAGE).collect();
+        format!("{head}… (message cut at {MAX_SERVICE_MESSAGE} characters)")
+    }
+}
+
 impl EngineError {
     pub fn new(kind: ErrorType, message: impl Into<String>) -> Self {
         Self {
@@ -72,7 +90,10 @@ fn kind_of_code(code: &str) -> ErrorType {
         "ValidationException"
         | "BadRequestException"
         | "NotAcceptableException"
-        | "SerializationException" => ErrorType::Validation,
+        | "SerializationException"
+        // A quota (tags per resource, ...) is a limit on the request, which the caller can fix.
+        | "ServiceQuotaExceededException"
+        | "TooManyTagsException" => ErrorType::Validation,
         "ResourceNotFoundException" => ErrorType::NotFound,
         "AccessDeniedException"
         | "UnrecognizedClientException"
@@ -118,7 +139,7 @@ where
         SdkError::ServiceError(se) => {
             let e = se.err();
             let code = e.code().unwrap_or("UnknownError").to_string();
-            let message = e.message().unwrap_or("no message").to_string();
+            let message = bounded(e.message().unwrap_or("no message"));
             EngineError {
                 kind: kind_of_code(&code),
                 message: format!("{op} failed: {code}: {message}"),
@@ -158,5 +179,35 @@ where
                 status,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_errors_are_validation_errors() {
+        assert_eq!(
+            kind_of_code("ServiceQuotaExceededException"),
+            ErrorType::Validation
+        );
+        assert_eq!(kind_of_code("InternalServerException"), ErrorType::Service);
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        assert_eq!(excerpt("abc"), "'abc'");
+        let huge = "x".repeat(1_000_000);
+        let shown = excerpt(&huge);
+        assert!(shown.len() < 100, "{shown}");
+        assert!(shown.starts_with(&format!("'{}…'", "x".repeat(64))));
+        assert!(shown.ends_with("(1000000 characters)"));
+        // Cut on characters, never inside one.
+        assert_eq!(
+            excerpt(&"é".repeat(65)),
+            format!("'{}…' (65 characters)", "é".repeat(64))
+        );
+        assert!(bounded(&huge).len() < 1100);
     }
 }

@@ -14,7 +14,7 @@ use super::error::{from_sdk, EngineError, EngineResult};
 use super::validate;
 use super::{client, Page};
 use crate::dicom::values;
-use crate::model::constraints::Shape;
+use crate::model::constraints::{self, Shape};
 
 pub fn dicom_tags(t: &DicomTags) -> Value {
     Obj::new()
@@ -119,10 +119,15 @@ impl Reader<'_> {
             .ok_or_else(|| self.bad(format!("{key} must be a string")))
     }
 
+    /// A string value checked against its model shape.
+    fn shaped(&self, v: &Value, key: &str, shape: Shape) -> EngineResult<String> {
+        let t = self.text(v, key)?;
+        validate::shape(&format!("{}.{key}", self.param), &t, shape)?;
+        Ok(t)
+    }
+
     fn uid(&self, v: &Value, key: &str) -> EngineResult<String> {
-        let uid = self.text(v, key)?;
-        validate::shape(&format!("{}.{key}", self.param), &uid, Shape::DicomUid)?;
-        Ok(uid)
+        self.shaped(v, key, Shape::DicomUid)
     }
 
     /// `{"DICOMStudyDate": "YYYYMMDD" | "YYYY-MM-DD", "DICOMStudyTime"?: "HHMMSS[.ffffff]"}`;
@@ -162,9 +167,16 @@ impl Reader<'_> {
             .ok_or_else(|| self.bad("each value must be an object with exactly one attribute, e.g. {\"DICOMPatientId\": \"123\"}"))?;
         let (k, v) = obj.iter().next().expect("one entry");
         Ok(match k.as_str() {
-            "DICOMPatientId" => SearchByAttributeValue::DicomPatientId(self.text(v, k)?),
-            "DICOMAccessionNumber" => SearchByAttributeValue::DicomAccessionNumber(self.text(v, k)?),
-            "DICOMStudyId" => SearchByAttributeValue::DicomStudyId(self.text(v, k)?),
+            "DICOMPatientId" => SearchByAttributeValue::DicomPatientId(validate::patient_id(
+                &format!("{}.DICOMPatientId", self.param),
+                &self.text(v, k)?,
+            )?),
+            "DICOMAccessionNumber" => SearchByAttributeValue::DicomAccessionNumber(
+                self.shaped(v, k, Shape::DicomAccessionNumber)?,
+            ),
+            "DICOMStudyId" => {
+                SearchByAttributeValue::DicomStudyId(self.shaped(v, k, Shape::DicomStudyId)?)
+            }
             "DICOMStudyInstanceUID" => SearchByAttributeValue::DicomStudyInstanceUid(self.uid(v, k)?),
             "DICOMSeriesInstanceUID" => SearchByAttributeValue::DicomSeriesInstanceUid(self.uid(v, k)?),
             "createdAt" => SearchByAttributeValue::CreatedAt(self.timestamp(v, k)?),
@@ -207,7 +219,7 @@ pub fn criteria(param: &str, v: &Value) -> EngineResult<Criteria> {
     if let Some(filters) = obj.get("filters") {
         let filters = filters
             .as_array()
-            .filter(|f| (1..=2).contains(&f.len()))
+            .filter(|f| constraints::SEARCH_FILTERS.contains(&f.len()))
             .ok_or_else(|| r.bad("filters must be a list of 1 or 2 filters"))?;
         for (i, f) in filters.iter().enumerate() {
             let op = f.get("operator").and_then(Value::as_str).unwrap_or("EQUAL");

@@ -1,16 +1,19 @@
 //! Image set metadata: get_image_set_metadata (returned as the decoded JSON document, not
 //! gzip bytes) and update_image_set_metadata (update documents sent in the API's shape).
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
 use aws_sdk_medicalimaging::primitives::Blob;
-use aws_sdk_medicalimaging::types::{DicomUpdates, MetadataUpdates};
+use aws_sdk_medicalimaging::types::{
+    DicomUpdates, MetadataUpdates, Operator, SearchByAttributeValue, SearchCriteria, SearchFilter,
+};
 use base64::Engine;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::client;
 use super::convert::{name, Obj};
-use super::error::{from_sdk, EngineError, EngineResult, ErrorType};
+use super::error::{excerpt, from_sdk, EngineError, EngineResult, ErrorType};
 use super::validate;
 use crate::model::constraints::{self, Shape};
 
@@ -140,7 +143,8 @@ pub fn metadata_updates(v: &Value) -> EngineResult<MetadataUpdates> {
                 .find(|k| *k != "updatableAttributes" && *k != "removableAttributes")
             {
                 return Err(bad_updates(format!(
-                    "unexpected key '{k}' in DICOMUpdates; allowed: updatableAttributes, removableAttributes"
+                    "unexpected key {} in DICOMUpdates; allowed: updatableAttributes, removableAttributes",
+                    excerpt(k)
                 )));
             }
             let doc = |k: &str| {
@@ -176,6 +180,102 @@ pub struct MetadataUpdate {
     pub include_study_image_sets: Option<bool>,
 }
 
+/// The primary image sets of a study with their latest versions (all pages).
+async fn primary_versions(
+    datastore_id: &str,
+    study_uid: &str,
+) -> EngineResult<BTreeMap<String, i32>> {
+    let filter = |v| {
+        SearchFilter::builder()
+            .operator(Operator::Equal)
+            .values(v)
+            .build()
+            .map_err(|e| EngineError::server(e.to_string()))
+    };
+    let criteria = SearchCriteria::builder()
+        .filters(filter(SearchByAttributeValue::DicomStudyInstanceUid(
+            study_uid.to_string(),
+        ))?)
+        .filters(filter(SearchByAttributeValue::IsPrimary(true))?)
+        .build();
+    let client = client().await;
+    let mut out = BTreeMap::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .search_image_sets()
+            .datastore_id(datastore_id)
+            .search_criteria(criteria.clone())
+            .max_results(50)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| from_sdk("SearchImageSets", e))?;
+        for s in page.image_sets_metadata_summaries() {
+            out.insert(
+                s.image_set_id().to_string(),
+                s.version().unwrap_or_default(),
+            );
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// With `includeStudyImageSets`, HealthImaging applies the update to the other primary image
+/// sets of the same study as well, and its answer names only the one requested. These are the
+/// others as they were before the call: (study UID, image set ID → version).
+async fn study_siblings(
+    req: &MetadataUpdate,
+) -> EngineResult<Option<(String, BTreeMap<String, i32>)>> {
+    let doc =
+        get_image_set_metadata(req.datastore_id.clone(), req.image_set_id.clone(), None).await?;
+    let Some(study_uid) = doc["image_set_metadata"]["Study"]["DICOM"]["StudyInstanceUID"]
+        .as_str()
+        .map(str::to_owned)
+    else {
+        return Ok(None);
+    };
+    let mut before = primary_versions(&req.datastore_id, &study_uid).await?;
+    before.remove(&req.image_set_id);
+    Ok(Some((study_uid, before)))
+}
+
+/// The report of the sibling image sets: each with its version before and after the call
+/// (HealthImaging may still be applying the change when it is read; `updated` says whether a
+/// new version was seen).
+async fn sibling_report(
+    datastore_id: &str,
+    study_uid: &str,
+    before: &BTreeMap<String, i32>,
+) -> Value {
+    let after = primary_versions(datastore_id, study_uid).await;
+    let rows: Vec<Value> = before
+        .iter()
+        .map(|(id, v)| {
+            let now = after.as_ref().ok().and_then(|a| a.get(id)).copied();
+            json!({
+                "image_set_id": id,
+                "version_before": v,
+                "version_after": now,
+                "updated": now.is_some_and(|n| n > *v),
+            })
+        })
+        .collect();
+    let mut report = json!({
+        "study_instance_uid": study_uid,
+        "count": rows.len(),
+        "updated": rows.iter().filter(|r| r["updated"] == true).count(),
+        "image_sets": rows,
+    });
+    if let Err(e) = after {
+        report["verification_error"] = json!(e.message);
+    }
+    report
+}
+
 pub async fn update_image_set_metadata(req: MetadataUpdate) -> EngineResult<Value> {
     validate::id("datastore_id", &req.datastore_id)?;
     validate::id("image_set_id", &req.image_set_id)?;
@@ -185,6 +285,10 @@ pub async fn update_image_set_metadata(req: MetadataUpdate) -> EngineResult<Valu
         Shape::VersionId,
     )?;
     let updates = metadata_updates(&req.updates)?;
+    let siblings = match (&updates, req.include_study_image_sets) {
+        (MetadataUpdates::DicomUpdates(_), Some(true)) => study_siblings(&req).await?,
+        _ => None,
+    };
     let out = client()
         .await
         .update_image_set_metadata()
@@ -209,6 +313,13 @@ pub async fn update_image_set_metadata(req: MetadataUpdate) -> EngineResult<Valu
         .time("created_at", out.created_at())
         .time("updated_at", out.updated_at())
         .opt("message", out.message())
+        .opt(
+            "study_image_sets",
+            match &siblings {
+                Some((uid, before)) => Some(sibling_report(&req.datastore_id, uid, before).await),
+                None => None,
+            },
+        )
         .done())
 }
 

@@ -1,4 +1,6 @@
 //! Tagging: list_tags_for_resource, tag_resource, untag_resource (data store or image set ARNs).
+//! The write tools read the current tags first, so that their reports say what changed: keys
+//! added or overwritten, keys removed or never present.
 
 use std::collections::HashMap;
 
@@ -7,18 +9,68 @@ use serde_json::{json, Value};
 use super::client;
 use super::error::{from_sdk, EngineError, EngineResult};
 use super::validate;
-use crate::model::constraints::Shape;
+use crate::model::constraints::{self, Shape};
 
-pub async fn list_tags_for_resource(resource_arn: String) -> EngineResult<Value> {
-    validate::shape("resource_arn", &resource_arn, Shape::ResourceArn)?;
+async fn current_tags(resource_arn: &str) -> EngineResult<HashMap<String, String>> {
     let out = client()
         .await
         .list_tags_for_resource()
-        .resource_arn(&resource_arn)
+        .resource_arn(resource_arn)
         .send()
         .await
         .map_err(|e| from_sdk("ListTagsForResource", e))?;
-    Ok(json!({"resource_arn": resource_arn, "tags": out.tags()}))
+    Ok(out.tags().clone())
+}
+
+pub async fn list_tags_for_resource(resource_arn: String) -> EngineResult<Value> {
+    validate::shape("resource_arn", &resource_arn, Shape::ResourceArn)?;
+    let tags = current_tags(&resource_arn).await?;
+    Ok(json!({"resource_arn": resource_arn, "tags": tags}))
+}
+
+/// A tag map checked against the model, and against the quota of tags one resource may carry.
+pub fn check_tags(param: &str, tags: &HashMap<String, String>) -> EngineResult<()> {
+    if tags.len() > constraints::MAX_TAGS_PER_RESOURCE {
+        return Err(too_many(param, tags.len()));
+    }
+    for (k, v) in tags {
+        validate::shape(param, k, Shape::TagKey)?;
+        validate::shape(param, v, Shape::TagValue)?;
+    }
+    Ok(())
+}
+
+fn too_many(param: &str, n: usize) -> EngineError {
+    EngineError::invalid(
+        param,
+        format!(
+            "a resource can carry at most {} tags; this would make {n}",
+            constraints::MAX_TAGS_PER_RESOURCE
+        ),
+    )
+}
+
+/// How a tag request relates to the tags already there.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TagChanges {
+    added: Vec<String>,
+    overwritten: Vec<String>,
+    unchanged: Vec<String>,
+}
+
+fn tag_changes(before: &HashMap<String, String>, tags: &HashMap<String, String>) -> TagChanges {
+    let mut c = TagChanges::default();
+    for (k, v) in tags {
+        match before.get(k) {
+            None => c.added.push(k.clone()),
+            Some(old) if old != v => c.overwritten.push(k.clone()),
+            Some(_) => c.unchanged.push(k.clone()),
+        }
+    }
+    c.added.sort();
+    c.overwritten.sort();
+    c.unchanged.sort();
+    c
 }
 
 pub async fn tag_resource(
@@ -29,11 +81,13 @@ pub async fn tag_resource(
     if tags.is_empty() {
         return Err(EngineError::invalid("tags", "give at least one tag"));
     }
-    for (k, v) in &tags {
-        validate::shape("tags", k, Shape::TagKey)?;
-        validate::shape("tags", v, Shape::TagValue)?;
+    check_tags("tags", &tags)?;
+    let before = current_tags(&resource_arn).await?;
+    let changes = tag_changes(&before, &tags);
+    let total = before.len() + changes.added.len();
+    if total > constraints::MAX_TAGS_PER_RESOURCE {
+        return Err(too_many("tags", total));
     }
-    let n = tags.len();
     client()
         .await
         .tag_resource()
@@ -42,24 +96,81 @@ pub async fn tag_resource(
         .send()
         .await
         .map_err(|e| from_sdk("TagResource", e))?;
-    Ok(json!({"resource_arn": resource_arn, "tags_added": n}))
+    Ok(json!({
+        "resource_arn": resource_arn,
+        "tags_added": changes.added.len(),
+        "tags_overwritten": changes.overwritten.len(),
+        "tags_unchanged": changes.unchanged.len(),
+        "added_keys": changes.added,
+        "overwritten_keys": changes.overwritten,
+        "unchanged_keys": changes.unchanged,
+    }))
 }
 
 pub async fn untag_resource(resource_arn: String, tag_keys: Vec<String>) -> EngineResult<Value> {
     validate::shape("resource_arn", &resource_arn, Shape::ResourceArn)?;
-    if tag_keys.is_empty() || tag_keys.len() > 200 {
-        return Err(EngineError::invalid("tag_keys", "give 1 to 200 tag keys"));
+    if tag_keys.is_empty() || tag_keys.len() > *constraints::TAG_KEYS.end() {
+        return Err(EngineError::invalid(
+            "tag_keys",
+            format!("give 1 to {} tag keys", constraints::TAG_KEYS.end()),
+        ));
     }
     for k in &tag_keys {
         validate::shape("tag_keys", k, Shape::TagKey)?;
     }
+    let before = current_tags(&resource_arn).await?;
+    let (mut removed, mut absent): (Vec<String>, Vec<String>) = tag_keys
+        .iter()
+        .cloned()
+        .partition(|k| before.contains_key(k));
+    removed.sort();
+    removed.dedup();
+    absent.sort();
+    absent.dedup();
     client()
         .await
         .untag_resource()
         .resource_arn(&resource_arn)
-        .set_tag_keys(Some(tag_keys.clone()))
+        .set_tag_keys(Some(tag_keys))
         .send()
         .await
         .map_err(|e| from_sdk("UntagResource", e))?;
-    Ok(json!({"resource_arn": resource_arn, "tags_removed": tag_keys}))
+    Ok(json!({"resource_arn": resource_arn, "tags_removed": removed, "tags_absent": absent}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn changes_split_added_overwritten_unchanged() {
+        let before = map(&[("env", "dev"), ("team", "a")]);
+        let c = tag_changes(
+            &before,
+            &map(&[("env", "prod"), ("team", "a"), ("env1", "x")]),
+        );
+        assert_eq!(c.added, ["env1"]);
+        assert_eq!(c.overwritten, ["env"]);
+        assert_eq!(c.unchanged, ["team"]);
+    }
+
+    #[test]
+    fn more_than_fifty_tags_is_a_validation_error() {
+        let tags: HashMap<String, String> =
+            (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
+        let e = check_tags("tags", &tags).unwrap_err();
+        assert_eq!(e.kind, crate::engine::ErrorType::Validation);
+        assert!(e.message.contains("at most 50"), "{}", e.message);
+        let fifty: HashMap<String, String> = (0..50)
+            .map(|i| (format!("cost-center-{i:02}"), "v".into()))
+            .collect();
+        assert!(check_tags("tags", &fifty).is_ok());
+    }
 }

@@ -2,3 +2,4 @@
 //! and the local HealthImaging (server-side validation): shapes and their constraints.
 
 pub mod constraints;
+pub mod java_regex;

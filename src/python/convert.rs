@@ -6,6 +6,44 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 
+use super::errors::to_py_err;
+use crate::engine::error::{excerpt, EngineError};
+
+/// An integer argument (`max_results`, `max_deletions`). Any Python int is taken here, so that
+/// one beyond 64 bits is answered as the caller's mistake (a `validation_error` naming the
+/// parameter) instead of pyo3's OverflowError, which reaches the client as a server fault.
+pub struct IntArg(Result<i64, String>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for IntArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if !obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyBool>() {
+            return Err(PyTypeError::new_err("an integer is required"));
+        }
+        Ok(Self(obj.extract::<i64>().map_err(|_| {
+            obj.str()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|_| "the integer".into())
+        })))
+    }
+}
+
+/// The engine's value of an optional integer argument, or a validation error naming it.
+pub fn int_arg(py: Python<'_>, param: &str, value: Option<IntArg>) -> PyResult<Option<i64>> {
+    match value.map(|v| v.0) {
+        None => Ok(None),
+        Some(Ok(n)) => Ok(Some(n)),
+        Some(Err(text)) => Err(to_py_err(
+            py,
+            &EngineError::invalid(
+                param,
+                format!("{} is out of range (beyond 64 bits)", excerpt(&text)),
+            ),
+        )),
+    }
+}
+
 pub fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
     Ok(match v {
         Value::Null => py.None(),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use pyo3::prelude::*;
 
 use super::bridge::spawn;
-use super::convert::from_py;
+use super::convert::{from_py, int_arg, IntArg};
 use crate::engine::{self, copy, datastores, frames, image_sets, imports, metadata, tags, Page};
 
 type Awaitable<'py> = PyResult<Bound<'py, PyAny>>;
@@ -15,11 +15,11 @@ fn json(obj: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
     from_py(obj)
 }
 
-fn page(max_results: Option<i64>, next_token: Option<String>) -> Page {
-    Page {
-        max_results,
+fn page(py: Python<'_>, max_results: Option<IntArg>, next_token: Option<String>) -> PyResult<Page> {
+    Ok(Page {
+        max_results: int_arg(py, "max_results", max_results)?,
         next_token,
-    }
+    })
 }
 
 #[pyfunction]
@@ -57,12 +57,12 @@ fn get_datastore(py: Python<'_>, datastore_id: String) -> Awaitable<'_> {
 fn list_datastores(
     py: Python<'_>,
     datastore_status: Option<String>,
-    max_results: Option<i64>,
+    max_results: Option<IntArg>,
     next_token: Option<String>,
 ) -> Awaitable<'_> {
     spawn(
         py,
-        datastores::list_datastores(datastore_status, page(max_results, next_token)),
+        datastores::list_datastores(datastore_status, page(py, max_results, next_token)?),
     )
 }
 
@@ -111,12 +111,16 @@ fn list_dicom_import_jobs(
     py: Python<'_>,
     datastore_id: String,
     job_status: Option<String>,
-    max_results: Option<i64>,
+    max_results: Option<IntArg>,
     next_token: Option<String>,
 ) -> Awaitable<'_> {
     spawn(
         py,
-        imports::list_dicom_import_jobs(datastore_id, job_status, page(max_results, next_token)),
+        imports::list_dicom_import_jobs(
+            datastore_id,
+            job_status,
+            page(py, max_results, next_token)?,
+        ),
     )
 }
 
@@ -126,7 +130,7 @@ fn search_image_sets<'py>(
     py: Python<'py>,
     datastore_id: String,
     search_criteria: Option<Bound<'py, PyAny>>,
-    max_results: Option<i64>,
+    max_results: Option<IntArg>,
     next_token: Option<String>,
 ) -> Awaitable<'py> {
     let criteria = search_criteria
@@ -135,7 +139,7 @@ fn search_image_sets<'py>(
         .transpose()?;
     spawn(
         py,
-        image_sets::search_image_sets(datastore_id, criteria, page(max_results, next_token)),
+        image_sets::search_image_sets(datastore_id, criteria, page(py, max_results, next_token)?),
     )
 }
 
@@ -173,7 +177,7 @@ fn list_image_set_versions(
     py: Python<'_>,
     datastore_id: String,
     image_set_id: String,
-    max_results: Option<i64>,
+    max_results: Option<IntArg>,
     next_token: Option<String>,
 ) -> Awaitable<'_> {
     spawn(
@@ -181,7 +185,7 @@ fn list_image_set_versions(
         image_sets::list_image_set_versions(
             datastore_id,
             image_set_id,
-            page(max_results, next_token),
+            page(py, max_results, next_token)?,
         ),
     )
 }

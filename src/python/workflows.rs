@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 
 use super::bridge::{progress_sink, spawn};
-use super::convert::from_py;
+use super::convert::{from_py, int_arg, IntArg};
 use crate::workflows::writes::Progress;
 use crate::workflows::{destructive, reads};
 
@@ -22,7 +22,8 @@ macro_rules! read_workflow {
     ($name:ident($($arg:ident),*) $(, $opt:ident)?) => {
         #[pyfunction]
         #[pyo3(signature = (*, datastore_id, $($arg,)* $($opt = None)?))]
-        fn $name(py: Python<'_>, datastore_id: String, $($arg: String,)* $($opt: Option<i64>)?) -> Awaitable<'_> {
+        fn $name(py: Python<'_>, datastore_id: String, $($arg: String,)* $($opt: Option<IntArg>)?) -> Awaitable<'_> {
+            $(let $opt = int_arg(py, stringify!($opt), $opt)?;)?
             spawn(py, reads::$name(datastore_id, $($arg,)* $($opt)?))
         }
     };
@@ -166,10 +167,11 @@ fn bulk_delete_by_criteria<'py>(
     py: Python<'py>,
     datastore_id: String,
     criteria: Bound<'py, PyAny>,
-    max_deletions: Option<i64>,
+    max_deletions: Option<IntArg>,
     dry_run: bool,
     progress: Option<Bound<'py, PyAny>>,
 ) -> Awaitable<'py> {
+    let max_deletions = int_arg(py, "max_deletions", max_deletions)?;
     let criteria = from_py(&criteria)?;
     let progress = sink(py, progress)?;
     spawn(

@@ -60,8 +60,9 @@ pub enum Key {
 }
 
 impl Key {
+    /// Patient IDs follow the engine's one rule (only DICOM padding removed).
     pub fn patient(patient_id: &str) -> EngineResult<Self> {
-        checked(patient_id, "patient_id").map(Key::Patient)
+        validate::patient_id("patient_id", patient_id).map(Key::Patient)
     }
 
     pub fn study(study_instance_uid: &str) -> EngineResult<Self> {

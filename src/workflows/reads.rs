@@ -121,7 +121,52 @@ pub async fn search_by_series_uid(
     search_by_key(ds, Key::series(&series_uid)?, max_results).await
 }
 
-/// A patient's studies, from the search summaries of all their image sets.
+/// What the metadata of one image set adds to a study row: its series and its instances.
+struct Contents {
+    series: Vec<String>,
+    instances: Vec<String>,
+}
+
+/// Series and SOP Instance UIDs of the given image sets, read from their metadata.
+async fn contents_of(
+    datastore_id: &str,
+    ids: Vec<String>,
+) -> EngineResult<BTreeMap<String, Contents>> {
+    let ds = datastore_id.to_string();
+    let mut out = BTreeMap::new();
+    for m in map_bounded(ids, read_concurrency(), move |id| {
+        let ds = ds.clone();
+        async move {
+            fetch_metadata(&ds, &id, None).await.map(|m| {
+                let instances = m
+                    .study
+                    .series
+                    .values()
+                    .flat_map(|s| s.instances.keys().cloned())
+                    .collect();
+                let series = m.study.series.into_keys().collect();
+                (id, Contents { series, instances })
+            })
+        }
+    })
+    .await
+    {
+        let (id, c) = m?;
+        out.insert(id, c);
+    }
+    Ok(out)
+}
+
+fn study_uid_of(s: &ImageSetsMetadataSummary) -> &str {
+    s.dicom_tags()
+        .and_then(|t| t.dicom_study_instance_uid())
+        .unwrap_or("")
+}
+
+/// A patient's studies, from the search summaries of all their image sets. Metadata is read
+/// only where the summary cannot answer: image sets holding several series (the summary names
+/// no series), and studies with several primary image sets (an instance in two of them is
+/// counted once, by SOP Instance UID).
 pub async fn get_patient_studies(
     datastore_id: String,
     patient_id: String,
@@ -130,31 +175,28 @@ pub async fn get_patient_studies(
     let key = Key::patient(&patient_id)?;
     let pid = key.value().to_string();
     let (sets, truncated) = search_by(&datastore_id, &key, max_results).await?;
-    // The summary names the series of single-series image sets; read the others' metadata.
-    let multi: Vec<String> = sets
+    let mut primaries_per_study: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in sets.iter().filter(|s| s.is_primary() == Some(true)) {
+        *primaries_per_study.entry(study_uid_of(s)).or_default() += 1;
+    }
+    let needed: Vec<String> = sets
         .iter()
         .filter(|s| {
-            s.dicom_tags()
+            let multi_series = s
+                .dicom_tags()
                 .and_then(|t| t.dicom_series_instance_uid())
-                .is_none()
+                .is_none();
+            let shared_study = s.is_primary() == Some(true)
+                && primaries_per_study
+                    .get(study_uid_of(s))
+                    .copied()
+                    .unwrap_or(0)
+                    > 1;
+            multi_series || shared_study
         })
         .map(|s| s.image_set_id().to_string())
         .collect();
-    let ds = datastore_id.clone();
-    let mut series_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for m in map_bounded(multi, read_concurrency(), move |id| {
-        let ds = ds.clone();
-        async move {
-            fetch_metadata(&ds, &id, None)
-                .await
-                .map(|m| (id, m.study.series.into_keys().collect()))
-        }
-    })
-    .await
-    {
-        let (id, uids) = m?;
-        series_of.insert(id, uids);
-    }
+    let contents = contents_of(&datastore_id, needed).await?;
     let mut studies: BTreeMap<String, Vec<&ImageSetsMetadataSummary>> = BTreeMap::new();
     for s in &sets {
         let key = s
@@ -180,14 +222,21 @@ pub async fn get_patient_studies(
                 .iter()
                 .flat_map(|s| match s.dicom_tags().and_then(|t| t.dicom_series_instance_uid()) {
                     Some(uid) => vec![uid],
-                    None => series_of.get(s.image_set_id()).map_or(vec![], |v| v.iter().map(String::as_str).collect()),
+                    None => contents.get(s.image_set_id()).map_or(vec![], |c| c.series.iter().map(String::as_str).collect()),
                 })
                 .collect();
-            let primary_instances: i32 = members
-                .iter()
-                .filter(|s| s.is_primary() == Some(true))
-                .map(|s| s.dicom_tags().map_or(0, |t| t.dicom_number_of_study_related_instances()))
-                .sum();
+            let primaries: Vec<&&ImageSetsMetadataSummary> =
+                members.iter().filter(|s| s.is_primary() == Some(true)).collect();
+            // One primary image set: its summary's count. Several: distinct SOP Instance UIDs.
+            let primary_instances = match primaries.as_slice() {
+                [one] => one.dicom_tags().map_or(0, |t| t.dicom_number_of_study_related_instances() as usize),
+                many => many
+                    .iter()
+                    .filter_map(|s| contents.get(s.image_set_id()))
+                    .flat_map(|c| c.instances.iter())
+                    .collect::<BTreeSet<_>>()
+                    .len(),
+            };
             Obj::new()
                 .put("study_instance_uid", study_uid)
                 .opt("study_date", first.and_then(|t| t.dicom_study_date()))
@@ -251,7 +300,8 @@ pub async fn get_patient_series(
                 Obj::new()
                     .put("series_instance_uid", series_uid.as_str())
                     .opt("modality", a.text("Modality"))
-                    .opt("series_number", a.text("SeriesNumber"))
+                    // An integer (IS) as in every other tool; null when absent or not a number.
+                    .put("series_number", a.integer("SeriesNumber"))
                     .opt("series_description", a.text("SeriesDescription"))
                     .opt("body_part_examined", a.text("BodyPartExamined"))
                     .opt("study_instance_uid", study_uid.clone())
@@ -330,7 +380,8 @@ pub async fn get_patient_dicomweb_studies(
         patient: Map<String, Value>,
         study: Map<String, Value>,
         series: BTreeSet<String>,
-        instances: usize,
+        /// SOP Instance UIDs: an instance in two primary image sets is one instance.
+        instances: BTreeSet<String>,
         modalities: BTreeSet<String>,
     }
     let mut studies: BTreeMap<String, StudyAgg> = BTreeMap::new();
@@ -346,13 +397,13 @@ pub async fn get_patient_dicomweb_studies(
             patient: meta.patient.dicom.clone(),
             study: meta.study.attributes.dicom.clone(),
             series: BTreeSet::new(),
-            instances: 0,
+            instances: BTreeSet::new(),
             modalities: BTreeSet::new(),
         });
         agg.updated = agg.updated.clone().max(updated);
         for (series_uid, s) in &meta.study.series {
             agg.series.insert(series_uid.clone());
-            agg.instances += s.instances.len();
+            agg.instances.extend(s.instances.keys().cloned());
             agg.modalities.extend(s.attributes.text("Modality"));
         }
     }
@@ -376,7 +427,7 @@ pub async fn get_patient_dicomweb_studies(
                 "0020000D": attr("UI", Some(Value::String(uid))),
                 "00200010": attr("SH", text(&s, "StudyID")),
                 "00201206": {"vr": "IS", "Value": [a.series.len()]},
-                "00201208": {"vr": "IS", "Value": [a.instances]},
+                "00201208": {"vr": "IS", "Value": [a.instances.len()]},
             });
             (a.updated, obj)
         })
