@@ -47,5 +47,20 @@ pub fn note_response(op: &str, resp: &HttpResponse) {
         .get("x-amzn-errortype")
         .map(|c| c.split(':').next().unwrap_or(c).to_string())
         .unwrap_or_else(|| "error".into());
-    note(op, format!("{op} answered HTTP {} {code}", resp.status().as_u16()));
+    note(
+        op,
+        format!("{op} answered HTTP {} {code}", resp.status().as_u16()),
+    );
+}
+
+/// Records a request that got no answer (connection refused, timed out, ...), with the
+/// innermost cause.
+pub fn note_failure(op: &str, err: &(dyn std::error::Error + 'static)) {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        text = e.to_string();
+        source = e.source();
+    }
+    note(op, format!("{op} got no answer: {text}"));
 }

@@ -6,12 +6,12 @@
 //! set, as botocore honours it) removal of the `runtime-` host prefix.
 
 use aws_config::BehaviorVersion;
+use aws_sdk_medicalimaging::Client;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::{tls, ConnectorBuilder};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use aws_sdk_medicalimaging::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -80,6 +80,15 @@ pub fn host_prefix_disabled() -> bool {
     env_true("AWS_DISABLE_HOST_PREFIX_INJECTION")
 }
 
+/// Whether requests go to an endpoint other than AWS's (AWS_ENDPOINT_URL_MEDICAL_IMAGING,
+/// AWS_ENDPOINT_URL or a profile's endpoint_url), where HealthImaging's quotas do not apply.
+fn custom_endpoint(sdk: &aws_config::SdkConfig) -> bool {
+    let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.trim().is_empty());
+    sdk.endpoint_url().is_some()
+        || set("AWS_ENDPOINT_URL_MEDICAL_IMAGING")
+        || set("AWS_ENDPOINT_URL")
+}
+
 /// The HTTPS client the SDK would choose by default (rustls with aws-lc, proxies from the
 /// environment), built here so the rate limit can wrap it.
 fn default_https_client() -> SharedHttpClient {
@@ -101,7 +110,7 @@ fn default_https_client() -> SharedHttpClient {
 /// request, retries included, goes through the per-operation rate limit (`rate_limit`).
 pub async fn build_client() -> Client {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let limiter = rate_limit::install(sdk.endpoint_url().is_some());
+    let limiter = rate_limit::install(custom_endpoint(&sdk));
     let mut conf = aws_sdk_medicalimaging::config::Builder::from(&sdk)
         .interceptor(UserAgentMetadata)
         .interceptor(rate_limit::TagOperation);

@@ -97,7 +97,10 @@ fn parse(value: &str) -> Option<Option<Limit>> {
 
 /// The starting limit of every limited operation: the defaults (not against a custom endpoint),
 /// then the environment's overrides.
-pub fn table(custom_endpoint: bool, env: impl Fn(&str) -> Option<String>) -> HashMap<String, Limit> {
+pub fn table(
+    custom_endpoint: bool,
+    env: impl Fn(&str) -> Option<String>,
+) -> HashMap<String, Limit> {
     let mut out = HashMap::new();
     for (op, rate, burst) in DEFAULTS {
         let default = (!custom_endpoint).then_some(Limit {
@@ -314,7 +317,7 @@ impl HttpConnector for LimitedConnector {
                 }
                 Ok(resp) if resp.status().is_success() => limiter.succeeded(op),
                 Ok(resp) => attempts::note_response(op, resp),
-                Err(e) => attempts::note(op, format!("{op}: {e}")),
+                Err(e) => attempts::note_failure(op, e),
             }
             out
         })

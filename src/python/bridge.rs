@@ -13,9 +13,9 @@ use serde_json::Value;
 use pyo3::types::PyCFunction;
 
 use super::convert::to_py;
-use crate::workflows::cancel::{self, CancelToken, RunContext};
 use super::errors::to_py_err;
 use crate::engine::EngineResult;
+use crate::workflows::cancel::{self, CancelToken, RunContext};
 
 /// `true` once the interpreter has begun to exit.
 static CLOSED: RwLock<bool> = RwLock::new(false);
@@ -64,7 +64,11 @@ where
 /// `spawn` for the run `tool`: cancelling the asyncio future (a cancelled task, an MCP
 /// cancellation, a client that went away) fires the run's cancellation token, so the workflow
 /// starts nothing new (see `workflows::cancel`).
-pub fn spawn_run<'py, F>(py: Python<'py>, tool: &'static str, work: F) -> PyResult<Bound<'py, PyAny>>
+pub fn spawn_run<'py, F>(
+    py: Python<'py>,
+    tool: &'static str,
+    work: F,
+) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = EngineResult<Value>> + Send + 'static,
 {
@@ -130,18 +134,20 @@ pub fn progress_sink(
         .and_then(|sig| sig.call_method1("bind", (0, 0, "")))
         .is_ok();
     let callback = callback.unbind();
-    Ok(std::sync::Arc::new(move |done: usize, total: usize, message: &str| {
-        let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
-        if *closed {
-            return;
-        }
-        Python::attach(|py| {
-            let cb = callback.clone_ref(py);
-            let _ = if with_message {
-                event_loop.call_method1(py, "call_soon_threadsafe", (cb, done, total, message))
-            } else {
-                event_loop.call_method1(py, "call_soon_threadsafe", (cb, done, total))
-            };
-        });
-    }))
+    Ok(std::sync::Arc::new(
+        move |done: usize, total: usize, message: &str| {
+            let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
+            if *closed {
+                return;
+            }
+            Python::attach(|py| {
+                let cb = callback.clone_ref(py);
+                let _ = if with_message {
+                    event_loop.call_method1(py, "call_soon_threadsafe", (cb, done, total, message))
+                } else {
+                    event_loop.call_method1(py, "call_soon_threadsafe", (cb, done, total))
+                };
+            });
+        },
+    ))
 }

@@ -4,8 +4,8 @@
 use pyo3::prelude::*;
 
 use super::bridge::{progress_sink, spawn, spawn_run};
-use super::convert::to_py;
 use super::convert::from_py;
+use super::convert::to_py;
 use crate::engine::rate_limit;
 use crate::workflows::cancel;
 use crate::workflows::writes::Progress;

@@ -5,8 +5,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use aws_sdk_medicalimaging::types::{
-    ImageSetsMetadataSummary, Operator, SearchByAttributeValue, SearchCriteria, SearchFilter,
-    Sort, SortField, SortOrder,
+    ImageSetsMetadataSummary, Operator, SearchByAttributeValue, SearchCriteria, SearchFilter, Sort,
+    SortField, SortOrder,
 };
 use tokio::sync::Semaphore;
 

@@ -68,8 +68,9 @@ fn key_mismatch(key: &Key, meta: &ImageSetMetadata) -> Option<String> {
         Key::Study(s) => (meta.study.attributes.text("StudyInstanceUID").as_deref()
             != Some(s.as_str()))
         .then(|| "its Study Instance UID is no longer the requested one".to_string()),
-        Key::Series(s) => (!meta.study.series.contains_key(s))
-            .then(|| format!("series {s} is no longer in it")),
+        Key::Series(s) => {
+            (!meta.study.series.contains_key(s)).then(|| format!("series {s} is no longer in it"))
+        }
     }
 }
 
@@ -216,7 +217,11 @@ pub fn deleted_here(ds: &str, id: &str) -> bool {
 }
 
 /// The fresh state of an image set: its latest version and that version's metadata.
-async fn current(ds: &str, id: &str, with_metadata: bool) -> EngineResult<(String, Option<ImageSetMetadata>)> {
+async fn current(
+    ds: &str,
+    id: &str,
+    with_metadata: bool,
+) -> EngineResult<(String, Option<ImageSetMetadata>)> {
     let props = image_sets::get_image_set(ds.to_string(), id.to_string(), None).await?;
     let version = props["version_id"].as_str().unwrap_or("1").to_string();
     let meta = if with_metadata {
@@ -227,7 +232,13 @@ async fn current(ds: &str, id: &str, with_metadata: bool) -> EngineResult<(Strin
     Ok((version, meta))
 }
 
-async fn write(ds: &str, id: &str, version: &str, action: &Action, force: bool) -> EngineResult<Option<String>> {
+async fn write(
+    ds: &str,
+    id: &str,
+    version: &str,
+    action: &Action,
+    force: bool,
+) -> EngineResult<Option<String>> {
     let (key, doc) = match action {
         Action::DeleteImageSet => {
             image_sets::delete_image_set(ds.to_string(), id.to_string(), None).await?;
@@ -250,7 +261,13 @@ async fn write(ds: &str, id: &str, version: &str, action: &Action, force: bool) 
     Ok(out["latest_version_id"].as_str().map(str::to_owned))
 }
 
-fn item(id: &str, outcome: &str, version: Option<String>, detail: Option<String>, error: Option<EngineError>) -> ItemOutcome {
+fn item(
+    id: &str,
+    outcome: &str,
+    version: Option<String>,
+    detail: Option<String>,
+    error: Option<EngineError>,
+) -> ItemOutcome {
     ItemOutcome {
         image_set_id: id.to_string(),
         outcome: outcome.to_string(),
@@ -274,7 +291,9 @@ async fn apply_one(job: &Job, sel: &Selected, token: &CancelToken) -> ItemOutcom
         }
         let (version, meta) = match current(ds, id, with_metadata).await {
             Ok(v) => v,
-            Err(e) if e.kind == ErrorType::NotFound => return item(id, job.gone(), None, None, None),
+            Err(e) if e.kind == ErrorType::NotFound => {
+                return item(id, job.gone(), None, None, None)
+            }
             Err(e) => return item(id, "failed", None, None, Some(e)),
         };
         if let (Some(key), Some(meta)) = (&job.key, &meta) {
@@ -305,7 +324,9 @@ async fn apply_one(job: &Job, sel: &Selected, token: &CancelToken) -> ItemOutcom
         }
         match write(ds, id, &version, &action, job.force).await {
             Ok(v) => return item(id, action.verb(false), v, None, None),
-            Err(e) if e.kind == ErrorType::NotFound => return item(id, job.gone(), None, None, None),
+            Err(e) if e.kind == ErrorType::NotFound => {
+                return item(id, job.gone(), None, None, None)
+            }
             Err(e) if e.kind == ErrorType::Conflict => last_conflict = Some(e),
             Err(e) => return item(id, "failed", None, None, Some(e)),
         }
@@ -314,7 +335,9 @@ async fn apply_one(job: &Job, sel: &Selected, token: &CancelToken) -> ItemOutcom
         id,
         "failed",
         None,
-        Some(format!("still conflicting after {CONFLICT_ATTEMPTS} attempts")),
+        Some(format!(
+            "still conflicting after {CONFLICT_ATTEMPTS} attempts"
+        )),
         last_conflict,
     )
 }
@@ -337,7 +360,13 @@ fn timed_out(id: &str, deadline: Duration, seen: &Attempts) -> ItemOutcome {
         Some(e) if e.contains(" 429 ") => ErrorType::Throttling,
         _ => ErrorType::Service,
     };
-    item(id, "failed", None, None, Some(EngineError::new(kind, message)))
+    item(
+        id,
+        "failed",
+        None,
+        None,
+        Some(EngineError::new(kind, message)),
+    )
 }
 
 /// Errors after which every other item would fail the same way.
@@ -357,7 +386,9 @@ fn progress_message(done: usize, total: usize, elapsed: Duration, write_ops: &[&
     let by_rate = write_ops
         .iter()
         .filter_map(|op| limiter.as_ref()?.rate(op))
-        .fold(None, |slowest: Option<f64>, r| Some(slowest.map_or(r, |s| s.min(r))))
+        .fold(None, |slowest: Option<f64>, r| {
+            Some(slowest.map_or(r, |s| s.min(r)))
+        })
         .map(|rate| left / rate);
     let by_pace = (done > 0).then(|| elapsed.as_secs_f64() / done as f64 * left);
     let eta = match (by_rate, by_pace) {
@@ -423,18 +454,46 @@ pub async fn apply_job(
     // Counting and reporting under one lock keeps notifications in increasing order.
     let done = Arc::new(Mutex::new(0usize));
     if let Some(p) = &progress {
-        p(0, total, &progress_message(0, total, Duration::ZERO, write_ops));
+        p(
+            0,
+            total,
+            &progress_message(0, total, Duration::ZERO, write_ops),
+        );
     }
     let job = Arc::new(job);
     let results = map_bounded(selected.clone(), write_concurrency(), {
-        let (job, token, stop, done, progress) = (job.clone(), token.clone(), stop.clone(), done.clone(), progress.clone());
+        let (job, token, stop, done, progress) = (
+            job.clone(),
+            token.clone(),
+            stop.clone(),
+            done.clone(),
+            progress.clone(),
+        );
         move |sel: Selected| {
-            let (job, token, stop, done, progress) = (job.clone(), token.clone(), stop.clone(), done.clone(), progress.clone());
+            let (job, token, stop, done, progress) = (
+                job.clone(),
+                token.clone(),
+                stop.clone(),
+                done.clone(),
+                progress.clone(),
+            );
             async move {
                 let out = if token.is_cancelled() {
-                    item(&sel.id, "not_attempted", None, Some("the run was cancelled before this image set was reached".into()), None)
+                    item(
+                        &sel.id,
+                        "not_attempted",
+                        None,
+                        Some("the run was cancelled before this image set was reached".into()),
+                        None,
+                    )
                 } else if stop.is_cancelled() {
-                    item(&sel.id, "not_attempted", None, Some("the run stopped after a fatal error on another image set".into()), None)
+                    item(
+                        &sel.id,
+                        "not_attempted",
+                        None,
+                        Some("the run stopped after a fatal error on another image set".into()),
+                        None,
+                    )
                 } else {
                     let trace = attempts::Trace::default();
                     let work = attempts::traced(trace.clone(), apply_one(&job, &sel, &token));
@@ -452,7 +511,11 @@ pub async fn apply_job(
                 let mut n = done.lock().unwrap_or_else(|e| e.into_inner());
                 *n += 1;
                 if let Some(p) = &progress {
-                    p(*n, total, &progress_message(*n, total, started.elapsed(), write_ops));
+                    p(
+                        *n,
+                        total,
+                        &progress_message(*n, total, started.elapsed(), write_ops),
+                    );
                 }
                 Ok(out)
             }
@@ -466,7 +529,10 @@ pub async fn apply_job(
         .collect();
     let cancelled = token.is_cancelled();
     if !job.dry_run {
-        let pairs: Vec<(String, String)> = items.iter().map(|i| (i.image_set_id.clone(), i.outcome.clone())).collect();
+        let pairs: Vec<(String, String)> = items
+            .iter()
+            .map(|i| (i.image_set_id.clone(), i.outcome.clone()))
+            .collect();
         cancel::record(run.tool, &job.datastore_id, cancelled, &pairs);
     }
     (items, cancelled)
