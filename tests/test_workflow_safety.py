@@ -12,6 +12,7 @@ before any later request of the tool."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 
@@ -114,7 +115,8 @@ def test_mcp_cancellation_stops_delete_patient_studies(staged):
         server.stop()
 
 
-def test_cancelled_task_stops_the_work_and_is_recorded(staged, monkeypatch):
+def test_cancelled_task_stops_the_work_and_is_recorded(staged, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="awslabs.healthimaging_mcp_server.workflows")
     server, client = start(staged, latency_ms=LATENCY_MS)
     try:
         ds = new_store(client, "cancel", samples=False)
@@ -152,6 +154,12 @@ def test_cancelled_task_stops_the_work_and_is_recorded(staged, monkeypatch):
         assert run["counts"]["not_attempted"] >= 1
         assert set(run["image_set_ids"]["not_attempted"]) <= left
         assert sum(run["counts"].values()) == CANCEL_COUNT
+        # Logged at info level: the counts and IDs, no patient identifiers.
+        records = [r for r in caplog.records if "delete_patient_studies cancelled" in r.getMessage()]
+        assert len(records) == 1 and records[0].levelno == logging.INFO, records
+        text = records[0].getMessage()
+        assert ds in text and all(i in text for i in deleted)
+        assert "HI-PAT-CANCEL" not in text
     finally:
         server.stop()
 
@@ -313,8 +321,6 @@ def test_item_deadline_reports_the_last_error_and_a_failed_verification(staged):
 def test_custom_endpoint_has_no_rate_limit_unless_set_and_eta_follows_it(staged):
     server, client = start(staged)
     try:
-        ds = new_store(client, "three", samples=False)
-        three = patient_sets(client, ds, "HI-PAT-THREE")
         messages: list[str] = []
 
         class Messages(Progress):
@@ -322,25 +328,27 @@ def test_custom_endpoint_has_no_rate_limit_unless_set_and_eta_follows_it(staged)
                 await super().__call__(progress, total, message)
                 messages.append(message)
 
-        async def dry(extra: dict[str, str]):
-            env = mcp_env(server.endpoint_url, **extra)
-            async with mcp_session(env) as (s, _):
-                progress = Messages()
-                report = await tool(
-                    s, "delete_patient_studies", progress, datastore_id=ds, patient_id="HI-PAT-THREE", dry_run=True
-                )
-                progress.assert_complete(3)
-                return report
+        def erase(extra: dict[str, str]) -> None:
+            ds = new_store(client, "three", samples=False)
+            assert len(patient_sets(client, ds, "HI-PAT-THREE")) == 3
 
-        run_async(dry({}))
-        # No limit against the local endpoint: no ETA from a rate before the first item.
+            async def scenario():
+                async with mcp_session(mcp_env(server.endpoint_url, **extra)) as (s, _):
+                    progress = Messages()
+                    await tool(s, "delete_patient_studies", progress, datastore_id=ds, patient_id="HI-PAT-THREE")
+                    progress.assert_complete(3)
+
+            run_async(scenario())
+            assert patient_sets(client, ds, "HI-PAT-THREE") == {}
+
+        erase({})
+        # No limit against the local endpoint: no estimate from a rate before the first item.
         assert messages[0] == "0 of 3 image sets", messages
         messages.clear()
-        run_async(dry({"HEALTHIMAGING_MCP_RATE_DELETE_IMAGE_SET": "0.5:1"}))
-        # 3 deletions at 0.5 per second.
+        erase({"HEALTHIMAGING_MCP_RATE_DELETE_IMAGE_SET": "0.5:1"})
+        # Set for DeleteImageSet: 3 deletions at 0.5 per second.
         assert messages[0] == "0 of 3 image sets; about 6s left", messages
         assert messages[-1] == "3 of 3 image sets", messages
-        assert patient_sets(client, ds, "HI-PAT-THREE") == three
     finally:
         server.stop()
 

@@ -46,6 +46,19 @@ fn _shutdown(py: Python<'_>) {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_complete, m)?)?;
+    let logger = m
+        .py()
+        .import("logging")?
+        .call_method1("getLogger", ("awslabs.healthimaging_mcp_server.workflows",))?
+        .unbind();
+    cancel::set_log_sink(move |line| {
+        let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
+        if !*closed {
+            Python::attach(|py| {
+                let _ = logger.call_method1(py, "info", ("%s", line));
+            });
+        }
+    });
     let shutdown = wrap_pyfunction!(_shutdown, m)?;
     m.py()
         .import("atexit")?

@@ -81,6 +81,15 @@ const IDS_KEPT: usize = 200;
 
 static RUNS: Mutex<VecDeque<Value>> = Mutex::new(VecDeque::new());
 
+/// Where run summaries are logged besides `tracing` (the Python module sends them to Python's
+/// `logging`, at info level).
+type LogSink = Box<dyn Fn(&str) + Send + Sync>;
+static LOG_SINK: std::sync::OnceLock<LogSink> = std::sync::OnceLock::new();
+
+pub fn set_log_sink(sink: impl Fn(&str) + Send + Sync + 'static) {
+    let _ = LOG_SINK.set(Box::new(sink));
+}
+
 /// Records a finished (or cancelled) run: logs its summary at info level and keeps it.
 /// `items` are (image set ID, outcome) pairs.
 pub fn record(tool: &str, datastore_id: &str, cancelled: bool, items: &[(String, String)]) {
@@ -105,10 +114,13 @@ pub fn record(tool: &str, datastore_id: &str, cancelled: bool, items: &[(String,
         "counts": counts,
         "image_set_ids": ids,
     });
-    if cancelled {
-        tracing::info!(target: "healthimaging_mcp::workflows", %summary, "workflow cancelled");
-    } else {
-        tracing::info!(target: "healthimaging_mcp::workflows", %summary, "workflow finished");
+    let line = format!(
+        "{tool} {}: {summary}",
+        if cancelled { "cancelled" } else { "finished" }
+    );
+    tracing::info!(target: "healthimaging_mcp::workflows", "{line}");
+    if let Some(sink) = LOG_SINK.get() {
+        sink(&line);
     }
     let mut runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
     if runs.len() == KEPT {

@@ -446,10 +446,11 @@ pub async fn apply_job(
     let stop = CancelToken::new();
     let deadline = item_deadline();
     let started = Instant::now();
-    let write_ops: &'static [&'static str] = if job.whole_set() {
-        &["DeleteImageSet"]
-    } else {
-        &["UpdateImageSetMetadata"]
+    // A dry run writes nothing: its estimate is the pace alone.
+    let write_ops: &'static [&'static str] = match (job.dry_run, job.whole_set()) {
+        (true, _) => &[],
+        (false, true) => &["DeleteImageSet"],
+        (false, false) => &["UpdateImageSetMetadata"],
     };
     // Counting and reporting under one lock keeps notifications in increasing order.
     let done = Arc::new(Mutex::new(0usize));
