@@ -7,12 +7,17 @@
 
 use aws_config::BehaviorVersion;
 use aws_sdk_medicalimaging::Client;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::{tls, ConnectorBuilder};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+
+use super::rate_limit;
 
 /// `md/awslabs#mcp#healthimaging-mcp-server#<version>`, as the original server announced itself.
 pub const USER_AGENT_METADATA: &str = concat!(
@@ -75,11 +80,42 @@ pub fn host_prefix_disabled() -> bool {
     env_true("AWS_DISABLE_HOST_PREFIX_INJECTION")
 }
 
+/// Whether requests go to an endpoint other than AWS's (AWS_ENDPOINT_URL_MEDICAL_IMAGING,
+/// AWS_ENDPOINT_URL or a profile's endpoint_url), where HealthImaging's quotas do not apply.
+fn custom_endpoint(sdk: &aws_config::SdkConfig) -> bool {
+    let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.trim().is_empty());
+    sdk.endpoint_url().is_some()
+        || set("AWS_ENDPOINT_URL_MEDICAL_IMAGING")
+        || set("AWS_ENDPOINT_URL")
+}
+
+/// The HTTPS client the SDK would choose by default (rustls with aws-lc, proxies from the
+/// environment), built here so the rate limit can wrap it.
+fn default_https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        conn.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            conn.set_sleep_impl(components.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    })
+}
+
 /// Builds the client from the environment. Cheap to call once; the client is then shared.
+/// Retries are the SDK's (standard or adaptive, with jitter and its token bucket); every
+/// request, retries included, goes through the per-operation rate limit (`rate_limit`).
 pub async fn build_client() -> Client {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let mut conf =
-        aws_sdk_medicalimaging::config::Builder::from(&sdk).interceptor(UserAgentMetadata);
+    let limiter = rate_limit::install(custom_endpoint(&sdk));
+    let mut conf = aws_sdk_medicalimaging::config::Builder::from(&sdk)
+        .interceptor(UserAgentMetadata)
+        .interceptor(rate_limit::TagOperation);
+    let inner = sdk.http_client().unwrap_or_else(default_https_client);
+    conf = conf.http_client(rate_limit::Limited { inner, limiter });
     if host_prefix_disabled() {
         conf = conf.interceptor(NoHostPrefix);
     }

@@ -2,6 +2,7 @@
 //! shared client. Inputs are checked against the service model before any request; outputs are
 //! plain JSON with the original server's snake_case names; errors are `EngineError`.
 
+pub mod attempts;
 pub mod config;
 pub mod convert;
 pub mod copy;
@@ -11,6 +12,7 @@ pub mod frames;
 pub mod image_sets;
 pub mod imports;
 pub mod metadata;
+pub mod rate_limit;
 pub mod tags;
 pub mod validate;
 

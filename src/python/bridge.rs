@@ -10,9 +10,12 @@ use std::sync::RwLock;
 use pyo3::prelude::*;
 use serde_json::Value;
 
+use pyo3::types::PyCFunction;
+
 use super::convert::to_py;
 use super::errors::to_py_err;
 use crate::engine::EngineResult;
+use crate::workflows::cancel::{self, CancelToken, RunContext};
 
 /// `true` once the interpreter has begun to exit.
 static CLOSED: RwLock<bool> = RwLock::new(false);
@@ -43,6 +46,19 @@ fn _shutdown(py: Python<'_>) {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_complete, m)?)?;
+    let logger = m
+        .py()
+        .import("logging")?
+        .call_method1("getLogger", ("awslabs.healthimaging_mcp_server.workflows",))?
+        .unbind();
+    cancel::set_log_sink(move |line| {
+        let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
+        if !*closed {
+            Python::attach(|py| {
+                let _ = logger.call_method1(py, "info", ("%s", line));
+            });
+        }
+    });
     let shutdown = wrap_pyfunction!(_shutdown, m)?;
     m.py()
         .import("atexit")?
@@ -55,12 +71,38 @@ pub fn spawn<'py, F>(py: Python<'py>, work: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = EngineResult<Value>> + Send + 'static,
 {
+    spawn_run(py, "engine", work)
+}
+
+/// `spawn` for the run `tool`: cancelling the asyncio future (a cancelled task, an MCP
+/// cancellation, a client that went away) fires the run's cancellation token, so the workflow
+/// starts nothing new (see `workflows::cancel`).
+pub fn spawn_run<'py, F>(
+    py: Python<'py>,
+    tool: &'static str,
+    work: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = EngineResult<Value>> + Send + 'static,
+{
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let future = event_loop.call_method0("create_future")?;
+    let token = CancelToken::new();
+    let on_done = {
+        let token = token.clone();
+        PyCFunction::new_closure(py, None, None, move |args, _kwargs| -> PyResult<()> {
+            if args.get_item(0)?.call_method0("cancelled")?.is_truthy()? {
+                token.cancel();
+            }
+            Ok(())
+        })?
+    };
+    future.call_method1("add_done_callback", (on_done,))?;
     let complete = wrap_pyfunction!(_complete, py)?.into_any().unbind();
     let (future_ref, loop_ref) = (future.clone().unbind(), event_loop.unbind());
+    let run = RunContext { tool, token };
     pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
-        let result = work.await;
+        let result = cancel::scoped(run, work).await;
         let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
         if *closed {
             // The interpreter is going away: touching (or even releasing) Python objects now
@@ -88,8 +130,9 @@ where
     Ok(future)
 }
 
-/// A progress callback `(done, total)` for the engine: each report is scheduled on the caller's
-/// event loop (so the callback runs on the loop thread), and dropped after shutdown began.
+/// A progress callback for the engine: `(done, total, message)`, or `(done, total)` for a
+/// callback that takes two arguments; each report is scheduled on the caller's event loop (so
+/// the callback runs on the loop thread), and dropped after shutdown began.
 pub fn progress_sink(
     py: Python<'_>,
     callback: Bound<'_, PyAny>,
@@ -98,18 +141,26 @@ pub fn progress_sink(
         .import("asyncio")?
         .call_method0("get_running_loop")?
         .unbind();
+    let with_message = py
+        .import("inspect")?
+        .call_method1("signature", (&callback,))
+        .and_then(|sig| sig.call_method1("bind", (0, 0, "")))
+        .is_ok();
     let callback = callback.unbind();
-    Ok(std::sync::Arc::new(move |done: usize, total: usize| {
-        let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
-        if *closed {
-            return;
-        }
-        Python::attach(|py| {
-            let _ = event_loop.call_method1(
-                py,
-                "call_soon_threadsafe",
-                (callback.clone_ref(py), done, total),
-            );
-        });
-    }))
+    Ok(std::sync::Arc::new(
+        move |done: usize, total: usize, message: &str| {
+            let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
+            if *closed {
+                return;
+            }
+            Python::attach(|py| {
+                let cb = callback.clone_ref(py);
+                let _ = if with_message {
+                    event_loop.call_method1(py, "call_soon_threadsafe", (cb, done, total, message))
+                } else {
+                    event_loop.call_method1(py, "call_soon_threadsafe", (cb, done, total))
+                };
+            });
+        },
+    ))
 }

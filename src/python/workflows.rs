@@ -3,8 +3,10 @@
 
 use pyo3::prelude::*;
 
-use super::bridge::{progress_sink, spawn};
-use super::convert::{from_py, int_arg, IntArg};
+use super::bridge::{progress_sink, spawn, spawn_run};
+use super::convert::{from_py, int_arg, to_py, IntArg};
+use crate::engine::rate_limit;
+use crate::workflows::cancel;
 use crate::workflows::writes::Progress;
 use crate::workflows::{destructive, reads};
 
@@ -42,7 +44,7 @@ macro_rules! destructive_workflow {
             progress: Option<Bound<'py, PyAny>>,
         ) -> Awaitable<'py> {
             let progress = sink(py, progress)?;
-            spawn(py, destructive::$name(datastore_id, $($arg,)* dry_run, progress))
+            spawn_run(py, stringify!($name), destructive::$name(datastore_id, $($arg,)* dry_run, progress))
         }
     };
 }
@@ -77,8 +79,9 @@ fn remove_series_from_image_set(
     series_instance_uid: String,
     dry_run: bool,
 ) -> Awaitable<'_> {
-    spawn(
+    spawn_run(
         py,
+        "remove_series_from_image_set",
         destructive::remove_series_from_image_set(
             datastore_id,
             image_set_id,
@@ -98,8 +101,9 @@ fn remove_instance_from_image_set(
     sop_instance_uid: String,
     dry_run: bool,
 ) -> Awaitable<'_> {
-    spawn(
+    spawn_run(
         py,
+        "remove_instance_from_image_set",
         destructive::remove_instance_from_image_set(
             datastore_id,
             image_set_id,
@@ -124,8 +128,9 @@ fn update_patient_study_metadata<'py>(
 ) -> Awaitable<'py> {
     let (p, s) = (from_py(&patient_updates)?, from_py(&study_updates)?);
     let progress = sink(py, progress)?;
-    spawn(
+    spawn_run(
         py,
+        "update_patient_study_metadata",
         destructive::update_patient_study_metadata(
             datastore_id,
             study_instance_uid,
@@ -149,8 +154,9 @@ fn bulk_update_patient_metadata<'py>(
 ) -> Awaitable<'py> {
     let updates = from_py(&metadata_updates)?;
     let progress = sink(py, progress)?;
-    spawn(
+    spawn_run(
         py,
+        "bulk_update_patient_metadata",
         destructive::bulk_update_patient_metadata(
             datastore_id,
             patient_id,
@@ -174,8 +180,9 @@ fn bulk_delete_by_criteria<'py>(
     let max_deletions = int_arg(py, "max_deletions", max_deletions)?;
     let criteria = from_py(&criteria)?;
     let progress = sink(py, progress)?;
-    spawn(
+    spawn_run(
         py,
+        "bulk_delete_by_criteria",
         destructive::bulk_delete_by_criteria(
             datastore_id,
             criteria,
@@ -186,7 +193,29 @@ fn bulk_delete_by_criteria<'py>(
     )
 }
 
+/// The last destructive runs (cancelled ones included): tool, data store, counts per outcome
+/// and image set IDs, newest last.
+#[pyfunction]
+fn recent_runs(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    to_py(py, &serde_json::Value::Array(cancel::recent_runs()))
+}
+
+/// The client-side rate limit now in force per operation: `{operation: {"rate": tps,
+/// "burst": n}}` (empty before the first request, and against a custom endpoint unless set).
+#[pyfunction]
+fn rate_limits(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    let table: serde_json::Map<String, serde_json::Value> = rate_limit::current()
+        .map(|l| l.snapshot())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(op, l)| (op, serde_json::json!({"rate": l.rate, "burst": l.burst})))
+        .collect();
+    to_py(py, &serde_json::Value::Object(table))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(recent_runs, m)?)?;
+    m.add_function(wrap_pyfunction!(rate_limits, m)?)?;
     m.add_function(wrap_pyfunction!(delete_patient_studies, m)?)?;
     m.add_function(wrap_pyfunction!(delete_study, m)?)?;
     m.add_function(wrap_pyfunction!(delete_series_by_uid, m)?)?;

@@ -2,14 +2,15 @@
 //! once, and concurrent calls under one bound.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use aws_sdk_medicalimaging::types::{
-    ImageSetsMetadataSummary, Operator, SearchByAttributeValue, SearchCriteria, SearchFilter,
+    ImageSetsMetadataSummary, Operator, SearchByAttributeValue, SearchCriteria, SearchFilter, Sort,
+    SortField, SortOrder,
 };
 use tokio::sync::Semaphore;
 
+use super::cancel;
 use crate::dicom::metadata::ImageSetMetadata;
 use crate::engine::error::{from_sdk, EngineError, EngineResult, ErrorType};
 use crate::engine::{client, metadata, validate};
@@ -114,30 +115,70 @@ pub async fn search_all(
     filters: Vec<SearchFilter>,
     limit: usize,
 ) -> EngineResult<(Vec<ImageSetsMetadataSummary>, bool)> {
-    let criteria = SearchCriteria::builder().set_filters(Some(filters)).build();
+    search_pages(datastore_id, filters, None, limit).await
+}
+
+/// The image sets a write will change: every page, sorted on a field the writes themselves do
+/// not move (`createdAt`; or the filter's own date field, which HealthImaging requires with a
+/// range on it), de-duplicated by image set ID. Stops when the run is cancelled.
+pub async fn select_for_write(
+    datastore_id: &str,
+    filters: Vec<SearchFilter>,
+    limit: usize,
+) -> EngineResult<(Vec<ImageSetsMetadataSummary>, bool)> {
+    let field = filters
+        .iter()
+        .filter(|f| f.operator() == &Operator::Between)
+        .find_map(|f| match f.values().first() {
+            Some(SearchByAttributeValue::UpdatedAt(_)) => Some(SortField::UpdatedAt),
+            Some(SearchByAttributeValue::DicomStudyDateAndTime(_)) => {
+                Some(SortField::DicomStudyDateAndTime)
+            }
+            _ => None,
+        })
+        .unwrap_or(SortField::CreatedAt);
+    let sort = Sort::builder()
+        .sort_field(field)
+        .sort_order(SortOrder::Asc)
+        .build()
+        .map_err(|e| EngineError::server(e.to_string()))?;
+    let (found, truncated) = search_pages(datastore_id, filters, Some(sort), limit).await?;
+    let mut seen = std::collections::HashSet::new();
+    let unique = found
+        .into_iter()
+        .filter(|s| seen.insert(s.image_set_id().to_string()))
+        .collect();
+    Ok((unique, truncated))
+}
+
+async fn search_pages(
+    datastore_id: &str,
+    filters: Vec<SearchFilter>,
+    sort: Option<Sort>,
+    limit: usize,
+) -> EngineResult<(Vec<ImageSetsMetadataSummary>, bool)> {
+    let criteria = SearchCriteria::builder()
+        .set_filters(Some(filters))
+        .set_sort(sort)
+        .build();
     let client = client().await;
-    let pace = Pace::default();
+    let token = cancel::current().token;
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    // A hand loop rather than the SDK paginator: a throttled page must be retried and the
-    // search resumed from its token, and a paginator stream ends at the first error.
+    let mut next: Option<String> = None;
+    // Throttled pages are retried by the SDK (its retry policy); a cancelled run stops here.
     loop {
-        let page = pace
-            .run(|| {
-                let request = client
-                    .search_image_sets()
-                    .datastore_id(datastore_id)
-                    .search_criteria(criteria.clone())
-                    .max_results(50)
-                    .set_next_token(token.clone());
-                async move {
-                    request
-                        .send()
-                        .await
-                        .map_err(|e| from_sdk("SearchImageSets", e))
-                }
-            })
-            .await?;
+        if token.is_cancelled() {
+            return Err(cancel::cancelled());
+        }
+        let page = client
+            .search_image_sets()
+            .datastore_id(datastore_id)
+            .search_criteria(criteria.clone())
+            .max_results(50)
+            .set_next_token(next.clone())
+            .send()
+            .await
+            .map_err(|e| from_sdk("SearchImageSets", e))?;
         for summary in page.image_sets_metadata_summaries() {
             if out.len() == limit {
                 return Ok((out, true));
@@ -145,7 +186,7 @@ pub async fn search_all(
             out.push(summary.clone());
         }
         match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            Some(t) if !t.is_empty() => next = Some(t.to_string()),
             _ => return Ok((out, false)),
         }
     }
@@ -158,15 +199,12 @@ pub async fn fetch_metadata(
     image_set_id: &str,
     version: Option<&str>,
 ) -> EngineResult<ImageSetMetadata> {
-    let out = Pace::default()
-        .run(|| {
-            metadata::get_image_set_metadata(
-                datastore_id.to_string(),
-                image_set_id.to_string(),
-                version.map(str::to_owned),
-            )
-        })
-        .await?;
+    let out = metadata::get_image_set_metadata(
+        datastore_id.to_string(),
+        image_set_id.to_string(),
+        version.map(str::to_owned),
+    )
+    .await?;
     ImageSetMetadata::from_json(&out["image_set_metadata"]).map_err(|e| {
         EngineError::new(
             ErrorType::Service,
@@ -204,50 +242,4 @@ where
         );
     }
     out
-}
-
-/// Throttled retries per call before the throttling error is reported.
-const THROTTLE_RETRIES: u32 = 10;
-
-/// When throttled, every call of the operation waits until `until`.
-#[derive(Default)]
-pub struct Pace {
-    until: Mutex<Option<Instant>>,
-}
-
-impl Pace {
-    async fn wait(&self) {
-        let until = *self.until.lock().expect("pace lock");
-        if let Some(t) = until {
-            tokio::time::sleep_until(t.into()).await;
-        }
-    }
-
-    fn slow_down(&self, attempt: u32) {
-        let delay = Duration::from_millis(50u64 << attempt.min(8)).min(Duration::from_secs(20));
-        let mut until = self.until.lock().expect("pace lock");
-        let t = Instant::now() + delay;
-        if until.is_none_or(|u| u < t) {
-            *until = Some(t);
-        }
-    }
-
-    /// Runs `call`, retrying throttled attempts after the shared pause.
-    pub async fn run<T, F, Fut>(&self, call: F) -> EngineResult<T>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = EngineResult<T>>,
-    {
-        let mut attempt = 0;
-        loop {
-            self.wait().await;
-            match call().await {
-                Err(e) if e.kind == ErrorType::Throttling && attempt < THROTTLE_RETRIES => {
-                    self.slow_down(attempt);
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
 }

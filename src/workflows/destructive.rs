@@ -9,43 +9,76 @@ use std::sync::Arc;
 use aws_sdk_medicalimaging::types::SearchFilter;
 use serde_json::{json, Map, Value};
 
+use super::cancel;
 use super::checks;
-use super::common::{dicom_uid, search_all, Key};
+use super::common::{dicom_uid, select_for_write, Key};
 use super::reads::MAX_LIMIT;
 use super::writes::{
-    apply_all, plan_remove_instance, plan_remove_series, report, Action, Plan, Progress,
+    apply_all, apply_job, deleted_here, plan_remove_instance, plan_remove_series, report, Action,
+    ItemOutcome, Job, Plan, Progress, Selected,
 };
-use crate::engine::error::{EngineError, EngineResult};
+use crate::engine::error::{EngineError, EngineResult, ErrorType};
 use crate::engine::{image_sets, validate};
 
-/// Image set IDs matching `filters` (every page, up to the safety limit).
-async fn matching(ds: &str, filters: Vec<SearchFilter>) -> EngineResult<(Vec<String>, bool)> {
-    let (sets, truncated) = search_all(ds, filters, MAX_LIMIT).await?;
+/// The image sets matching `filters` as selected for a write (every page, sorted on creation,
+/// de-duplicated, up to the safety limit), with the version each was selected at.
+async fn matching(ds: &str, filters: Vec<SearchFilter>) -> EngineResult<(Vec<Selected>, bool)> {
+    let (sets, truncated) = select_for_write(ds, filters, MAX_LIMIT).await?;
     Ok((
-        sets.iter().map(|s| s.image_set_id().to_string()).collect(),
+        sets.iter()
+            .map(|s| Selected::new(s.image_set_id(), s.version().map(|v| v.to_string())))
+            .collect(),
         truncated,
     ))
 }
 
-/// Runs the plan over the matches; with `verify`, searches again and counts what remains.
+/// Searches again after a run and reports what remains; a failed search is reported beside
+/// the items (which are returned regardless).
+async fn verify(ds: &str, filters: Vec<SearchFilter>, out: &mut Value) {
+    if cancel::current().token.is_cancelled() {
+        return;
+    }
+    match matching(ds, filters).await {
+        Ok((left, _)) => {
+            out["remaining_image_sets"] = json!(left.len());
+            out["remaining_image_set_ids"] =
+                json!(left.iter().take(50).map(|s| &s.id).collect::<Vec<_>>());
+        }
+        Err(e) => {
+            out["verification_error"] = json!({"type": e.kind.as_str(), "message": e.message});
+        }
+    }
+}
+
+/// Runs the plan over the matches, each re-checked against `key` on its fresh read; with
+/// `verify`, searches again and counts what remains.
+#[allow(clippy::too_many_arguments)]
 async fn run(
     ds: &str,
     filters: Vec<SearchFilter>,
+    key: Option<Key>,
     plan: Option<Plan>,
     force: bool,
     dry_run: bool,
     progress: Option<Progress>,
-    verify: bool,
+    verify_after: bool,
 ) -> EngineResult<Value> {
     validate::id("datastore_id", ds)?;
-    let (ids, truncated) = matching(ds, filters.clone()).await?;
-    let items = apply_all(ds, ids, plan, force, dry_run, progress).await;
+    let (selected, truncated) = matching(ds, filters.clone()).await?;
+    let job = Job {
+        datastore_id: ds.to_string(),
+        plan,
+        key,
+        force,
+        dry_run,
+    };
+    let (items, cancelled) = apply_job(job, selected, progress).await;
     let mut out = report(&items, dry_run);
     out["truncated"] = json!(truncated);
-    if verify && !dry_run {
-        let (left, _) = matching(ds, filters).await?;
-        out["remaining_image_sets"] = json!(left.len());
-        out["remaining_image_set_ids"] = json!(left.iter().take(50).collect::<Vec<_>>());
+    if cancelled {
+        out["cancelled"] = json!(true);
+    } else if verify_after && !dry_run {
+        verify(ds, filters, &mut out).await;
     }
     Ok(out)
 }
@@ -64,6 +97,7 @@ async fn run_for(
     let mut out = run(
         ds,
         vec![key.filter()?],
+        Some(key.clone()),
         plan,
         false,
         dry_run,
@@ -181,9 +215,29 @@ async fn one_image_set(
 ) -> EngineResult<Value> {
     validate::id("datastore_id", &ds)?;
     validate::id("image_set_id", &image_set_id)?;
-    // An unknown image set is an error here, not "already deleted".
-    image_sets::get_image_set(ds.clone(), image_set_id.clone(), None).await?;
-    let items = apply_all(&ds, vec![image_set_id], Some(plan), false, dry_run, None).await;
+    // An unknown image set is an error here; one this server deleted (a rerun) is done.
+    if let Err(e) = image_sets::get_image_set(ds.clone(), image_set_id.clone(), None).await {
+        if e.kind == ErrorType::NotFound && deleted_here(&ds, &image_set_id) {
+            let item = ItemOutcome {
+                image_set_id,
+                outcome: "already_done".into(),
+                version: None,
+                detail: Some("the image set was deleted earlier; nothing is left to remove".into()),
+                error: None,
+            };
+            return Ok(report(&[item], dry_run));
+        }
+        return Err(e);
+    }
+    let items = apply_all(
+        &ds,
+        vec![Selected::new(image_set_id, None)],
+        Some(plan),
+        false,
+        dry_run,
+        None,
+    )
+    .await;
     Ok(report(&items, dry_run))
 }
 
@@ -384,8 +438,7 @@ pub async fn bulk_delete_by_criteria(
     out["matched"] = json!(ids.len());
     out["max_deletions"] = json!(limit);
     if !dry_run {
-        let (left, _) = matching(&ds, filters).await?;
-        out["remaining_image_sets"] = json!(left.len());
+        verify(&ds, filters, &mut out).await;
     }
     Ok(note(out))
 }

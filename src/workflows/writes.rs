@@ -1,25 +1,78 @@
-//! How the destructive workflows change image sets, safely: each image set's change is planned
-//! from its current metadata, written against its current `latestVersionId` (re-read and retried
-//! on conflict), paced when HealthImaging throttles (every call of the operation waits, so the
-//! whole operation slows down instead of items failing), and reported one line per item.
+//! How the destructive workflows change image sets, safely. Each image set is re-read
+//! immediately before its write (version, series, instances, and the attribute it was selected
+//! on); one that no longer matches the request is skipped as `changed_since_selected`, and a whole
+//! image set is deleted only when that read shows nothing but what was selected. The change is
+//! planned from that read, written against its `latestVersionId` (re-read on conflict, a bounded
+//! number of times), and reported one line per item. Retries of throttled or failed requests are
+//! the SDK's alone (paced by the engine's rate limit); each item has a deadline
+//! (HEALTHIMAGING_MCP_ITEM_DEADLINE_SECONDS) after which it is `failed` with the last error; a
+//! cancelled run starts nothing new and reports the items it never reached as `not_attempted`.
 //! Removing the last series or instance of an image set deletes the image set instead of
 //! leaving an empty one behind.
 
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::common::{fetch_metadata, map_bounded, write_concurrency, Pace};
+use super::cancel::{self, CancelToken};
+use super::common::{fetch_metadata, map_bounded, write_concurrency, Key};
 use super::documents;
 use crate::dicom::metadata::ImageSetMetadata;
+use crate::engine::attempts::{self, Attempts};
 use crate::engine::error::{EngineError, EngineResult, ErrorType};
-use crate::engine::{image_sets, metadata};
+use crate::engine::{image_sets, metadata, rate_limit};
 
-/// Reports (done, total) as items finish.
-pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
+/// Reports (done, total, message) as items finish; the message carries an estimate of the time
+/// left, e.g. "12 of 40 image sets; about 1m 52s left".
+pub type Progress = Arc<dyn Fn(usize, usize, &str) + Send + Sync>;
 
 /// Attempts per image set when another writer keeps changing it.
 const CONFLICT_ATTEMPTS: usize = 6;
+
+/// Seconds one item may take, retries included: HEALTHIMAGING_MCP_ITEM_DEADLINE_SECONDS
+/// (default 120).
+pub fn item_deadline() -> Duration {
+    std::env::var("HEALTHIMAGING_MCP_ITEM_DEADLINE_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(Duration::from_secs(120), |s| {
+            Duration::from_secs_f64(s.min(86_400.0))
+        })
+}
+
+/// An image set chosen for a workflow, as the selection saw it.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    pub id: String,
+    /// The version the selection saw (from the search), when known.
+    pub version: Option<String>,
+}
+
+impl Selected {
+    pub fn new(id: impl Into<String>, version: Option<String>) -> Self {
+        Self {
+            id: id.into(),
+            version,
+        }
+    }
+}
+
+/// Why a fresh read no longer matches the attribute the selection was made on.
+fn key_mismatch(key: &Key, meta: &ImageSetMetadata) -> Option<String> {
+    match key {
+        Key::Patient(p) => (meta.patient.text("PatientID").as_deref() != Some(p.as_str()))
+            .then(|| "its Patient ID is no longer the requested one".to_string()),
+        Key::Study(s) => (meta.study.attributes.text("StudyInstanceUID").as_deref()
+            != Some(s.as_str()))
+        .then(|| "its Study Instance UID is no longer the requested one".to_string()),
+        Key::Series(s) => {
+            (!meta.study.series.contains_key(s)).then(|| format!("series {s} is no longer in it"))
+        }
+    }
+}
 
 /// What to do to one image set.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,12 +168,71 @@ impl ItemOutcome {
 /// A planning function: the action for an image set, from its current metadata.
 pub type Plan = Arc<dyn Fn(&ImageSetMetadata) -> Action + Send + Sync>;
 
-async fn current(ds: &str, id: &str, pace: &Pace) -> EngineResult<(String, ImageSetMetadata)> {
-    let props = pace
-        .run(|| image_sets::get_image_set(ds.to_string(), id.to_string(), None))
-        .await?;
+/// What a run does to each image set, and how to check it is still the one selected.
+#[derive(Clone)]
+pub struct Job {
+    pub datastore_id: String,
+    /// `None`: delete whole image sets.
+    pub plan: Option<Plan>,
+    /// The attribute the selection was made on, re-checked on the fresh read.
+    pub key: Option<Key>,
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+impl Job {
+    fn whole_set(&self) -> bool {
+        self.plan.is_none()
+    }
+    /// The outcome when the image set is gone: a whole-set deletion already happened; a
+    /// removal from an image set that no longer exists has nothing left to do.
+    fn gone(&self) -> &'static str {
+        if self.whole_set() {
+            "already_deleted"
+        } else {
+            "already_done"
+        }
+    }
+}
+
+/// Image sets this process deleted, so that a rerun of a removal reports `already_done`
+/// instead of `not_found` (HealthImaging forgets deleted image sets).
+type Remembered = Mutex<(VecDeque<String>, HashSet<String>)>;
+static DELETED: std::sync::LazyLock<Remembered> = std::sync::LazyLock::new(Default::default);
+const DELETED_KEPT: usize = 10_000;
+
+fn remember_deleted(ds: &str, id: &str) {
+    let mut d = DELETED.lock().unwrap_or_else(|e| e.into_inner());
+    let key = format!("{ds}/{id}");
+    if d.1.insert(key.clone()) {
+        d.0.push_back(key);
+        if d.0.len() > DELETED_KEPT {
+            if let Some(old) = d.0.pop_front() {
+                d.1.remove(&old);
+            }
+        }
+    }
+}
+
+/// Whether this process deleted the image set.
+pub fn deleted_here(ds: &str, id: &str) -> bool {
+    let d = DELETED.lock().unwrap_or_else(|e| e.into_inner());
+    d.1.contains(&format!("{ds}/{id}"))
+}
+
+/// The fresh state of an image set: its latest version and that version's metadata.
+async fn current(
+    ds: &str,
+    id: &str,
+    with_metadata: bool,
+) -> EngineResult<(String, Option<ImageSetMetadata>)> {
+    let props = image_sets::get_image_set(ds.to_string(), id.to_string(), None).await?;
     let version = props["version_id"].as_str().unwrap_or("1").to_string();
-    let meta = pace.run(|| fetch_metadata(ds, id, Some(&version))).await?;
+    let meta = if with_metadata {
+        Some(fetch_metadata(ds, id, Some(&version)).await?)
+    } else {
+        None
+    };
     Ok((version, meta))
 }
 
@@ -130,90 +242,109 @@ async fn write(
     version: &str,
     action: &Action,
     force: bool,
-    pace: &Pace,
 ) -> EngineResult<Option<String>> {
     let (key, doc) = match action {
         Action::DeleteImageSet => {
-            pace.run(|| image_sets::delete_image_set(ds.to_string(), id.to_string(), None))
-                .await?;
+            image_sets::delete_image_set(ds.to_string(), id.to_string(), None).await?;
+            remember_deleted(ds, id);
             return Ok(None);
         }
         Action::Nothing(_) | Action::Fail(_) => return Ok(None),
         Action::Remove(doc) => ("removableAttributes", doc),
         Action::Update(doc) => ("updatableAttributes", doc),
     };
-    let out = pace
-        .run(|| {
-            metadata::update_image_set_metadata(metadata::MetadataUpdate {
-                datastore_id: ds.to_string(),
-                image_set_id: id.to_string(),
-                latest_version_id: version.to_string(),
-                updates: json!({"DICOMUpdates": {key: doc}}),
-                force: force.then_some(true),
-                include_study_image_sets: None,
-            })
-        })
-        .await?;
+    let out = metadata::update_image_set_metadata(metadata::MetadataUpdate {
+        datastore_id: ds.to_string(),
+        image_set_id: id.to_string(),
+        latest_version_id: version.to_string(),
+        updates: json!({"DICOMUpdates": {key: doc}}),
+        force: force.then_some(true),
+        include_study_image_sets: None,
+    })
+    .await?;
     Ok(out["latest_version_id"].as_str().map(str::to_owned))
 }
 
-/// Plans and applies one image set's change; conflicts re-read and retry, a vanished image set
-/// counts as already done.
-async fn apply_one(
-    ds: &str,
+fn item(
     id: &str,
-    plan: &Plan,
-    force: bool,
-    dry_run: bool,
-    whole_set: bool,
-    pace: &Pace,
+    outcome: &str,
+    version: Option<String>,
+    detail: Option<String>,
+    error: Option<EngineError>,
 ) -> ItemOutcome {
-    let outcome = |outcome: &str,
-                   version: Option<String>,
-                   detail: Option<String>,
-                   error: Option<EngineError>| ItemOutcome {
+    ItemOutcome {
         image_set_id: id.to_string(),
         outcome: outcome.to_string(),
         version,
         detail,
         error,
-    };
+    }
+}
+
+/// Decides on a fresh read and applies one image set's change; conflicts re-read and retry.
+async fn apply_one(job: &Job, sel: &Selected, token: &CancelToken) -> ItemOutcome {
+    let (ds, id) = (job.datastore_id.as_str(), sel.id.as_str());
+    let not_attempted = |why: &str| item(id, "not_attempted", None, Some(why.to_string()), None);
+    let whole_set = job.whole_set();
+    // A whole-set deletion needs the metadata only to check the attribute it was selected on.
+    let with_metadata = !whole_set || job.key.is_some();
     let mut last_conflict = None;
     for _ in 0..CONFLICT_ATTEMPTS {
-        // Deleting whole image sets needs no metadata.
-        let (version, action) = if whole_set {
-            (String::new(), Action::DeleteImageSet)
-        } else {
-            match current(ds, id, pace).await {
-                Ok((v, meta)) => (v, plan(&meta)),
-                Err(e) if e.kind == ErrorType::NotFound => {
-                    return outcome("already_deleted", None, None, None)
-                }
-                Err(e) => return outcome("failed", None, None, Some(e)),
+        if token.is_cancelled() {
+            return not_attempted("the run was cancelled before this image set was changed");
+        }
+        let (version, meta) = match current(ds, id, with_metadata).await {
+            Ok(v) => v,
+            Err(e) if e.kind == ErrorType::NotFound => {
+                return item(id, job.gone(), None, None, None)
             }
+            Err(e) => return item(id, "failed", None, None, Some(e)),
         };
-        let detail = match &action {
-            Action::Nothing(why) => Some(why.clone()),
+        if let (Some(key), Some(meta)) = (&job.key, &meta) {
+            if let Some(why) = key_mismatch(key, meta) {
+                return item(id, "changed_since_selected", Some(version), Some(why), None);
+            }
+        }
+        if whole_set {
+            if let Some(selected) = sel.version.as_deref().filter(|v| *v != version) {
+                let why = format!(
+                    "it changed since it was selected (version {selected}, now {version}): it may hold data that was not selected; run the tool again to decide on its current content"
+                );
+                return item(id, "changed_since_selected", Some(version), Some(why), None);
+            }
+        }
+        let action = match (&job.plan, &meta) {
+            (Some(plan), Some(meta)) => plan(meta),
+            _ => Action::DeleteImageSet,
+        };
+        match &action {
+            Action::Nothing(why) => {
+                return item(id, action.verb(job.dry_run), None, Some(why.clone()), None)
+            }
             Action::Fail(why) => {
                 // The same reason in a dry run and a real run; only a real run has failed.
-                let error = (!dry_run).then(|| EngineError::new(ErrorType::Validation, why));
-                return outcome(action.verb(dry_run), None, Some(why.clone()), error);
+                let error = (!job.dry_run).then(|| EngineError::new(ErrorType::Validation, why));
+                return item(id, action.verb(job.dry_run), None, Some(why.clone()), error);
             }
-            _ => None,
-        };
-        if dry_run || matches!(action, Action::Nothing(_)) {
-            return outcome(action.verb(dry_run), None, detail, None);
+            _ => {}
         }
-        match write(ds, id, &version, &action, force, pace).await {
-            Ok(v) => return outcome(action.verb(false), v, None, None),
+        if job.dry_run {
+            return item(id, action.verb(true), None, None, None);
+        }
+        if token.is_cancelled() {
+            return not_attempted("the run was cancelled before this image set was changed");
+        }
+        match write(ds, id, &version, &action, job.force).await {
+            Ok(v) => return item(id, action.verb(false), v, None, None),
             Err(e) if e.kind == ErrorType::NotFound => {
-                return outcome("already_deleted", None, None, None)
+                return item(id, job.gone(), None, None, None)
             }
             Err(e) if e.kind == ErrorType::Conflict => last_conflict = Some(e),
-            Err(e) => return outcome("failed", None, None, Some(e)),
+            Err(e) => return item(id, "failed", None, None, Some(e)),
         }
     }
-    outcome(
+    item(
+        id,
         "failed",
         None,
         Some(format!(
@@ -223,58 +354,201 @@ async fn apply_one(
     )
 }
 
-/// Applies `plan` to every image set in `ids` (whole-set deletion when `plan` is `None`), with
-/// bounded concurrency; reports progress; one outcome per image set, in input order.
+/// The outcome of an item that ran out of time, with the last error its requests met.
+fn timed_out(id: &str, deadline: Duration, seen: &Attempts) -> ItemOutcome {
+    let waiting = seen.operation.as_deref().unwrap_or("HealthImaging");
+    let mut message = format!(
+        "not finished within the item deadline of {}s (HEALTHIMAGING_MCP_ITEM_DEADLINE_SECONDS), waiting for {waiting}",
+        deadline.as_secs_f64()
+    );
+    match &seen.last_error {
+        Some(e) => message.push_str(&format!("; last error: {e}")),
+        None => message.push_str("; no request failed before then"),
+    }
+    if matches!(waiting, "DeleteImageSet" | "UpdateImageSetMetadata") {
+        message.push_str("; the write may have been applied: check the image set");
+    }
+    let kind = match &seen.last_error {
+        Some(e) if e.contains(" 429 ") => ErrorType::Throttling,
+        _ => ErrorType::Service,
+    };
+    item(
+        id,
+        "failed",
+        None,
+        None,
+        Some(EngineError::new(kind, message)),
+    )
+}
+
+/// Errors after which every other item would fail the same way.
+fn fatal(e: &EngineError) -> bool {
+    e.kind == ErrorType::Auth
+}
+
+/// "12 of 40 image sets; about 1m 52s left": the time left is the larger of what the rate
+/// limit of the run's write operation allows and the pace so far.
+fn progress_message(done: usize, total: usize, elapsed: Duration, write_ops: &[&str]) -> String {
+    let mut text = format!("{done} of {total} image sets");
+    let left = (total - done) as f64;
+    if done == total {
+        return text;
+    }
+    let limiter = rate_limit::current();
+    let by_rate = write_ops
+        .iter()
+        .filter_map(|op| limiter.as_ref()?.rate(op))
+        .fold(None, |slowest: Option<f64>, r| {
+            Some(slowest.map_or(r, |s| s.min(r)))
+        })
+        .map(|rate| left / rate);
+    let by_pace = (done > 0).then(|| elapsed.as_secs_f64() / done as f64 * left);
+    let eta = match (by_rate, by_pace) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(secs) = eta {
+        text.push_str(&format!("; about {} left", human(secs)));
+    }
+    text
+}
+
+fn human(secs: f64) -> String {
+    let s = secs.ceil() as u64;
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m {s}s"),
+        (h, m, _) => format!("{h}h {m}m"),
+    }
+}
+
+/// `apply_job` for a plan (whole-set deletion when `None`) with no attribute re-check beyond
+/// the plan's own.
 pub async fn apply_all(
     datastore_id: &str,
-    ids: Vec<String>,
+    selected: Vec<Selected>,
     plan: Option<Plan>,
     force: bool,
     dry_run: bool,
     progress: Option<Progress>,
 ) -> Vec<ItemOutcome> {
-    let total = ids.len();
-    let pace = Arc::new(Pace::default());
+    let job = Job {
+        datastore_id: datastore_id.to_string(),
+        plan,
+        key: None,
+        force,
+        dry_run,
+    };
+    apply_job(job, selected, progress).await.0
+}
+
+/// Applies `job` to every selected image set with bounded concurrency, each within the item
+/// deadline; reports progress; stops starting items when the run is cancelled (or after a
+/// fatal error). One outcome per image set, in input order; the run is recorded (`cancel`).
+/// Returns the outcomes and whether the run was cancelled.
+pub async fn apply_job(
+    job: Job,
+    selected: Vec<Selected>,
+    progress: Option<Progress>,
+) -> (Vec<ItemOutcome>, bool) {
+    let total = selected.len();
+    let run = cancel::current();
+    let token = run.token.clone();
+    // Stops the rest after a fatal error; fires with the run's own token too.
+    let stop = CancelToken::new();
+    let deadline = item_deadline();
+    let started = Instant::now();
+    // A dry run writes nothing: its estimate is the pace alone.
+    let write_ops: &'static [&'static str] = match (job.dry_run, job.whole_set()) {
+        (true, _) => &[],
+        (false, true) => &["DeleteImageSet"],
+        (false, false) => &["UpdateImageSetMetadata"],
+    };
     // Counting and reporting under one lock keeps notifications in increasing order.
-    let done = Arc::new(std::sync::Mutex::new(0usize));
+    let done = Arc::new(Mutex::new(0usize));
     if let Some(p) = &progress {
-        p(0, total);
+        p(
+            0,
+            total,
+            &progress_message(0, total, Duration::ZERO, write_ops),
+        );
     }
-    let whole_set = plan.is_none();
-    let plan: Plan = plan.unwrap_or_else(|| Arc::new(|_| Action::DeleteImageSet));
-    let ds = datastore_id.to_string();
-    let results = map_bounded(ids.clone(), write_concurrency(), move |id| {
-        let (ds, plan, pace, done, progress) = (
-            ds.clone(),
-            plan.clone(),
-            pace.clone(),
+    let job = Arc::new(job);
+    let results = map_bounded(selected.clone(), write_concurrency(), {
+        let (job, token, stop, done, progress) = (
+            job.clone(),
+            token.clone(),
+            stop.clone(),
             done.clone(),
             progress.clone(),
         );
-        async move {
-            let out = apply_one(&ds, &id, &plan, force, dry_run, whole_set, &pace).await;
-            let mut n = done.lock().expect("progress lock");
-            *n += 1;
-            if let Some(p) = &progress {
-                p(*n, total);
+        move |sel: Selected| {
+            let (job, token, stop, done, progress) = (
+                job.clone(),
+                token.clone(),
+                stop.clone(),
+                done.clone(),
+                progress.clone(),
+            );
+            async move {
+                let out = if token.is_cancelled() {
+                    item(
+                        &sel.id,
+                        "not_attempted",
+                        None,
+                        Some("the run was cancelled before this image set was reached".into()),
+                        None,
+                    )
+                } else if stop.is_cancelled() {
+                    item(
+                        &sel.id,
+                        "not_attempted",
+                        None,
+                        Some("the run stopped after a fatal error on another image set".into()),
+                        None,
+                    )
+                } else {
+                    let trace = attempts::Trace::default();
+                    let work = attempts::traced(trace.clone(), apply_one(&job, &sel, &token));
+                    match tokio::time::timeout(deadline, work).await {
+                        Ok(out) => out,
+                        Err(_) => {
+                            let seen = trace.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                            timed_out(&sel.id, deadline, &seen)
+                        }
+                    }
+                };
+                if out.error.as_ref().is_some_and(fatal) {
+                    stop.cancel();
+                }
+                let mut n = done.lock().unwrap_or_else(|e| e.into_inner());
+                *n += 1;
+                if let Some(p) = &progress {
+                    p(
+                        *n,
+                        total,
+                        &progress_message(*n, total, started.elapsed(), write_ops),
+                    );
+                }
+                Ok(out)
             }
-            Ok(out)
         }
     })
     .await;
-    results
+    let items: Vec<ItemOutcome> = results
         .into_iter()
-        .zip(ids)
-        .map(|(r, id)| {
-            r.unwrap_or_else(|e| ItemOutcome {
-                image_set_id: id,
-                outcome: "failed".into(),
-                version: None,
-                detail: None,
-                error: Some(e),
-            })
-        })
-        .collect()
+        .zip(&selected)
+        .map(|(r, sel)| r.unwrap_or_else(|e| item(&sel.id, "failed", None, None, Some(e))))
+        .collect();
+    let cancelled = token.is_cancelled();
+    if !job.dry_run {
+        let pairs: Vec<(String, String)> = items
+            .iter()
+            .map(|i| (i.image_set_id.clone(), i.outcome.clone()))
+            .collect();
+        cancel::record(run.tool, &job.datastore_id, cancelled, &pairs);
+    }
+    (items, cancelled)
 }
 
 /// Totals plus one line per item.
@@ -285,8 +559,11 @@ pub fn report(items: &[ItemOutcome], dry_run: bool) -> Value {
         "total": items.len(),
         "failed": items.iter().filter(|i| i.failed()).count(),
         "already_deleted": count("already_deleted"),
+        "already_done": count("already_done"),
         "unchanged": count("unchanged"),
         "would_fail": count("would_fail"),
+        "changed_since_selected": count("changed_since_selected"),
+        "not_attempted": count("not_attempted"),
         "items": items.iter().map(ItemOutcome::to_json).collect::<Vec<_>>(),
     })
 }

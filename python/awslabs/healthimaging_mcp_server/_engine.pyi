@@ -156,9 +156,20 @@ async def get_series_primary_image_set(*, datastore_id: str, series_instance_uid
 async def get_patient_dicomweb_studies(*, datastore_id: str, patient_id: str) -> dict[str, Any]:
     """A patient's studies as QIDO-RS SearchStudies JSON (PS3.18 Annex F), primary data only."""
 
-# Destructive workflows: ``dry_run`` reports what would change; ``progress(done, total)`` is
-# called on the caller's event loop as image sets finish. Results: ``{"total", "failed",
-# "already_deleted", "unchanged", "items": [{"image_set_id", "outcome", "error"?}], ...}``.
+# Destructive workflows: ``dry_run`` reports what would change; ``progress(done, total)`` (or
+# ``progress(done, total, message)``, the message with an ETA) is called on the caller's event
+# loop as image sets finish. Results: ``{"total", "failed", "already_deleted", "already_done",
+# "unchanged", "changed_since_selected", "not_attempted", "items": [{"image_set_id", "outcome",
+# "detail"?, "error"?}], ...}``. Cancelling the awaiting task stops the run: nothing new starts.
+
+def recent_runs() -> list[dict[str, Any]]:
+    """The last 20 destructive runs of this process, cancelled ones included (newest last):
+    ``{"tool", "datastore_id", "cancelled", "finished_at", "total", "counts": {outcome: n},
+    "image_set_ids": {outcome: [id, ...]}}``."""
+
+def rate_limits() -> dict[str, dict[str, float]]:
+    """The client-side rate limit in force per operation, ``{operation: {"rate", "burst"}}``
+    (empty against a custom endpoint unless ``HEALTHIMAGING_MCP_RATE_<OPERATION>`` is set)."""
 
 async def delete_patient_studies(
     *, datastore_id: str, patient_id: str, dry_run: bool = False, progress: Callable[[int, int], None] | None = None

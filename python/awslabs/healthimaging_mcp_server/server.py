@@ -119,23 +119,23 @@ def _flagged_if_all_failed(result: Any) -> Any:
 
 
 class _ProgressReporter:
-    """Turns the engine's (done, total) callbacks into MCP progress notifications, sent in order
+    """Turns the engine's (done, total, message) callbacks into MCP progress notifications, sent in order
     by one task (a report not newer than one already queued is dropped: progress must increase),
     all delivered before the tool's result."""
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self._queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[int, int, str | None]] = asyncio.Queue()
         self._last = -1
         self._broken = False
         self._sender: asyncio.Task[None] | None = None
 
     async def _send(self) -> None:
         while True:
-            done, total = await self._queue.get()
+            done, total, message = await self._queue.get()
             try:
                 if not self._broken:
-                    await self._ctx.report_progress(done, total, f"{done} of {total} image sets")
+                    await self._ctx.report_progress(done, total, message or f"{done} of {total} image sets")
             except Exception as e:
                 # Progress is advisory: a client that cannot take it still gets the result.
                 log.debug("progress notification failed (%s); no more progress for this call", type(e).__name__)
@@ -143,11 +143,11 @@ class _ProgressReporter:
             finally:
                 self._queue.task_done()
 
-    def report(self, done: int, total: int) -> None:
+    def report(self, done: int, total: int, message: str | None = None) -> None:
         if done <= self._last or self._broken:
             return
         self._last = done
-        self._queue.put_nowait((done, total))
+        self._queue.put_nowait((done, total, message))
         if self._sender is None:
             self._sender = asyncio.ensure_future(self._send())
 
