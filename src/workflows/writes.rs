@@ -473,24 +473,14 @@ pub async fn apply_job(
             &progress_message(0, total, Duration::ZERO, write_ops),
         );
     }
-    let job = Arc::new(job);
+    // What every item's task shares, cloned once per item.
+    let shared = Arc::new((job, token, stop, done, progress));
     let results = map_bounded(selected.clone(), write_concurrency(), {
-        let (job, token, stop, done, progress) = (
-            job.clone(),
-            token.clone(),
-            stop.clone(),
-            done.clone(),
-            progress.clone(),
-        );
+        let shared = shared.clone();
         move |sel: Selected| {
-            let (job, token, stop, done, progress) = (
-                job.clone(),
-                token.clone(),
-                stop.clone(),
-                done.clone(),
-                progress.clone(),
-            );
+            let shared = shared.clone();
             async move {
+                let (job, token, stop, done, progress) = &*shared;
                 let out = if token.is_cancelled() {
                     item(
                         &sel.id,
@@ -509,7 +499,7 @@ pub async fn apply_job(
                     )
                 } else {
                     let trace = attempts::Trace::default();
-                    let work = attempts::traced(trace.clone(), apply_one(&job, &sel, &token));
+                    let work = attempts::traced(trace.clone(), apply_one(job, &sel, token));
                     match tokio::time::timeout(deadline, work).await {
                         Ok(out) => out,
                         Err(_) => {
@@ -523,7 +513,7 @@ pub async fn apply_job(
                 }
                 let mut n = done.lock().unwrap_or_else(|e| e.into_inner());
                 *n += 1;
-                if let Some(p) = &progress {
+                if let Some(p) = progress {
                     p(
                         *n,
                         total,
@@ -535,6 +525,7 @@ pub async fn apply_job(
         }
     })
     .await;
+    let (job, token, ..) = &*shared;
     let items: Vec<ItemOutcome> = results
         .into_iter()
         .zip(&selected)
