@@ -3,9 +3,11 @@
 //! `protocol` (request/response shaping), `state` (rules and data), `import` (DICOM → image
 //! sets), plus SigV4 verification, validation, search, metadata updates and persistence.
 
+pub mod app;
 pub mod document;
 pub mod error;
 pub mod import;
+pub mod log;
 pub mod pagination;
 pub mod persist;
 pub mod protocol;

@@ -67,6 +67,7 @@ impl LocalHealthImaging {
             transition_delay,
             latency: std::time::Duration::from_secs_f64(latency_ms.max(0.0) / 1000.0),
         };
+        crate::local::log::install();
         let server = py.detach(|| LocalServer::start(config))?;
         Ok(Self {
             endpoint_url: server.endpoint_url(),
@@ -99,7 +100,7 @@ impl LocalHealthImaging {
         let report = self.with_server(|s| {
             let app = s.app.clone();
             py.detach(move || seed::seed(&app, &samples_dir))
-                .map_err(EngineError::new_err)
+                .map_err(|e| EngineError::new_err(e.message))
         })?;
         let d = PyDict::new(py);
         d.set_item("datastore_id", report.datastore_id)?;
