@@ -5,7 +5,6 @@ folder lock, and import jobs cut off by a crash."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import queue
@@ -72,7 +71,7 @@ class Server:
 
 def attributes_update(description: str) -> dict:
     blob = json.dumps({"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": description}}})
-    return {"DICOMUpdates": {"updatableAttributes": base64.b64encode(blob.encode()).decode()}}
+    return {"DICOMUpdates": {"updatableAttributes": blob.encode()}}
 
 
 def description_of(client, ds: str, image_set: str, version: str) -> str | None:
@@ -91,6 +90,8 @@ class Oracle:
     contents: dict[tuple[str, str], str | None] = field(default_factory=dict)
     """(image set, version) -> StudyDescription that version was acknowledged with."""
     tags: dict[str, str] = field(default_factory=dict)
+    pending_tag: tuple[str, str] | None = None
+    """The tag write in flight, if any (it may or may not have landed)."""
 
 
 def write_once(client, oracle: Oracle, n: int, rng: random.Random) -> str | None:
@@ -122,9 +123,7 @@ def write_once(client, oracle: Oracle, n: int, rng: random.Random) -> str | None
         )
         dest = r["destinationImageSetProperties"]
         oracle.live[dest["imageSetId"]] = dest["latestVersionId"]
-        oracle.contents[(dest["imageSetId"], dest["latestVersionId"])] = oracle.contents[
-            (source, oracle.live[source])
-        ]
+        oracle.contents[(dest["imageSetId"], dest["latestVersionId"])] = oracle.contents[(source, oracle.live[source])]
         return None
     if op == "delete":
         target = rng.choice(sorted(oracle.live))
@@ -134,8 +133,10 @@ def write_once(client, oracle: Oracle, n: int, rng: random.Random) -> str | None
         return None
     if op == "tag":
         arn = client.get_datastore(datastoreId=ds)["datastoreProperties"]["datastoreArn"]
-        key, value = f"k{n % 40}", f"v{n}"
+        key, value = f"key-{chr(97 + n % 26)}", f"v{n}"
+        oracle.pending_tag = (key, value)
         client.tag_resource(resourceArn=arn, tags={key: value})
+        oracle.pending_tag = None
         oracle.tags[key] = value
         return None
     r = client.create_datastore(datastoreName=f"durable-{n}", clientToken=uuid.uuid4().hex)
@@ -161,6 +162,12 @@ def in_flight_target(client, oracle: Oracle) -> None:
         if latest != oracle.live[image_set]:
             oracle.contents[(image_set, latest)] = description_of(client, ds, image_set, latest)
             oracle.live[image_set] = latest
+    if oracle.pending_tag:
+        key, value = oracle.pending_tag
+        arn = client.get_datastore(datastoreId=ds)["datastoreProperties"]["datastoreArn"]
+        if client.list_tags_for_resource(resourceArn=arn)["tags"].get(key) == value:
+            oracle.tags[key] = value
+        oracle.pending_tag = None
     summaries, _ = search_all(client, ds, page_size=50)
     for s in summaries:
         if s["imageSetId"] not in oracle.live:

@@ -36,7 +36,11 @@ impl Subscriber for StderrLog {
     fn event(&self, event: &Event<'_>) {
         let mut line = Line(String::new());
         event.record(&mut line);
-        eprintln!("healthimaging-local {}:{}", event.metadata().level(), line.0);
+        eprintln!(
+            "healthimaging-local {}:{}",
+            event.metadata().level(),
+            line.0
+        );
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}

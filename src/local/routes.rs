@@ -15,11 +15,11 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use super::app::App;
 use super::error::{ApiError, ApiResult, ErrorKind};
 use super::pagination;
 use super::protocol::{self, json_body, ok_json, opt_str, req_str, Params};
 use super::search;
-use super::app::App;
 use super::state::{
     CopyRequest, DatastoreStatus, ImageSetState, JobStatus, MetadataUpdate, NewDatastore, NewJob,
     WorkflowStatus,
@@ -192,7 +192,7 @@ async fn create_datastore(State(app): AppState, body: Bytes) -> Handler {
     };
     let out = app.write(|s| {
         let ds = s.create_datastore(req, |id| app.account.datastore_arn(id));
-        Ok(json!({"datastoreId": ds.id(), "datastoreStatus": ds.status()}))
+        Ok(json!({"datastoreId": ds.id(), "datastoreStatus": ds.info.status}))
     })?;
     Ok(ok_json(out))
 }
@@ -229,7 +229,7 @@ async fn delete_datastore(State(app): AppState, Path(id): Path<String>) -> Handl
     validate::resource_id("datastoreId", &id)?;
     let out = app.write(|s| {
         let ds = s.delete_datastore(&id)?;
-        Ok(json!({"datastoreId": ds.id(), "datastoreStatus": ds.status()}))
+        Ok(json!({"datastoreId": ds.id(), "datastoreStatus": ds.info.status}))
     })?;
     Ok(ok_json(out))
 }

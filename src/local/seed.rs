@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use super::import::run_job;
 use super::app::App;
 use super::error::{ApiError, ApiResult};
+use super::import::run_job;
 use super::state::{NewDatastore, NewJob};
 
 pub const SEED_DATASTORE: &str = "healthimaging-local-samples";

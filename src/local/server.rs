@@ -134,7 +134,9 @@ impl LocalServer {
             .write(|s| Ok(s.fail_interrupted_jobs()))
             .map_err(StartError::Journal)?;
         if interrupted > 0 {
-            tracing::warn!("{interrupted} import job(s) interrupted by the last shutdown marked FAILED");
+            tracing::warn!(
+                "{interrupted} import job(s) interrupted by the last shutdown marked FAILED"
+            );
         }
         let bind = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&bind).map_err(|e| StartError::Bind(bind.clone(), e))?;

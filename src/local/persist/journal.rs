@@ -141,7 +141,12 @@ impl Segment {
             }
             Err(e) => {
                 // A torn record must not sit in front of later ones: cut it off.
-                if self.file.set_len(self.len).and_then(|()| self.file.sync_data()).is_err() {
+                if self
+                    .file
+                    .set_len(self.len)
+                    .and_then(|()| self.file.sync_data())
+                    .is_err()
+                {
                     self.broken = true;
                 }
                 Err(e)

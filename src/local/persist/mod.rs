@@ -97,8 +97,7 @@ fn replay(dir: &Path, through: Option<u64>) -> Result<(Store, u64), OpenError> {
     let base = snapshots(dir)
         .map_err(io_err(dir))?
         .into_iter()
-        .filter(|n| through.is_none_or(|t| *n <= t))
-        .next_back();
+        .rfind(|n| through.is_none_or(|t| *n <= t));
     if let Some(n) = base {
         let path = snapshot_path(dir, n);
         let (records, _, torn) = journal::read_records(&path).map_err(io_err(&path))?;
@@ -128,12 +127,17 @@ fn replay(dir: &Path, through: Option<u64>) -> Result<(Store, u64), OpenError> {
         apply_records(&mut store, &path, records)?;
         if torn && through.is_none() {
             // The tail of a write that was never acknowledged.
-            tracing::warn!("dropping an incomplete journal record at the end of {}", path.display());
+            tracing::warn!(
+                "dropping an incomplete journal record at the end of {}",
+                path.display()
+            );
             let f = std::fs::OpenOptions::new()
                 .write(true)
                 .open(&path)
                 .map_err(io_err(&path))?;
-            f.set_len(good).and_then(|()| f.sync_all()).map_err(io_err(&path))?;
+            f.set_len(good)
+                .and_then(|()| f.sync_all())
+                .map_err(io_err(&path))?;
         }
         last = last.max(seq);
     }
@@ -182,10 +186,8 @@ fn legacy_changes(path: &Path) -> Result<Vec<Change>, OpenError> {
 /// Folds the segments up to `through` into a new snapshot, from the files alone.
 fn compact(dir: &Path, through: u64) -> io::Result<u64> {
     let (store, _) = replay(dir, Some(through)).map_err(io::Error::other)?;
-    let len = journal::write_records_atomically(
-        &snapshot_path(dir, through),
-        store.snapshot_records(),
-    )?;
+    let len =
+        journal::write_records_atomically(&snapshot_path(dir, through), store.snapshot_records())?;
     remove_before(dir, through);
     Ok(len)
 }
@@ -263,7 +265,11 @@ impl Persistence {
     pub fn append(&self, record: &[u8]) -> io::Result<()> {
         let mut seg = lock(&self.segment);
         seg.append(record)?;
-        if seg.len >= self.segment_bytes.max(self.snapshot_len.load(Ordering::Relaxed)) {
+        if seg.len
+            >= self
+                .segment_bytes
+                .max(self.snapshot_len.load(Ordering::Relaxed))
+        {
             let closed = seg.seq;
             match Segment::create(&self.dir.join(JOURNAL), closed + 1) {
                 Ok(next) => {
@@ -395,7 +401,10 @@ mod tests {
         let snaps = snapshots(dir.path()).unwrap();
         assert_eq!(snaps.len(), 1, "old snapshots are removed");
         let segs = journal::segments(&dir.path().join(JOURNAL)).unwrap();
-        assert!(segs.iter().all(|s| *s > snaps[0]), "covered segments are removed");
+        assert!(
+            segs.iter().all(|s| *s > snaps[0]),
+            "covered segments are removed"
+        );
         let (_p, again) = Persistence::open(dir.path()).unwrap();
         assert_eq!(names(&again), expected);
         assert_eq!(again.datastores().count(), 200);

@@ -17,11 +17,25 @@ use crate::local::document;
 #[derive(Debug, Deserialize)]
 pub enum Change {
     Datastore(DatastoreInfo),
-    ImageSet { datastore: String, set: ImageSet },
-    RemoveImageSet { datastore: String, id: String },
-    Job { datastore: String, job: ImportJob },
-    Tags { arn: String, tags: BTreeMap<String, String> },
-    RemoveTags { arn: String },
+    ImageSet {
+        datastore: String,
+        set: ImageSet,
+    },
+    RemoveImageSet {
+        datastore: String,
+        id: String,
+    },
+    Job {
+        datastore: String,
+        job: ImportJob,
+    },
+    Tags {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    RemoveTags {
+        arn: String,
+    },
 }
 
 /// The same shape, borrowed from the store, for writing.
@@ -135,7 +149,8 @@ impl Store {
             }
             encode(&out)
         };
-        let dropped_frames = self.count_frames(sets.iter().map(|(ds, id)| (ds.as_str(), id.as_str())));
+        let dropped_frames =
+            self.count_frames(sets.iter().map(|(ds, id)| (ds.as_str(), id.as_str())));
         Commit {
             record: Some(record),
             dropped_frames,
@@ -192,7 +207,8 @@ impl Store {
             Change::Datastore(info) => match self.datastores.get_mut(&info.id) {
                 Some(ds) => ds.info = info,
                 None => {
-                    self.datastores.insert(info.id.clone(), Datastore::new(info));
+                    self.datastores
+                        .insert(info.id.clone(), Datastore::new(info));
                 }
             },
             Change::ImageSet { datastore, set } => {
@@ -234,9 +250,11 @@ impl Store {
         let stores = self.datastores.values().flat_map(|ds| {
             let id = ds.info.id.as_str();
             std::iter::once(encode(&[ChangeRef::Datastore(&ds.info)]))
-                .chain(ds.image_sets.values().map(move |set| {
-                    encode(&[ChangeRef::ImageSet { datastore: id, set }])
-                }))
+                .chain(
+                    ds.image_sets
+                        .values()
+                        .map(move |set| encode(&[ChangeRef::ImageSet { datastore: id, set }])),
+                )
                 .chain(
                     ds.jobs
                         .values()

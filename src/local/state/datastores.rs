@@ -21,7 +21,8 @@ fn missing(id: &str) -> ApiError {
 
 impl Store {
     /// Creates a data store (or returns the one created with the same client token), and tags
-    /// it; `arn_of` names a data store by id.
+    /// it; `arn_of` names a data store by id. The answer's status is `info.status`: CREATING for
+    /// a new one, as the service answers even when the transition is instant.
     pub fn create_datastore(
         &mut self,
         req: NewDatastore,
@@ -33,7 +34,10 @@ impl Store {
             .find(|d| d.info.client_token == req.client_token)
             .map(|d| d.info.id.clone());
         let id = match existing {
-            Some(id) => id,
+            Some(id) => {
+                self.datastore_mut(&id); // settles it: the answer shows where it is now
+                id
+            }
             None => {
                 let t = now();
                 let id = new_id();

@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use super::{
-    new_id, now, AccessTime, Datastore, ImageSet, ImageSetState, ImageSetVersion, StorageTier, Store,
-    WorkflowStatus,
+    new_id, now, AccessTime, Datastore, ImageSet, ImageSetState, ImageSetVersion, StorageTier,
+    Store, WorkflowStatus,
 };
 use crate::local::document;
 use crate::local::error::{ApiError, ApiResult};

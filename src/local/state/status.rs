@@ -104,7 +104,10 @@ mod tests {
             serde_json::to_value(WorkflowStatus::CopyingWithReadOnlyAccess).unwrap(),
             "COPYING_WITH_READ_ONLY_ACCESS"
         );
-        assert_eq!("IN_PROGRESS".parse::<JobStatus>(), Ok(JobStatus::InProgress));
+        assert_eq!(
+            "IN_PROGRESS".parse::<JobStatus>(),
+            Ok(JobStatus::InProgress)
+        );
         assert_eq!(
             serde_json::from_str::<DatastoreStatus>("\"DELETED\"").unwrap(),
             DatastoreStatus::Deleted
