@@ -136,3 +136,51 @@ impl App {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::error::ErrorKind;
+    use crate::local::state::NewDatastore;
+
+    #[test]
+    fn a_write_that_cannot_be_stored_fails_with_internal_server_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, store) = Persistence::open(dir.path()).unwrap();
+        p.fail_for_test();
+        let app = App::new(
+            store,
+            Account {
+                region: "us-east-1".into(),
+                account_id: "123456789012".into(),
+            },
+            Verifier {
+                credentials: Vec::new(),
+                region: "us-east-1".into(),
+            },
+            dir.path().join("s3"),
+            Some(p),
+        );
+        let err = app
+            .write(|s| {
+                s.create_datastore(
+                    NewDatastore {
+                        name: None,
+                        client_token: "t".into(),
+                        kms_key_arn: None,
+                        lambda_authorizer_arn: None,
+                        lossless_storage_format: None,
+                        tags: None,
+                    },
+                    |id| id.to_string(),
+                );
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InternalServer);
+        assert_eq!(err.kind.status().as_u16(), 500);
+        drop(app);
+        let (_p, again) = Persistence::open(dir.path()).unwrap();
+        assert_eq!(again.datastores().count(), 0);
+    }
+}

@@ -64,7 +64,7 @@ pub enum StartError {
     #[error("cannot record the import jobs interrupted by the last shutdown: {0}")]
     Journal(ApiError),
     #[error("server thread failed to start: {0}")]
-    Thread(String),
+    Thread(std::io::Error),
 }
 
 pub struct LocalServer {
@@ -152,10 +152,10 @@ impl LocalServer {
         let thread = std::thread::Builder::new()
             .name("healthimaging-local".into())
             .spawn(move || serve(thread_app, listener, rx, ready_tx))
-            .map_err(|e| StartError::Thread(e.to_string()))?;
+            .map_err(StartError::Thread)?;
         ready_rx
             .recv()
-            .map_err(|_| StartError::Thread("server thread exited".into()))?
+            .map_err(|_| StartError::Thread(std::io::Error::other("server thread exited")))?
             .map_err(StartError::Thread)?;
         Ok(Self {
             app,
@@ -195,7 +195,7 @@ fn serve(
     app: Arc<App>,
     listener: TcpListener,
     shutdown: oneshot::Receiver<()>,
-    ready: std::sync::mpsc::Sender<Result<(), String>>,
+    ready: std::sync::mpsc::Sender<std::io::Result<()>>,
 ) {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -205,7 +205,7 @@ fn serve(
     {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
+            let _ = ready.send(Err(e));
             return;
         }
     };
@@ -213,7 +213,7 @@ fn serve(
         let listener = match tokio::net::TcpListener::from_std(listener) {
             Ok(l) => l,
             Err(e) => {
-                let _ = ready.send(Err(e.to_string()));
+                let _ = ready.send(Err(e));
                 return;
             }
         };

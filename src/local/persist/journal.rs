@@ -155,6 +155,14 @@ impl Segment {
     }
 }
 
+#[cfg(test)]
+impl Segment {
+    /// Makes every later append fail, as a full or failing disk would.
+    pub fn fail_for_test(&mut self) {
+        self.broken = true;
+    }
+}
+
 impl std::fmt::Debug for Segment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Segment({}, {} bytes)", self.seq, self.len)

@@ -352,6 +352,11 @@ impl Persistence {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    #[cfg(test)]
+    pub fn fail_for_test(&self) {
+        lock(&self.segment).fail_for_test();
+    }
 }
 
 impl Drop for Persistence {
