@@ -229,6 +229,12 @@ impl Persistence {
         let fdir = dir.join(FRAMES);
         std::fs::create_dir_all(&jdir).map_err(io_err(&jdir))?;
         std::fs::create_dir_all(&fdir).map_err(io_err(&fdir))?;
+        // A snapshot cut off by a crash before its rename.
+        for entry in std::fs::read_dir(dir).map_err(io_err(dir))?.flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         let (mut store, last) = replay(dir, None)?;
         store.index_frames();
         for entry in std::fs::read_dir(&fdir).map_err(io_err(&fdir))?.flatten() {
