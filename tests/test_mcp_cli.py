@@ -39,7 +39,8 @@ def test_demo_shows_real_results(tmp_path):
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path)}
     done = subprocess.run([*CLI, "--local", "--demo"], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "awslabs-healthimaging-mcp-server" / "local" / "state.json").is_file()
+    # The data folder is journaled; a clean stop leaves one snapshot of the state.
+    assert list((tmp_path / "awslabs-healthimaging-mcp-server" / "local").glob("snapshot-*.log"))
     assert "36 tools" in done.stdout
     assert "healthimaging-local-samples" in done.stdout
     assert "4 image set(s)" in done.stdout

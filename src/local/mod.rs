@@ -3,11 +3,13 @@
 //! `protocol` (request/response shaping), `state` (rules and data), `import` (DICOM → image
 //! sets), plus SigV4 verification, validation, search, metadata updates and persistence.
 
+pub mod app;
 pub mod connections;
 pub mod document;
 pub mod error;
 pub mod front_door;
 pub mod import;
+pub mod log;
 pub mod pagination;
 pub mod persist;
 pub mod protocol;

@@ -12,7 +12,10 @@ use serde_json::{json, Map, Value};
 
 use super::document;
 use super::error::{ApiError, ApiResult, ErrorKind};
-use super::state::{Account, Datastore, ImageSet, ImageSetVersion, ImportJob, UpdateResult};
+use super::state::{
+    Account, Datastore, ImageSet, ImageSetState, ImageSetVersion, ImportJob, UpdateResult,
+    WorkflowStatus,
+};
 
 /// Query string parameters in arrival order (list members repeat their key).
 pub struct Params(pub Vec<(String, String)>);
@@ -187,12 +190,12 @@ pub fn frame_content_type(ts: &str) -> &'static str {
     }
 }
 
-pub fn frame(bytes: Vec<u8>, ts: &str) -> Response {
+pub fn frame(bytes: Body, ts: &str) -> Response {
     with_request_id(
         Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, frame_content_type(ts))
-            .body(Body::from(bytes))
+            .body(bytes)
             .expect("static headers"),
     )
 }
@@ -206,23 +209,24 @@ fn insert_opt<T: Into<Value>>(m: &mut Map<String, Value>, k: &str, v: Option<T>)
 pub fn datastore_properties(ds: &Datastore, acct: &Account) -> Value {
     let mut m = datastore_summary(ds, acct);
     let o = m.as_object_mut().expect("object");
-    insert_opt(o, "kmsKeyArn", ds.kms_key_arn.clone());
-    insert_opt(o, "lambdaAuthorizerArn", ds.lambda_authorizer_arn.clone());
+    let info = &ds.info;
+    insert_opt(o, "kmsKeyArn", info.kms_key_arn.clone());
+    insert_opt(o, "lambdaAuthorizerArn", info.lambda_authorizer_arn.clone());
     o.insert(
         "losslessStorageFormat".into(),
-        json!(ds.lossless_storage_format),
+        json!(info.lossless_storage_format),
     );
     m
 }
 
 pub fn datastore_summary(ds: &Datastore, acct: &Account) -> Value {
     json!({
-        "datastoreId": ds.id,
-        "datastoreName": ds.name,
-        "datastoreStatus": ds.status,
-        "datastoreArn": acct.datastore_arn(&ds.id),
-        "createdAt": ds.created_at,
-        "updatedAt": ds.updated_at,
+        "datastoreId": ds.id(),
+        "datastoreName": ds.info.name,
+        "datastoreStatus": ds.status(),
+        "datastoreArn": acct.datastore_arn(ds.id()),
+        "createdAt": ds.info.created_at,
+        "updatedAt": ds.updated_at(),
     })
 }
 
@@ -271,7 +275,7 @@ pub fn image_set_properties(
     });
     let o = m.as_object_mut().expect("object");
     insert_opt(o, "message", v.message.clone());
-    insert_opt(o, "lastAccessedAt", set.last_accessed_at);
+    insert_opt(o, "lastAccessedAt", set.last_accessed_at.get());
     if v.forced {
         o.insert("overrides".into(), json!({"forced": true}));
     }
@@ -367,17 +371,18 @@ pub fn search_summary(set: &ImageSet) -> Value {
     insert_opt(
         m.as_object_mut().expect("object"),
         "lastAccessedAt",
-        set.last_accessed_at,
+        set.last_accessed_at.get(),
     );
     m
 }
 
-/// Output of a write in flight: UpdateImageSetMetadata and the two halves of CopyImageSet.
-pub fn write_result(r: &UpdateResult, state: &str, workflow: &str) -> Map<String, Value> {
+/// Output of a write in flight (LOCKED with the in-flight workflow status, as the service
+/// answers): UpdateImageSetMetadata and the two halves of CopyImageSet.
+pub fn write_result(r: &UpdateResult, workflow: WorkflowStatus) -> Map<String, Value> {
     let v = json!({
         "imageSetId": r.image_set_id,
         "latestVersionId": r.latest_version_id.to_string(),
-        "imageSetState": state,
+        "imageSetState": ImageSetState::Locked,
         "imageSetWorkflowStatus": workflow,
         "createdAt": r.created_at,
         "updatedAt": r.updated_at,

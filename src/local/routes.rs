@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -15,14 +15,16 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use super::app::App;
 use super::error::{ApiError, ApiResult, ErrorKind};
 use super::front_door::FrontDoor;
 use super::pagination;
 use super::protocol::{self, json_body, ok_json, opt_str, req_str, Params};
 use super::search;
-use super::server::App;
-use super::state::NewDatastore;
-use super::state::{CopyRequest, MetadataUpdate, NewJob};
+use super::state::{
+    CopyRequest, DatastoreStatus, ImageSetState, JobStatus, MetadataUpdate, NewDatastore, NewJob,
+    WorkflowStatus,
+};
 use super::validate;
 use crate::model::constraints;
 
@@ -165,31 +167,24 @@ async fn create_datastore(State(app): AppState, body: Bytes) -> Handler {
         )?;
     }
     let tags = b.get("tags").map(|t| tag_map(t, "tags")).transpose()?;
-    let (id, status) = {
-        let mut store = app.store.lock().expect("store lock");
-        let ds = store.create_datastore(NewDatastore {
-            name,
-            client_token,
-            kms_key_arn: kms,
-            lambda_authorizer_arn: lambda,
-            lossless_storage_format: format,
-        })?;
-        let out = (ds.id.clone(), ds.status.clone());
-        if let Some(tags) = tags {
-            let arn = app.account.datastore_arn(&out.0);
-            store.tags.entry(arn).or_default().extend(tags);
-        }
-        out
+    let req = NewDatastore {
+        name,
+        client_token,
+        kms_key_arn: kms,
+        lambda_authorizer_arn: lambda,
+        lossless_storage_format: format,
+        tags,
     };
-    app.changed();
-    Ok(ok_json(
-        json!({"datastoreId": id, "datastoreStatus": status}),
-    ))
+    let out = app.write(|s| {
+        let ds = s.create_datastore(req, |id| app.account.datastore_arn(id));
+        Ok(json!({"datastoreId": ds.id(), "datastoreStatus": ds.info.status}))
+    })?;
+    Ok(ok_json(out))
 }
 
 async fn get_datastore(State(app): AppState, Path(id): Path<String>) -> Handler {
     validate::resource_id("datastoreId", &id)?;
-    let mut store = app.store.lock().expect("store lock");
+    let store = app.read();
     let ds = store.datastore(&id)?;
     Ok(ok_json(
         json!({"datastoreProperties": protocol::datastore_properties(ds, &app.account)}),
@@ -203,11 +198,8 @@ async fn list_datastores(State(app): AppState, RawQuery(q): RawQuery) -> Handler
         validate::enum_value("datastoreStatus", s, constraints::DATASTORE_STATUS)?;
     }
     let max = validate::max_results(p.get("maxResults"))?;
-    let all = app
-        .store
-        .lock()
-        .expect("store lock")
-        .list_datastores(status);
+    let store = app.read();
+    let all = store.list_datastores(status.and_then(|s| s.parse::<DatastoreStatus>().ok()));
     let (page, next) = pagination::page(&all, max, p.get("nextToken"), &format!("ds:{status:?}"))?;
     let mut out = json!({
         "datastoreSummaries": page.iter().map(|d| protocol::datastore_summary(d, &app.account)).collect::<Vec<_>>()
@@ -220,12 +212,10 @@ async fn list_datastores(State(app): AppState, RawQuery(q): RawQuery) -> Handler
 
 async fn delete_datastore(State(app): AppState, Path(id): Path<String>) -> Handler {
     validate::resource_id("datastoreId", &id)?;
-    let out = {
-        let mut store = app.store.lock().expect("store lock");
-        let ds = store.delete_datastore(&id)?;
-        json!({"datastoreId": ds.id, "datastoreStatus": ds.status})
-    };
-    app.changed();
+    let out = app.write(|s| {
+        let ds = s.delete_datastore(&id)?;
+        Ok(json!({"datastoreId": ds.id(), "datastoreStatus": ds.info.status}))
+    })?;
     Ok(ok_json(out))
 }
 
@@ -254,19 +244,16 @@ async fn start_import_job(State(app): AppState, Path(ds): Path<String>, body: By
     if let Some(cfg) = &import_configuration {
         validate_import_configuration(cfg)?;
     }
-    let (job, is_new) = app.store.lock().expect("store lock").submit_job(
-        &ds,
-        NewJob {
-            job_name,
-            data_access_role_arn: role,
-            client_token,
-            input_s3_uri: input,
-            output_s3_uri: output,
-            input_owner_account_id: owner,
-            import_configuration,
-        },
-    )?;
-    app.changed();
+    let req = NewJob {
+        job_name,
+        data_access_role_arn: role,
+        client_token,
+        input_s3_uri: input,
+        output_s3_uri: output,
+        input_owner_account_id: owner,
+        import_configuration,
+    };
+    let (job, is_new) = app.write(|s| s.submit_job(&ds, req))?;
     if is_new {
         super::import::spawn_job(app.clone(), ds.clone(), job.id.clone());
     }
@@ -306,9 +293,10 @@ fn validate_import_configuration(cfg: &Value) -> ApiResult<()> {
 async fn get_import_job(State(app): AppState, Path((ds, job)): Path<(String, String)>) -> Handler {
     validate::resource_id("datastoreId", &ds)?;
     validate::job_id(&job)?;
-    let job = app.store.lock().expect("store lock").job(&ds, &job)?;
+    let store = app.read();
+    let job = store.job(&ds, &job)?;
     Ok(ok_json(
-        json!({"jobProperties": protocol::job_properties(&job)}),
+        json!({"jobProperties": protocol::job_properties(job)}),
     ))
 }
 
@@ -324,11 +312,8 @@ async fn list_import_jobs(
         validate::enum_value("jobStatus", s, constraints::JOB_STATUS)?;
     }
     let max = validate::max_results(p.get("maxResults"))?;
-    let jobs = app
-        .store
-        .lock()
-        .expect("store lock")
-        .list_jobs(&ds, status)?;
+    let store = app.read();
+    let jobs = store.list_jobs(&ds, status.and_then(|s| s.parse::<JobStatus>().ok()))?;
     let (page, next) = pagination::page(
         &jobs,
         max,
@@ -336,7 +321,7 @@ async fn list_import_jobs(
         &format!("jobs:{ds}:{status:?}"),
     )?;
     let mut out =
-        json!({"jobSummaries": page.iter().map(protocol::job_summary).collect::<Vec<_>>()});
+        json!({"jobSummaries": page.iter().map(|j| protocol::job_summary(j)).collect::<Vec<_>>()});
     if let Some(t) = next {
         out["nextToken"] = json!(t);
     }
@@ -349,11 +334,7 @@ async fn tag_resource(State(app): AppState, Path(arn): Path<String>, body: Bytes
     validate::resource_arn(&arn)?;
     let b = json_body(&body)?;
     let tags = tag_map(validate::required("tags", b.get("tags"))?, "tags")?;
-    app.store
-        .lock()
-        .expect("store lock")
-        .tag_resource(&arn, tags)?;
-    app.changed();
+    app.write(|s| s.tag_resource(&arn, tags))?;
     Ok(ok_json(json!({})))
 }
 
@@ -373,17 +354,13 @@ async fn untag_resource(
     for k in &keys {
         validate::tag_key("tagKeys", k)?;
     }
-    app.store
-        .lock()
-        .expect("store lock")
-        .untag_resource(&arn, &keys)?;
-    app.changed();
+    app.write(|s| s.untag_resource(&arn, &keys))?;
     Ok(ok_json(json!({})))
 }
 
 async fn list_tags(State(app): AppState, Path(arn): Path<String>) -> Handler {
     validate::resource_arn(&arn)?;
-    let tags = app.store.lock().expect("store lock").list_tags(&arn)?;
+    let tags = app.read().list_tags(&arn)?;
     Ok(ok_json(json!({"tags": tags})))
 }
 
@@ -413,7 +390,7 @@ async fn search_image_sets(
     let max = validate::max_results(p.get("maxResults"))?;
     let criteria = Value::Object(json_body(&body)?);
     let query = search::parse(&criteria)?;
-    let mut store = app.store.lock().expect("store lock");
+    let store = app.read();
     let datastore = store.live_datastore(&ds)?;
     let hits: Vec<Value> = search::run(datastore, &query)
         .into_iter()
@@ -449,7 +426,7 @@ async fn get_image_set(
 ) -> Handler {
     ids(&ds, &is)?;
     let version = version_param(&params(&q), "version", "versionId")?;
-    let mut store = app.store.lock().expect("store lock");
+    let store = app.read();
     let set = store.image_set(&ds, &is)?;
     let v = set.version(version.as_deref()).ok_or_else(|| {
         ApiError::not_found(format!(
@@ -472,12 +449,8 @@ async fn get_image_set_metadata(
 ) -> Handler {
     ids(&ds, &is)?;
     let version = version_param(&params(&q), "version", "versionId")?;
-    let doc =
-        app.store
-            .lock()
-            .expect("store lock")
-            .image_set_metadata(&ds, &is, version.as_deref())?;
-    protocol::gzip_json(&doc)
+    let store = app.read();
+    protocol::gzip_json(store.image_set_metadata(&ds, &is, version.as_deref())?)
 }
 
 async fn get_image_frame(
@@ -489,12 +462,9 @@ async fn get_image_frame(
     let b = json_body(&body)?;
     let frame_id = req_str(&b, "imageFrameId")?;
     validate::resource_id("imageFrameInformation.imageFrameId", &frame_id)?;
-    let (blob, ts) = app
-        .store
-        .lock()
-        .expect("store lock")
-        .image_frame(&ds, &is, &frame_id)?;
-    Ok(protocol::frame(blob.bytes.as_ref().clone(), &ts))
+    let (blob, ts) = app.read().image_frame(&ds, &is, &frame_id)?;
+    // The response shares the stored bytes (no copy).
+    Ok(protocol::frame(Body::from(blob.bytes), &ts))
 }
 
 async fn list_image_set_versions(
@@ -505,7 +475,7 @@ async fn list_image_set_versions(
     ids(&ds, &is)?;
     let p = params(&q);
     let max = validate::max_results(p.get("maxResults"))?;
-    let mut store = app.store.lock().expect("store lock");
+    let store = app.read();
     let set = store.image_set(&ds, &is)?;
     // Newest version first.
     let all: Vec<Value> = set
@@ -601,16 +571,8 @@ async fn update_image_set_metadata(
             }
         }
     };
-    let r = app.store.lock().expect("store lock").update_image_set(
-        &ds,
-        &is,
-        &latest,
-        force,
-        include_study,
-        update,
-    )?;
-    app.changed();
-    let mut out = protocol::write_result(&r, "LOCKED", "UPDATING");
+    let r = app.write(|s| s.update_image_set(&ds, &is, &latest, force, include_study, update))?;
+    let mut out = protocol::write_result(&r, WorkflowStatus::Updating);
     out.insert("datastoreId".into(), json!(ds));
     Ok(ok_json(Value::Object(out)))
 }
@@ -669,20 +631,16 @@ async fn copy_image_set(
             Some((id, latest))
         }
     };
-    let r = app.store.lock().expect("store lock").copy_image_set(
-        &ds,
-        &is,
-        CopyRequest {
-            source_latest_version: source_latest,
-            copiable,
-            destination,
-            force,
-            promote_to_primary: promote,
-        },
-    )?;
-    app.changed();
-    let mut src = protocol::write_result(&r.source, "LOCKED", "COPYING_WITH_READ_ONLY_ACCESS");
-    let mut dst = protocol::write_result(&r.destination, "LOCKED", "COPYING");
+    let req = CopyRequest {
+        source_latest_version: source_latest,
+        copiable,
+        destination,
+        force,
+        promote_to_primary: promote,
+    };
+    let r = app.write(|s| s.copy_image_set(&ds, &is, req))?;
+    let mut src = protocol::write_result(&r.source, WorkflowStatus::CopyingWithReadOnlyAccess);
+    let mut dst = protocol::write_result(&r.destination, WorkflowStatus::Copying);
     src.insert(
         "imageSetArn".into(),
         json!(app.account.image_set_arn(&ds, &is)),
@@ -700,15 +658,11 @@ async fn copy_image_set(
 
 async fn delete_image_set(State(app): AppState, Path((ds, is)): Path<(String, String)>) -> Handler {
     ids(&ds, &is)?;
-    app.store
-        .lock()
-        .expect("store lock")
-        .delete_image_set(&ds, &is)?;
-    app.changed();
+    app.write(|s| s.delete_image_set(&ds, &is))?;
     Ok(ok_json(json!({
         "datastoreId": ds,
         "imageSetId": is,
-        "imageSetState": "LOCKED",
-        "imageSetWorkflowStatus": "DELETING",
+        "imageSetState": ImageSetState::Locked,
+        "imageSetWorkflowStatus": WorkflowStatus::Deleting,
     })))
 }

@@ -274,7 +274,7 @@ fn matches(set: &ImageSet, f: &Filter) -> bool {
 /// Matching image sets of `ds`, ordered as the query asks.
 pub fn run<'a>(ds: &'a Datastore, q: &Query) -> Vec<&'a ImageSet> {
     let mut hits: Vec<&ImageSet> = ds
-        .image_sets
+        .image_sets()
         .values()
         .filter(|s| q.filters.iter().all(|f| matches(s, f)))
         .collect();

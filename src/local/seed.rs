@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
+use super::app::App;
+use super::error::{ApiError, ApiResult};
 use super::import::run_job;
-use super::server::App;
 use super::state::{NewDatastore, NewJob};
 
 pub const SEED_DATASTORE: &str = "healthimaging-local-samples";
@@ -38,68 +39,62 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn seed(app: &App, samples: &Path) -> Result<SeedReport, String> {
-    let existing = {
-        let mut store = app.store.lock().expect("store lock");
-        store
-            .list_datastores(None)
-            .into_iter()
-            .find(|d| d.name == SEED_DATASTORE && d.status != "DELETED" && d.status != "DELETING")
-    };
-    if let Some(ds) = existing {
+pub fn seed(app: &App, samples: &Path) -> ApiResult<SeedReport> {
+    let existing = app
+        .read()
+        .list_datastores(None)
+        .into_iter()
+        .find(|d| d.info.name == SEED_DATASTORE && d.is_live())
+        .map(|d| (d.id().to_string(), d.image_sets().len()));
+    if let Some((datastore_id, image_sets)) = existing {
         return Ok(SeedReport {
-            image_sets: ds.image_sets.len(),
-            datastore_id: ds.id,
+            image_sets,
+            datastore_id,
             job_id: None,
         });
     }
     let bucket = app.s3_root.join(SEED_BUCKET).join("dicom");
-    copy_tree(samples, &bucket).map_err(|e| format!("cannot stage samples: {e}"))?;
-    let (ds_id, job_id) = {
-        let mut store = app.store.lock().expect("store lock");
+    copy_tree(samples, &bucket)
+        .map_err(|e| ApiError::internal(format!("cannot stage samples: {e}")))?;
+    let (ds_id, job_id) = app.write(|store| {
         let id = store
-            .create_datastore(NewDatastore {
-                name: Some(SEED_DATASTORE.into()),
-                client_token: "healthimaging-local-seed".into(),
-                kms_key_arn: None,
-                lambda_authorizer_arn: None,
-                lossless_storage_format: None,
-            })
-            .map_err(|e| e.message)?
-            .id
-            .clone();
-        // The seed store is usable at once, whatever the configured transition delay.
-        if let Some(ds) = store.datastores.get_mut(&id) {
-            ds.status = "ACTIVE".into();
-        }
-        let (job, _) = store
-            .submit_job(
-                &id,
-                NewJob {
-                    job_name: Some("seed-samples".into()),
-                    data_access_role_arn: format!(
-                        "arn:aws:iam::{}:role/HealthImagingLocalImport",
-                        app.account.account_id
-                    ),
+            .create_datastore(
+                NewDatastore {
+                    name: Some(SEED_DATASTORE.into()),
                     client_token: "healthimaging-local-seed".into(),
-                    input_s3_uri: format!("s3://{SEED_BUCKET}/dicom/"),
-                    output_s3_uri: format!("s3://{SEED_BUCKET}/output/"),
-                    input_owner_account_id: None,
-                    import_configuration: None,
+                    kms_key_arn: None,
+                    lambda_authorizer_arn: None,
+                    lossless_storage_format: None,
+                    tags: None,
                 },
+                |id| app.account.datastore_arn(id),
             )
-            .map_err(|e| e.message)?;
-        (id, job.id)
-    };
-    app.changed();
+            .id()
+            .to_string();
+        // The seed store is usable at once, whatever the configured transition delay.
+        store.activate_now(&id)?;
+        let (job, _) = store.submit_job(
+            &id,
+            NewJob {
+                job_name: Some("seed-samples".into()),
+                data_access_role_arn: format!(
+                    "arn:aws:iam::{}:role/HealthImagingLocalImport",
+                    app.account.account_id
+                ),
+                client_token: "healthimaging-local-seed".into(),
+                input_s3_uri: format!("s3://{SEED_BUCKET}/dicom/"),
+                output_s3_uri: format!("s3://{SEED_BUCKET}/output/"),
+                input_owner_account_id: None,
+                import_configuration: None,
+            },
+        )?;
+        Ok((id, job.id))
+    })?;
     run_job(app, &ds_id, &job_id)?;
     let image_sets = app
-        .store
-        .lock()
-        .expect("store lock")
-        .datastores
-        .get(&ds_id)
-        .map_or(0, |d| d.image_sets.len());
+        .read()
+        .datastore(&ds_id)
+        .map_or(0, |d| d.image_sets().len());
     Ok(SeedReport {
         datastore_id: ds_id,
         job_id: Some(job_id),

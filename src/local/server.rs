@@ -1,17 +1,18 @@
-//! Starting and stopping the local HealthImaging: configuration, the shared application state,
-//! persistence, and the server thread with its own tokio runtime (so Python, the CLI and Rust
-//! tests can start and stop it synchronously).
+//! Starting and stopping the local HealthImaging: configuration, opening the data folder, and
+//! the server thread with its own tokio runtime (so Python, the CLI and Rust tests can start and
+//! stop it synchronously).
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::oneshot;
 
+use super::app::App;
+use super::error::ApiError;
 use super::front_door::{AllowedHosts, FrontDoor};
-use super::persist;
+use super::persist::{OpenError, Persistence};
 use super::sigv4::Verifier;
 use super::state::{Account, Store};
 
@@ -60,89 +61,18 @@ impl Default for LocalConfig {
     }
 }
 
-/// Request counters, for tests that prove concurrency (peak requests in flight).
-#[derive(Default)]
-pub struct Stats {
-    pub in_flight: AtomicUsize,
-    pub peak_in_flight: AtomicUsize,
-    pub requests: AtomicU64,
-    pub throttled: AtomicU64,
-    /// Requests answered with ConflictException (409).
-    pub conflicts: AtomicU64,
-    /// The User-Agent of the latest request (clients are expected to identify themselves).
-    pub last_user_agent: Mutex<String>,
-}
-
-pub struct InFlight<'a>(&'a Stats);
-
-impl Stats {
-    pub fn enter(&self) -> InFlight<'_> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
-        InFlight(self)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-pub struct App {
-    pub store: Mutex<Store>,
-    pub account: Account,
-    pub verifier: Verifier,
-    pub s3_root: PathBuf,
-    pub data_dir: Option<PathBuf>,
-    pub stats: Stats,
-    throttle_rate: f64,
-    pub latency: std::time::Duration,
-    dirty: Notify,
-}
-
-impl App {
-    /// Marks state changed; the persister writes it out shortly after.
-    pub fn changed(&self) {
-        if self.data_dir.is_some() {
-            self.dirty.notify_one();
-        }
-    }
-
-    pub fn should_throttle(&self) -> bool {
-        if self.throttle_rate > 0.0 && rand::random::<f64>() < self.throttle_rate {
-            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-            return true;
-        }
-        false
-    }
-
-    /// Writes state now (used at shutdown and by the persister).
-    pub fn save(&self) -> std::io::Result<()> {
-        match &self.data_dir {
-            Some(dir) => {
-                let json = {
-                    let store = self.store.lock().expect("store lock");
-                    serde_json::to_vec(&*store).map_err(std::io::Error::other)?
-                };
-                persist::write_state(dir, &json)
-            }
-            None => Ok(()),
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot bind {0}: {1}")]
     Bind(String, std::io::Error),
     #[error("cannot prepare {0}: {1}")]
     Io(PathBuf, std::io::Error),
-    #[error("cannot load saved state from {0}: {1}")]
-    State(PathBuf, String),
+    #[error("cannot open data folder {0}: {1}")]
+    State(PathBuf, OpenError),
+    #[error("cannot record the import jobs interrupted by the last shutdown: {0}")]
+    Journal(ApiError),
     #[error("server thread failed to start: {0}")]
-    Thread(String),
+    Thread(std::io::Error),
     #[error("{0}")]
     Config(String),
 }
@@ -180,25 +110,37 @@ impl LocalServer {
             }
         };
         std::fs::create_dir_all(&s3_root).map_err(|e| StartError::Io(s3_root.clone(), e))?;
-        let mut store = match &config.data_dir {
-            Some(dir) => persist::load(dir).map_err(|e| StartError::State(dir.clone(), e))?,
-            None => Store::default(),
+        let (persistence, mut store) = match &config.data_dir {
+            Some(dir) => {
+                let (p, store) =
+                    Persistence::open(dir).map_err(|e| StartError::State(dir.clone(), e))?;
+                (Some(p), store)
+            }
+            None => (None, Store::default()),
         };
         store.transition_delay = config.transition_delay;
-        let app = Arc::new(App {
-            store: Mutex::new(store),
-            account: Account {
+        let mut app = App::new(
+            store,
+            Account {
                 region: config.region.clone(),
                 account_id: config.account_id.clone(),
             },
-            verifier: Verifier::new(&config.credentials, &config.region),
+            Verifier::new(&config.credentials, &config.region),
             s3_root,
-            data_dir: config.data_dir.clone(),
-            stats: Stats::default(),
-            throttle_rate: config.throttle_rate.clamp(0.0, 1.0),
-            latency: config.latency,
-            dirty: Notify::new(),
-        });
+            persistence,
+        );
+        app.throttle_rate = config.throttle_rate.clamp(0.0, 1.0);
+        app.latency = config.latency;
+        let app = Arc::new(app);
+        // Jobs the previous process was running when it died will never finish.
+        let interrupted = app
+            .write(|s| Ok(s.fail_interrupted_jobs()))
+            .map_err(StartError::Journal)?;
+        if interrupted > 0 {
+            tracing::warn!(
+                "{interrupted} import job(s) interrupted by the last shutdown marked FAILED"
+            );
+        }
         let bind = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&bind).map_err(|e| StartError::Bind(bind.clone(), e))?;
         listener
@@ -223,10 +165,10 @@ impl LocalServer {
                     config.idle_timeout,
                 )
             })
-            .map_err(|e| StartError::Thread(e.to_string()))?;
+            .map_err(StartError::Thread)?;
         ready_rx
             .recv()
-            .map_err(|_| StartError::Thread("server thread exited".into()))?
+            .map_err(|_| StartError::Thread(std::io::Error::other("server thread exited")))?
             .map_err(StartError::Thread)?;
         Ok(Self {
             app,
@@ -283,7 +225,7 @@ fn serve(
     app: Arc<App>,
     listener: TcpListener,
     shutdown: oneshot::Receiver<()>,
-    ready: std::sync::mpsc::Sender<Result<(), String>>,
+    ready: std::sync::mpsc::Sender<std::io::Result<()>>,
     door: FrontDoor,
     idle_timeout: std::time::Duration,
 ) {
@@ -295,7 +237,7 @@ fn serve(
     {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
+            let _ = ready.send(Err(e));
             return;
         }
     };
@@ -303,34 +245,17 @@ fn serve(
         let listener = match tokio::net::TcpListener::from_std(listener) {
             Ok(l) => l,
             Err(e) => {
-                let _ = ready.send(Err(e.to_string()));
+                let _ = ready.send(Err(e));
                 return;
             }
         };
-        let persister = tokio::spawn(persist_loop(app.clone()));
         let _ = ready.send(Ok(()));
         let router = super::routes::router(app.clone(), door);
         super::connections::serve(listener, router, shutdown, idle_timeout).await;
-        persister.abort();
         if let Err(e) = app.save() {
             tracing::error!("could not save state: {e}");
         }
     });
-    // Import jobs still running are dropped with the runtime; their jobs stay IN_PROGRESS.
+    // Import jobs still running are dropped with the runtime; the next start marks them FAILED.
     rt.shutdown_background();
-}
-
-/// Writes state shortly after changes, coalescing bursts of writes into one save.
-async fn persist_loop(app: Arc<App>) {
-    loop {
-        app.dirty.notified().await;
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let a = app.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            if let Err(e) = a.save() {
-                tracing::error!("could not save state: {e}");
-            }
-        })
-        .await;
-    }
 }

@@ -77,6 +77,7 @@ impl LocalHealthImaging {
                     EngineError::new_err("idle_timeout must be a positive number of seconds")
                 })?,
         };
+        crate::local::log::install();
         let server = py.detach(|| LocalServer::start(config))?;
         Ok(Self {
             endpoint_url: server.endpoint_url(),
@@ -109,7 +110,7 @@ impl LocalHealthImaging {
         let report = self.with_server(|s| {
             let app = s.app.clone();
             py.detach(move || seed::seed(&app, &samples_dir))
-                .map_err(EngineError::new_err)
+                .map_err(|e| EngineError::new_err(e.message))
         })?;
         let d = PyDict::new(py);
         d.set_item("datastore_id", report.datastore_id)?;

@@ -17,11 +17,11 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::parse::{parse_part10, ParsedInstance};
+use crate::local::app::App;
 use crate::local::document::{self, Object};
-use crate::local::persist;
+use crate::local::error::{ApiError, ApiResult};
 use crate::local::s3::{S3Folder, S3Uri};
-use crate::local::server::App;
-use crate::local::state::{new_id, Datastore, ImportJob, JobOutcome};
+use crate::local::state::{new_id, Datastore, ImportJob, JobOutcome, WorkflowStatus};
 
 /// The grouping elements, in a fixed order: 5 study-level, then 2 series-level.
 type GroupKey = [Option<String>; 7];
@@ -157,10 +157,10 @@ fn place(ds: &Datastore, pending: &HashMap<Target, Pending>, i: &ParsedInstance)
         pending
             .get(&Target::Existing(id.to_string()))
             .map(|p| &p.doc)
-            .or_else(|| ds.image_sets.get(id).map(|s| &s.latest().document))
+            .or_else(|| ds.image_sets().get(id).map(|s| &s.latest().document))
     };
     // The primary image set of this series, if any.
-    let primary_of_series = ds.image_sets.values().find(|s| {
+    let primary_of_series = ds.image_sets().values().find(|s| {
         s.is_primary
             && document::text(document::study(&s.latest().document), "StudyInstanceUID")
                 == Some(i.study_uid.as_str())
@@ -202,7 +202,7 @@ fn place(ds: &Datastore, pending: &HashMap<Target, Pending>, i: &ParsedInstance)
     };
     let mine: Vec<Option<String>> = key[..5].to_vec();
     let stored = ds
-        .image_sets
+        .image_sets()
         .values()
         .filter(|s| s.is_primary)
         .map(|s| current_doc(&s.id).unwrap_or(&s.latest().document));
@@ -298,26 +298,26 @@ fn write_outputs(
     )
 }
 
-/// Runs a submitted job to completion (blocking: file reads and parsing). Returns the outcome
-/// it recorded.
-pub fn run_job(app: &App, datastore_id: &str, job_id: &str) -> Result<usize, String> {
-    let job = {
-        let mut store = app.store.lock().expect("store lock");
-        store.mark_job_running(datastore_id, job_id);
-        store.job(datastore_id, job_id).map_err(|e| e.message)?
+/// Runs a submitted job to completion (blocking: file reads and parsing). Returns the number
+/// of files imported, or why the job failed (as recorded on the job).
+pub fn run_job(app: &App, datastore_id: &str, job_id: &str) -> ApiResult<usize> {
+    let job = app.write(|s| {
+        s.mark_job_running(datastore_id, job_id);
+        s.job(datastore_id, job_id).cloned()
+    })?;
+    let outcome = import(app, &job).map_err(ApiError::internal);
+    let end = match &outcome {
+        Ok(_) => JobOutcome::Completed,
+        Err(e) => JobOutcome::Failed(e.message.clone()),
     };
-    app.changed();
-    let outcome = import(app, &job);
-    let mut store = app.store.lock().expect("store lock");
-    match &outcome {
-        Ok(_) => store.finish_job(datastore_id, job_id, JobOutcome::Completed),
-        Err(m) => store.finish_job(datastore_id, job_id, JobOutcome::Failed(m.clone())),
-    }
-    drop(store);
-    app.changed();
+    app.write(|s| {
+        s.finish_job(datastore_id, job_id, end);
+        Ok(())
+    })?;
     outcome
 }
 
+/// The import itself; the error is the job's failure message.
 fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
     // Checked when the job was submitted; checked again for jobs saved by older versions.
     let input = S3Uri::parse("inputS3Uri", &job.input_s3_uri).map_err(|e| e.message)?;
@@ -355,70 +355,67 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
 
     let mut results = Vec::with_capacity(parsed.len());
     let mut frames: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut ids: HashMap<Target, (String, bool)> = HashMap::new();
-    {
-        let mut store = app.store.lock().expect("store lock");
-        let ds = store
-            .live_datastore_mut(&job.datastore_id)
-            .map_err(|e| e.message)?;
-        let mut pending: HashMap<Target, Pending> = HashMap::new();
-        for (uri, r) in parsed {
-            let inst = match r {
-                Ok(i) => i,
-                Err(e) => {
-                    results.push(FileResult {
-                        uri,
-                        outcome: Err(e),
-                    });
-                    continue;
-                }
-            };
-            let target = place(ds, &pending, &inst);
-            let (entry, inst_frames) = instance_entry(&inst);
-            frames.extend(inst_frames);
-            let p = pending
-                .entry(target.clone())
-                .or_insert_with(|| match &target {
-                    Target::Existing(id) => Pending {
-                        doc: ds.image_sets[id].latest().document.clone(),
-                        is_primary: true,
-                    },
-                    Target::NewPrimary(..) => Pending {
-                        doc: document::empty(&ds.id, ""),
-                        is_primary: true,
-                    },
-                    Target::NewNonPrimary(_) => Pending {
-                        doc: document::empty(&ds.id, ""),
-                        is_primary: false,
-                    },
-                });
-            add_instance(&mut p.doc, &inst, entry);
-            results.push(FileResult {
+    let mut instances = Vec::new();
+    for (uri, r) in parsed {
+        match r {
+            Ok(inst) => {
+                let (entry, inst_frames) = instance_entry(&inst);
+                frames.extend(inst_frames);
+                instances.push((uri, inst, entry));
+            }
+            Err(e) => results.push(FileResult {
                 uri,
-                outcome: Ok(target),
-            });
-        }
-        for (target, p) in pending {
-            let id = match &target {
-                Target::Existing(id) => {
-                    ds.push_version(id, p.doc, "IMPORTED", false)
-                        .map_err(|e| e.message)?;
-                    id.clone()
-                }
-                _ => ds.create_image_set(p.doc, p.is_primary, "IMPORTED"),
-            };
-            ids.insert(target, (id, p.is_primary));
-        }
-        for (id, bytes) in &frames {
-            store.insert_frame(id.clone(), Arc::new(bytes.clone()));
+                outcome: Err(e),
+            }),
         }
     }
-    if let Some(dir) = &app.data_dir {
-        for (id, bytes) in &frames {
-            persist::write_frame(dir, id, bytes).map_err(|e| format!("cannot store frame: {e}"))?;
-        }
-    }
-    app.changed();
+    // Frames reach the disk before the image sets that reference them.
+    app.store_frames(&frames).map_err(|e| e.message)?;
+    let ids = app
+        .write(|store| {
+            let ds = store.live_datastore_mut(&job.datastore_id)?;
+            let mut pending: HashMap<Target, Pending> = HashMap::new();
+            for (uri, inst, entry) in instances {
+                let target = place(ds, &pending, &inst);
+                let p = pending
+                    .entry(target.clone())
+                    .or_insert_with(|| match &target {
+                        Target::Existing(id) => Pending {
+                            doc: ds.image_sets()[id].latest().document.clone(),
+                            is_primary: true,
+                        },
+                        Target::NewPrimary(..) => Pending {
+                            doc: document::empty(ds.id(), ""),
+                            is_primary: true,
+                        },
+                        Target::NewNonPrimary(_) => Pending {
+                            doc: document::empty(ds.id(), ""),
+                            is_primary: false,
+                        },
+                    });
+                add_instance(&mut p.doc, &inst, entry);
+                results.push(FileResult {
+                    uri,
+                    outcome: Ok(target),
+                });
+            }
+            let mut ids: HashMap<Target, (String, bool)> = HashMap::new();
+            for (target, p) in pending {
+                let id = match &target {
+                    Target::Existing(id) => {
+                        ds.push_version(id, p.doc, WorkflowStatus::Imported, false)?;
+                        id.clone()
+                    }
+                    _ => ds.create_image_set(p.doc, p.is_primary, WorkflowStatus::Imported),
+                };
+                ids.insert(target, (id, p.is_primary));
+            }
+            for (id, bytes) in frames {
+                store.insert_frame(id, bytes.into());
+            }
+            Ok(ids)
+        })
+        .map_err(|e| e.message)?;
     write_outputs(&s3, &output, job, &results, &ids)
         .map_err(|e| format!("cannot write job output to {}: {e}", job.output_s3_uri))?;
     Ok(results.iter().filter(|r| r.outcome.is_ok()).count())

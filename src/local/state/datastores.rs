@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{new_id, now, Datastore, Store};
+use super::{new_id, now, Datastore, DatastoreInfo, DatastoreStatus, Store};
 use crate::local::error::{ApiError, ApiResult};
 
 pub struct NewDatastore {
@@ -12,101 +12,115 @@ pub struct NewDatastore {
     pub kms_key_arn: Option<String>,
     pub lambda_authorizer_arn: Option<String>,
     pub lossless_storage_format: Option<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+fn missing(id: &str) -> ApiError {
+    ApiError::not_found(format!("Datastore {id} does not exist"))
 }
 
 impl Store {
-    /// Moves CREATING / DELETING data stores whose transition time has passed.
-    fn settle(&mut self) {
-        let t = now();
-        for ds in self.datastores.values_mut() {
-            if t >= ds.settles_at {
-                match ds.status.as_str() {
-                    "CREATING" => ds.status = "ACTIVE".into(),
-                    "DELETING" => ds.status = "DELETED".into(),
-                    _ => continue,
-                }
-                ds.updated_at = ds.settles_at.max(ds.updated_at);
-            }
-        }
-    }
-
-    pub fn create_datastore(&mut self, req: NewDatastore) -> ApiResult<&Datastore> {
-        self.settle();
-        if let Some(existing) = self
+    /// Creates a data store (or returns the one created with the same client token), and tags
+    /// it; `arn_of` names a data store by id. The answer's status is `info.status`: CREATING for
+    /// a new one, as the service answers even when the transition is instant.
+    pub fn create_datastore(
+        &mut self,
+        req: NewDatastore,
+        arn_of: impl Fn(&str) -> String,
+    ) -> &Datastore {
+        let existing = self
             .datastores
             .values()
-            .find(|d| d.client_token == req.client_token)
-        {
-            let id = existing.id.clone();
-            return Ok(&self.datastores[&id]);
-        }
-        let t = now();
-        let id = new_id();
-        let ds = Datastore {
-            id: id.clone(),
-            name: req
-                .name
-                .unwrap_or_else(|| format!("datastore-{}", &id[..8])),
-            status: "CREATING".into(),
-            kms_key_arn: req.kms_key_arn,
-            lambda_authorizer_arn: req.lambda_authorizer_arn,
-            lossless_storage_format: req
-                .lossless_storage_format
-                .unwrap_or_else(|| "HTJ2K".into()),
-            created_at: t,
-            updated_at: t,
-            client_token: req.client_token,
-            settles_at: t + self.transition_delay,
-            image_sets: BTreeMap::new(),
-            jobs: BTreeMap::new(),
+            .find(|d| d.info.client_token == req.client_token)
+            .map(|d| d.info.id.clone());
+        let id = match existing {
+            Some(id) => {
+                self.datastore_mut(&id); // settles it: the answer shows where it is now
+                id
+            }
+            None => {
+                let t = now();
+                let id = new_id();
+                let info = DatastoreInfo {
+                    id: id.clone(),
+                    name: req
+                        .name
+                        .unwrap_or_else(|| format!("datastore-{}", &id[..8])),
+                    status: DatastoreStatus::Creating,
+                    kms_key_arn: req.kms_key_arn,
+                    lambda_authorizer_arn: req.lambda_authorizer_arn,
+                    lossless_storage_format: req
+                        .lossless_storage_format
+                        .unwrap_or_else(|| "HTJ2K".into()),
+                    created_at: t,
+                    updated_at: t,
+                    client_token: req.client_token,
+                    settles_at: t + self.transition_delay,
+                };
+                self.datastores.insert(id.clone(), Datastore::new(info));
+                self.changes.datastores.insert(id.clone());
+                id
+            }
         };
-        self.datastores.insert(id.clone(), ds);
-        Ok(&self.datastores[&id])
+        if let Some(tags) = req.tags {
+            self.tags_mut(&arn_of(&id)).extend(tags);
+        }
+        &self.datastores[&id]
+    }
+
+    /// Makes a data store ACTIVE at once (the seed store, whatever the transition delay).
+    pub fn activate_now(&mut self, id: &str) -> ApiResult<()> {
+        let ds = self.datastore_mut(id).ok_or_else(|| missing(id))?;
+        if ds.info.status == DatastoreStatus::Creating {
+            ds.info.status = DatastoreStatus::Active;
+        }
+        Ok(())
     }
 
     /// A data store that exists (any status, DELETED included).
-    pub fn datastore(&mut self, id: &str) -> ApiResult<&Datastore> {
-        self.settle();
-        self.datastores
-            .get(id)
-            .ok_or_else(|| ApiError::not_found(format!("Datastore {id} does not exist")))
+    pub fn datastore(&self, id: &str) -> ApiResult<&Datastore> {
+        self.datastores.get(id).ok_or_else(|| missing(id))
     }
 
     /// A data store that can hold and serve image sets (not deleted).
-    pub fn live_datastore_mut(&mut self, id: &str) -> ApiResult<&mut Datastore> {
-        self.settle();
-        match self.datastores.get_mut(id) {
-            Some(ds) if ds.status != "DELETED" && ds.status != "DELETING" => Ok(ds),
-            _ => Err(ApiError::not_found(format!(
-                "Datastore {id} does not exist"
-            ))),
+    pub fn live_datastore(&self, id: &str) -> ApiResult<&Datastore> {
+        match self.datastores.get(id) {
+            Some(ds) if ds.is_live() => Ok(ds),
+            _ => Err(missing(id)),
         }
     }
 
-    pub fn live_datastore(&mut self, id: &str) -> ApiResult<&Datastore> {
-        self.live_datastore_mut(id).map(|d| &*d)
+    /// The same, for a write.
+    pub fn live_datastore_mut(&mut self, id: &str) -> ApiResult<&mut Datastore> {
+        if !self.datastores.get(id).is_some_and(Datastore::is_live) {
+            return Err(missing(id));
+        }
+        self.datastore_mut(id).ok_or_else(|| missing(id))
     }
 
     /// Data stores in creation order, optionally filtered by status.
-    pub fn list_datastores(&mut self, status: Option<&str>) -> Vec<Datastore> {
-        self.settle();
-        let mut out: Vec<Datastore> = self
+    pub fn list_datastores(&self, status: Option<DatastoreStatus>) -> Vec<&Datastore> {
+        let mut out: Vec<&Datastore> = self
             .datastores
             .values()
-            .filter(|d| status.is_none_or(|s| d.status == s))
-            .cloned()
+            .filter(|d| status.is_none_or(|s| d.status() == s))
             .collect();
-        out.sort_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        out.sort_by(|a, b| {
+            a.info
+                .created_at
+                .total_cmp(&b.info.created_at)
+                .then(a.info.id.cmp(&b.info.id))
+        });
         out
     }
 
     pub fn delete_datastore(&mut self, id: &str) -> ApiResult<&Datastore> {
         let delay = self.transition_delay;
         let ds = self.live_datastore_mut(id)?;
-        if ds.status != "ACTIVE" {
+        if ds.info.status != DatastoreStatus::Active {
             return Err(ApiError::conflict(format!(
                 "Datastore {id} is {} and cannot be deleted",
-                ds.status
+                ds.info.status
             )));
         }
         if !ds.image_sets.is_empty() {
@@ -116,9 +130,9 @@ impl Store {
             )));
         }
         let t = now();
-        ds.status = "DELETING".into();
-        ds.updated_at = t;
-        ds.settles_at = t + delay;
+        ds.info.status = DatastoreStatus::Deleting;
+        ds.info.updated_at = t;
+        ds.info.settles_at = t + delay;
         Ok(ds)
     }
 }

@@ -3,18 +3,20 @@
 //! and add versions. Writes complete synchronously; responses still report the in-flight
 //! LOCKED/... status AWS returns, and GetImageSet afterwards shows the settled status.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 
-use super::{new_id, now, Datastore, ImageSet, ImageSetVersion, Store};
+use super::{
+    new_id, now, AccessTime, Datastore, ImageSet, ImageSetState, ImageSetVersion, StorageTier,
+    Store, WorkflowStatus,
+};
 use crate::local::document;
 use crate::local::error::{ApiError, ApiResult};
 use crate::local::updates;
 
 #[derive(Debug, Clone)]
 pub struct FrameBlob {
-    pub bytes: Arc<Vec<u8>>,
+    /// Shared, not copied, by every response that serves it.
+    pub bytes: bytes::Bytes,
 }
 
 pub enum MetadataUpdate {
@@ -54,8 +56,11 @@ impl Datastore {
         self.image_sets.get(id).ok_or_else(|| missing(id))
     }
 
+    /// An image set for writing; it is journaled with the write.
     fn image_set_mut(&mut self, id: &str) -> ApiResult<&mut ImageSet> {
-        self.image_sets.get_mut(id).ok_or_else(|| missing(id))
+        let set = self.image_sets.get_mut(id).ok_or_else(|| missing(id))?;
+        self.touched_sets.insert(id.to_string());
+        Ok(set)
     }
 
     /// Creates an image set whose first version is `document` (IDs are filled in).
@@ -63,32 +68,33 @@ impl Datastore {
         &mut self,
         mut document: Value,
         is_primary: bool,
-        workflow: &str,
+        workflow: WorkflowStatus,
     ) -> String {
         let id = new_id();
-        document::set_ids(&mut document, &self.id, &id);
+        document::set_ids(&mut document, &self.info.id, &id);
         let t = now();
         self.image_sets.insert(
             id.clone(),
             ImageSet {
                 id: id.clone(),
                 created_at: t,
-                last_accessed_at: None,
-                state: "ACTIVE".into(),
+                last_accessed_at: AccessTime::default(),
+                state: ImageSetState::Active,
                 is_primary,
-                storage_tier: "FREQUENT_ACCESS".into(),
+                storage_tier: StorageTier::FrequentAccess,
                 versions: vec![ImageSetVersion {
                     version_id: 1,
                     created_at: t,
                     updated_at: t,
-                    workflow_status: workflow.into(),
+                    workflow_status: workflow,
                     message: None,
                     forced: false,
                     document,
                 }],
             },
         );
-        self.updated_at = t;
+        self.touched_sets.insert(id.clone());
+        self.info.updated_at = t;
         id
     }
 
@@ -97,7 +103,7 @@ impl Datastore {
         &mut self,
         id: &str,
         document: Value,
-        workflow: &str,
+        workflow: WorkflowStatus,
         forced: bool,
     ) -> ApiResult<UpdateResult> {
         let set = self.image_set_mut(id)?;
@@ -107,7 +113,7 @@ impl Datastore {
             version_id,
             created_at: set.created_at,
             updated_at: t,
-            workflow_status: workflow.into(),
+            workflow_status: workflow,
             message: None,
             forced,
             document,
@@ -143,39 +149,37 @@ fn summary(set: &ImageSet) -> UpdateResult {
 }
 
 impl Store {
-    pub fn image_set(&mut self, datastore_id: &str, id: &str) -> ApiResult<&ImageSet> {
+    pub fn image_set(&self, datastore_id: &str, id: &str) -> ApiResult<&ImageSet> {
         self.live_datastore(datastore_id)?.image_set(id)
     }
 
     /// Metadata of a version; marks the image set accessed.
     pub fn image_set_metadata(
-        &mut self,
+        &self,
         datastore_id: &str,
         id: &str,
         version: Option<&str>,
-    ) -> ApiResult<Value> {
-        let ds = self.live_datastore_mut(datastore_id)?;
-        let set = ds.image_set_mut(id)?;
-        set.last_accessed_at = Some(now());
+    ) -> ApiResult<&Value> {
+        let set = self.image_set(datastore_id, id)?;
+        set.last_accessed_at.touch();
         let v = set.version(version).ok_or_else(|| {
             ApiError::not_found(format!(
                 "Version {} of image set {id} does not exist",
                 version.unwrap_or("")
             ))
         })?;
-        Ok(v.document.clone())
+        Ok(&v.document)
     }
 
     /// Frame bytes and their stored transfer syntax, for a frame of the latest version.
     pub fn image_frame(
-        &mut self,
+        &self,
         datastore_id: &str,
         id: &str,
         frame_id: &str,
     ) -> ApiResult<(FrameBlob, String)> {
-        let ds = self.live_datastore_mut(datastore_id)?;
-        let set = ds.image_set_mut(id)?;
-        set.last_accessed_at = Some(now());
+        let set = self.image_set(datastore_id, id)?;
+        set.last_accessed_at.touch();
         let ts = document::find_frame(&set.latest().document, frame_id)
             .map(str::to_owned)
             .ok_or_else(|| {
@@ -212,7 +216,7 @@ impl Store {
                         "revertToVersionId {to} is not a version of image set {id}"
                     ))
                 })?;
-                (v.document.clone(), "UPDATED")
+                (v.document.clone(), WorkflowStatus::Updated)
             }
             MetadataUpdate::Dicom {
                 removable,
@@ -224,7 +228,7 @@ impl Store {
                     updatable.as_ref(),
                     force,
                 )?,
-                "UPDATED",
+                WorkflowStatus::Updated,
             ),
         };
         // Same-study primary siblings get the same change (validated before anything is written).
@@ -261,9 +265,9 @@ impl Store {
         }
         let result = ds.push_version(id, next, workflow, force)?;
         for (sid, doc) in siblings {
-            ds.push_version(&sid, doc, "UPDATED", force)?;
+            ds.push_version(&sid, doc, WorkflowStatus::Updated, force)?;
         }
-        ds.updated_at = now();
+        ds.info.updated_at = now();
         Ok(result)
     }
 
@@ -287,7 +291,7 @@ impl Store {
                 }
                 let dest = ds.check_latest(&dest_id, &dest_latest)?;
                 let merged = updates::merge_into(&dest.latest().document, &selected, req.force)?;
-                let r = ds.push_version(&dest_id, merged, "COPIED", req.force)?;
+                let r = ds.push_version(&dest_id, merged, WorkflowStatus::Copied, req.force)?;
                 if req.promote_to_primary {
                     ds.image_set_mut(&dest_id)?.is_primary = true;
                 }
@@ -311,24 +315,25 @@ impl Store {
                         ));
                     }
                 }
-                let new_id = ds.create_image_set(selected, primary, "COPIED");
+                let new_id = ds.create_image_set(selected, primary, WorkflowStatus::Copied);
                 summary(ds.image_set(&new_id)?)
             }
         };
-        ds.updated_at = now();
+        ds.info.updated_at = now();
         Ok(CopyResult {
             source: source_summary,
             destination,
         })
     }
 
-    /// Deletes an image set (and its tags). Returns its id.
+    /// Deletes an image set (and its tags); its frames go with it unless another image set
+    /// shares them.
     pub fn delete_image_set(&mut self, datastore_id: &str, id: &str) -> ApiResult<()> {
-        let arn_suffix = format!("datastore/{datastore_id}/imageset/{id}");
         let ds = self.live_datastore_mut(datastore_id)?;
         ds.image_sets.remove(id).ok_or_else(|| missing(id))?;
-        ds.updated_at = now();
-        self.tags.retain(|arn, _| !arn.ends_with(&arn_suffix));
+        ds.touched_sets.insert(id.to_string());
+        ds.info.updated_at = now();
+        self.drop_tags(&format!("datastore/{datastore_id}/imageset/{id}"));
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{new_id, now, ImportJob, Store};
+use super::{new_id, now, DatastoreStatus, ImportJob, JobStatus, Store};
 use crate::local::error::{ApiError, ApiResult};
 
 pub struct NewJob {
@@ -34,10 +34,10 @@ impl Store {
         {
             return Ok((job.clone(), false));
         }
-        if ds.status != "ACTIVE" {
+        if ds.info.status != DatastoreStatus::Active {
             return Err(ApiError::conflict(format!(
                 "Datastore {datastore_id} is {}; imports need an ACTIVE datastore",
-                ds.status
+                ds.info.status
             )));
         }
         let id = new_id();
@@ -46,7 +46,7 @@ impl Store {
                 .job_name
                 .unwrap_or_else(|| format!("import-{}", &id[..8])),
             id: id.clone(),
-            status: "SUBMITTED".into(),
+            status: JobStatus::Submitted,
             datastore_id: datastore_id.to_string(),
             data_access_role_arn: req.data_access_role_arn,
             input_s3_uri: req.input_s3_uri,
@@ -58,30 +58,29 @@ impl Store {
             ended_at: None,
             message: None,
         };
+        ds.touched_jobs.insert(id.clone());
         ds.jobs.insert(id, job.clone());
         Ok((job, true))
     }
 
-    pub fn job(&mut self, datastore_id: &str, job_id: &str) -> ApiResult<ImportJob> {
-        let ds = self.datastore(datastore_id)?;
-        ds.jobs
+    pub fn job(&self, datastore_id: &str, job_id: &str) -> ApiResult<&ImportJob> {
+        self.datastore(datastore_id)?
+            .jobs
             .get(job_id)
-            .cloned()
             .ok_or_else(|| ApiError::not_found(format!("Import job {job_id} does not exist")))
     }
 
     /// Jobs of a data store, newest first, optionally filtered by status.
     pub fn list_jobs(
-        &mut self,
+        &self,
         datastore_id: &str,
-        status: Option<&str>,
-    ) -> ApiResult<Vec<ImportJob>> {
+        status: Option<JobStatus>,
+    ) -> ApiResult<Vec<&ImportJob>> {
         let ds = self.datastore(datastore_id)?;
-        let mut jobs: Vec<ImportJob> = ds
+        let mut jobs: Vec<&ImportJob> = ds
             .jobs
             .values()
             .filter(|j| status.is_none_or(|s| j.status == s))
-            .cloned()
             .collect();
         jobs.sort_by(|a, b| {
             b.submitted_at
@@ -92,12 +91,15 @@ impl Store {
     }
 
     fn job_mut(&mut self, datastore_id: &str, job_id: &str) -> Option<&mut ImportJob> {
-        self.datastores.get_mut(datastore_id)?.jobs.get_mut(job_id)
+        let ds = self.datastores.get_mut(datastore_id)?;
+        let job = ds.jobs.get_mut(job_id)?;
+        ds.touched_jobs.insert(job_id.to_string());
+        Some(job)
     }
 
     pub fn mark_job_running(&mut self, datastore_id: &str, job_id: &str) {
         if let Some(job) = self.job_mut(datastore_id, job_id) {
-            job.status = "IN_PROGRESS".into();
+            job.status = JobStatus::InProgress;
         }
     }
 
@@ -105,9 +107,9 @@ impl Store {
         if let Some(job) = self.job_mut(datastore_id, job_id) {
             job.ended_at = Some(now());
             match outcome {
-                JobOutcome::Completed => job.status = "COMPLETED".into(),
+                JobOutcome::Completed => job.status = JobStatus::Completed,
                 JobOutcome::Failed(message) => {
-                    job.status = "FAILED".into();
+                    job.status = JobStatus::Failed;
                     job.message = Some(message);
                 }
             }

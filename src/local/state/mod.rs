@@ -1,22 +1,30 @@
 //! The local HealthImaging's state and rules: data stores, import jobs, tags, image sets with their
 //! version history, and frame blobs. Nothing here knows about HTTP or JSON wire names; the
 //! protocol layer shapes requests and responses. Every rule violation is an `ApiError`.
+//!
+//! Mutable access goes only through accessors that remember what they handed out (`changes`),
+//! so every write can be turned into a journal record without the caller listing what changed.
 
+mod changes;
 mod datastores;
 mod image_sets;
 mod jobs;
+mod status;
 mod tags;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use changes::{Change, Commit};
 pub use datastores::NewDatastore;
 pub use image_sets::{CopyRequest, CopyResult, FrameBlob, MetadataUpdate, UpdateResult};
 pub use jobs::{JobOutcome, NewJob};
+pub use status::{DatastoreStatus, ImageSetState, JobStatus, StorageTier, WorkflowStatus};
 
 /// Seconds since the epoch, millisecond precision (AWS timestamps travel as epoch seconds).
 pub fn now() -> f64 {
@@ -54,11 +62,13 @@ impl Account {
     }
 }
 
+/// A data store's own properties (what a journal record of the data store carries).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Datastore {
+pub struct DatastoreInfo {
     pub id: String,
     pub name: String,
-    pub status: String,
+    /// The status as last written; `Datastore::status` applies the pending transition.
+    pub status: DatastoreStatus,
     pub kms_key_arn: Option<String>,
     pub lambda_authorizer_arn: Option<String>,
     pub lossless_storage_format: String,
@@ -67,18 +77,124 @@ pub struct Datastore {
     pub client_token: String,
     /// When a CREATING / DELETING data store settles into ACTIVE / DELETED.
     pub settles_at: f64,
-    pub image_sets: BTreeMap<String, ImageSet>,
-    pub jobs: BTreeMap<String, ImportJob>,
+}
+
+#[derive(Debug)]
+pub struct Datastore {
+    pub info: DatastoreInfo,
+    image_sets: BTreeMap<String, ImageSet>,
+    jobs: BTreeMap<String, ImportJob>,
+    /// Image sets and jobs handed out mutably since the last commit.
+    touched_sets: BTreeSet<String>,
+    touched_jobs: BTreeSet<String>,
+}
+
+impl Datastore {
+    fn new(info: DatastoreInfo) -> Self {
+        Self {
+            info,
+            image_sets: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            touched_sets: BTreeSet::new(),
+            touched_jobs: BTreeSet::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
+    /// The status now: CREATING / DELETING become ACTIVE / DELETED once their time has passed.
+    pub fn status(&self) -> DatastoreStatus {
+        self.settled().0
+    }
+
+    pub fn updated_at(&self) -> f64 {
+        self.settled().1
+    }
+
+    fn settled(&self) -> (DatastoreStatus, f64) {
+        let i = &self.info;
+        let next = match i.status {
+            DatastoreStatus::Creating => DatastoreStatus::Active,
+            DatastoreStatus::Deleting => DatastoreStatus::Deleted,
+            s => return (s, i.updated_at),
+        };
+        if now() >= i.settles_at {
+            (next, i.settles_at.max(i.updated_at))
+        } else {
+            (i.status, i.updated_at)
+        }
+    }
+
+    /// Writes the settled status down (before a write that depends on it).
+    fn settle(&mut self) {
+        let (status, updated_at) = self.settled();
+        self.info.status = status;
+        self.info.updated_at = updated_at;
+    }
+
+    pub fn is_live(&self) -> bool {
+        !matches!(
+            self.status(),
+            DatastoreStatus::Deleted | DatastoreStatus::Deleting
+        )
+    }
+
+    pub fn image_sets(&self) -> &BTreeMap<String, ImageSet> {
+        &self.image_sets
+    }
+
+    pub fn jobs(&self) -> &BTreeMap<String, ImportJob> {
+        &self.jobs
+    }
+}
+
+/// When an image set was last read; updated by reads (under a shared lock), so atomic. Not
+/// journaled: it is saved with the next snapshot.
+#[derive(Debug, Default)]
+pub struct AccessTime(AtomicU64);
+
+impl AccessTime {
+    pub fn get(&self) -> Option<f64> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            bits => Some(f64::from_bits(bits)),
+        }
+    }
+    pub fn touch(&self) {
+        self.0.store(now().to_bits(), Ordering::Relaxed);
+    }
+}
+
+impl Clone for AccessTime {
+    fn clone(&self) -> Self {
+        Self(AtomicU64::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl Serialize for AccessTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for AccessTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = Option::<f64>::deserialize(d)?;
+        Ok(Self(AtomicU64::new(t.map_or(0, f64::to_bits))))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageSet {
     pub id: String,
     pub created_at: f64,
-    pub last_accessed_at: Option<f64>,
-    pub state: String,
+    #[serde(default)]
+    pub last_accessed_at: AccessTime,
+    pub state: ImageSetState,
     pub is_primary: bool,
-    pub storage_tier: String,
+    pub storage_tier: StorageTier,
     /// Version history; `versions[n]` has version id `n + 1`.
     pub versions: Vec<ImageSetVersion>,
 }
@@ -88,7 +204,7 @@ pub struct ImageSetVersion {
     pub version_id: u64,
     pub created_at: f64,
     pub updated_at: f64,
-    pub workflow_status: String,
+    pub workflow_status: WorkflowStatus,
     pub message: Option<String>,
     pub forced: bool,
     /// The full metadata document of this version (§4 of the reference), uncompressed.
@@ -120,7 +236,7 @@ impl ImageSet {
 pub struct ImportJob {
     pub id: String,
     pub name: String,
-    pub status: String,
+    pub status: JobStatus,
     pub datastore_id: String,
     pub data_access_role_arn: String,
     pub input_s3_uri: String,
@@ -133,17 +249,16 @@ pub struct ImportJob {
     pub message: Option<String>,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Default)]
 pub struct Store {
-    pub datastores: BTreeMap<String, Datastore>,
+    datastores: BTreeMap<String, Datastore>,
     /// Tags by resource ARN (data store or image set).
-    pub tags: BTreeMap<String, BTreeMap<String, String>>,
+    tags: BTreeMap<String, BTreeMap<String, String>>,
     /// Frame bytes by frame ID, shared by every version that references them.
-    #[serde(skip)]
-    pub frames: HashMap<String, FrameBlob>,
+    frames: HashMap<String, FrameBlob>,
     /// Seconds a CREATING / DELETING data store takes to settle.
-    #[serde(skip)]
     pub transition_delay: f64,
+    changes: changes::Tracker,
 }
 
 impl Store {
@@ -154,7 +269,34 @@ impl Store {
         }
     }
 
-    pub fn insert_frame(&mut self, id: String, bytes: Arc<Vec<u8>>) {
+    /// Adds frame bytes (import); they are kept while an image set references them.
+    pub fn insert_frame(&mut self, id: String, bytes: Bytes) {
         self.frames.insert(id, FrameBlob { bytes });
+    }
+
+    pub fn frame(&self, id: &str) -> Option<&FrameBlob> {
+        self.frames.get(id)
+    }
+
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn datastores(&self) -> impl Iterator<Item = &Datastore> {
+        self.datastores.values()
+    }
+
+    /// A data store by id for writing; its properties are journaled with the write.
+    fn datastore_mut(&mut self, id: &str) -> Option<&mut Datastore> {
+        let ds = self.datastores.get_mut(id)?;
+        ds.settle();
+        self.changes.datastores.insert(id.to_string());
+        Some(ds)
+    }
+
+    /// Tags of a resource for writing; they are journaled with the write.
+    fn tags_mut(&mut self, arn: &str) -> &mut BTreeMap<String, String> {
+        self.changes.tags.insert(arn.to_string());
+        self.tags.entry(arn.to_string()).or_default()
     }
 }

@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 
 use super::Store;
-use crate::local::error::{ApiError, ApiResult};
+use crate::local::error::{ApiError, ApiResult, ErrorKind};
 
 impl Store {
     /// Checks that `arn` (already pattern-validated) names a live resource.
-    fn check_arn(&mut self, arn: &str) -> ApiResult<()> {
+    fn check_arn(&self, arn: &str) -> ApiResult<()> {
         let tail = arn.split(":datastore/").nth(1).unwrap_or_default();
         let mut parts = tail.split("/imageset/");
         let ds_id = parts.next().unwrap_or_default();
@@ -26,20 +26,25 @@ impl Store {
 
     pub fn tag_resource(&mut self, arn: &str, tags: BTreeMap<String, String>) -> ApiResult<()> {
         self.check_arn(arn)?;
-        let entry = self.tags.entry(arn.to_string()).or_default();
-        if entry.len() + tags.keys().filter(|k| !entry.contains_key(*k)).count() > 50 {
+        let current = self.tags.get(arn);
+        let added = tags
+            .keys()
+            .filter(|k| current.is_none_or(|c| !c.contains_key(*k)))
+            .count();
+        if current.map_or(0, BTreeMap::len) + added > 50 {
             return Err(ApiError::new(
-                crate::local::error::ErrorKind::ServiceQuotaExceeded,
+                ErrorKind::ServiceQuotaExceeded,
                 "A resource can have at most 50 tags",
             ));
         }
-        entry.extend(tags);
+        self.tags_mut(arn).extend(tags);
         Ok(())
     }
 
     pub fn untag_resource(&mut self, arn: &str, keys: &[String]) -> ApiResult<()> {
         self.check_arn(arn)?;
-        if let Some(entry) = self.tags.get_mut(arn) {
+        if self.tags.contains_key(arn) {
+            let entry = self.tags_mut(arn);
             for k in keys {
                 entry.remove(k);
             }
@@ -47,8 +52,22 @@ impl Store {
         Ok(())
     }
 
-    pub fn list_tags(&mut self, arn: &str) -> ApiResult<BTreeMap<String, String>> {
+    pub fn list_tags(&self, arn: &str) -> ApiResult<BTreeMap<String, String>> {
         self.check_arn(arn)?;
         Ok(self.tags.get(arn).cloned().unwrap_or_default())
+    }
+
+    /// Forgets the tags of a removed resource.
+    pub(super) fn drop_tags(&mut self, arn_suffix: &str) {
+        let gone: Vec<String> = self
+            .tags
+            .keys()
+            .filter(|arn| arn.ends_with(arn_suffix))
+            .cloned()
+            .collect();
+        for arn in gone {
+            self.tags.remove(&arn);
+            self.changes.tags.insert(arn);
+        }
     }
 }

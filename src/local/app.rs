@@ -1,0 +1,186 @@
+//! The shared application state: the store behind a read/write lock, the account, the signature
+//! verifier, request counters, and the data folder. Writes go through `App::write`, which makes
+//! whatever the write changed durable before it returns, so no caller can forget to save.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard};
+
+use super::error::{ApiError, ApiResult};
+use super::persist::Persistence;
+use super::sigv4::Verifier;
+use super::state::{Account, Store};
+
+/// Request counters, for tests that prove concurrency (peak requests in flight).
+#[derive(Default)]
+pub struct Stats {
+    pub in_flight: AtomicUsize,
+    pub peak_in_flight: AtomicUsize,
+    pub requests: AtomicU64,
+    pub throttled: AtomicU64,
+    /// Requests answered with ConflictException (409).
+    pub conflicts: AtomicU64,
+    /// The User-Agent of the latest request (clients are expected to identify themselves).
+    pub last_user_agent: Mutex<String>,
+}
+
+pub struct InFlight<'a>(&'a Stats);
+
+impl Stats {
+    pub fn enter(&self) -> InFlight<'_> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(self)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub struct App {
+    store: RwLock<Store>,
+    pub account: Account,
+    pub verifier: Verifier,
+    pub s3_root: PathBuf,
+    pub stats: Stats,
+    pub throttle_rate: f64,
+    pub latency: std::time::Duration,
+    /// The open data folder; `None` keeps everything in memory.
+    persistence: Option<Persistence>,
+}
+
+impl App {
+    pub fn new(
+        store: Store,
+        account: Account,
+        verifier: Verifier,
+        s3_root: PathBuf,
+        persistence: Option<Persistence>,
+    ) -> Self {
+        Self {
+            store: RwLock::new(store),
+            account,
+            verifier,
+            s3_root,
+            stats: Stats::default(),
+            throttle_rate: 0.0,
+            latency: std::time::Duration::ZERO,
+            persistence,
+        }
+    }
+
+    /// The data folder, when state is kept on disk.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.persistence.as_ref().map(Persistence::dir)
+    }
+
+    /// Shared access for reads. A panic in another request does not take the store down with it.
+    pub fn read(&self) -> RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs a write and makes what it changed durable before returning (whether `f` succeeded or
+    /// not: a failed write may have changed nothing, or part of what it checked). If the change
+    /// cannot be stored, the write fails with InternalServerException.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Store) -> ApiResult<T>) -> ApiResult<T> {
+        let mut store = self.store.write().unwrap_or_else(PoisonError::into_inner);
+        let out = f(&mut store);
+        let commit = store.take_changes();
+        if let (Some(record), Some(p)) = (&commit.record, &self.persistence) {
+            if let Err(e) = p.append(record) {
+                tracing::error!("a write could not be stored durably: {e}");
+                return Err(ApiError::internal(
+                    "The change could not be stored durably; it may or may not have been applied",
+                ));
+            }
+        }
+        drop(store);
+        if let Some(p) = &self.persistence {
+            p.remove_frames(&commit.dropped_frames);
+        }
+        out
+    }
+
+    /// Stores frame bytes durably, before the write that references them.
+    pub fn store_frames(&self, frames: &[(String, Vec<u8>)]) -> ApiResult<()> {
+        let Some(p) = &self.persistence else {
+            return Ok(());
+        };
+        p.write_frames(frames.iter().map(|(id, b)| (id.as_str(), b.as_slice())))
+            .map_err(|e| {
+                tracing::error!("frames could not be stored: {e}");
+                ApiError::internal("Image frames could not be stored")
+            })
+    }
+
+    /// Writes the whole state as a snapshot (shutdown), so the next start reads one file.
+    pub fn save(&self) -> std::io::Result<()> {
+        match &self.persistence {
+            Some(p) => {
+                let store = self.store.write().unwrap_or_else(PoisonError::into_inner);
+                p.snapshot(&store)
+            }
+            None => Ok(()),
+        }
+    }
+
+    pub fn should_throttle(&self) -> bool {
+        if self.throttle_rate > 0.0 && rand::random::<f64>() < self.throttle_rate {
+            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::error::ErrorKind;
+    use crate::local::state::NewDatastore;
+
+    #[test]
+    fn a_write_that_cannot_be_stored_fails_with_internal_server_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, store) = Persistence::open(dir.path()).unwrap();
+        p.fail_for_test();
+        let app = App::new(
+            store,
+            Account {
+                region: "us-east-1".into(),
+                account_id: "123456789012".into(),
+            },
+            Verifier {
+                credentials: Vec::new(),
+                region: "us-east-1".into(),
+            },
+            dir.path().join("s3"),
+            Some(p),
+        );
+        let err = app
+            .write(|s| {
+                s.create_datastore(
+                    NewDatastore {
+                        name: None,
+                        client_token: "t".into(),
+                        kms_key_arn: None,
+                        lambda_authorizer_arn: None,
+                        lossless_storage_format: None,
+                        tags: None,
+                    },
+                    |id| id.to_string(),
+                );
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InternalServer);
+        assert_eq!(err.kind.status().as_u16(), 500);
+        drop(app);
+        let (_p, again) = Persistence::open(dir.path()).unwrap();
+        assert_eq!(again.datastores().count(), 0);
+    }
+}
