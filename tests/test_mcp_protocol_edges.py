@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -48,14 +49,29 @@ def test_unparseable_stdio_frames_get_parse_errors_and_the_server_keeps_serving(
     frames.append(frame({"jsonrpc": "2.0", "id": "not-a-message"}))  # JSON, but no method/result
     frames.append(b"\n")  # a blank line asks nothing and gets nothing
     frames.append(frame({"jsonrpc": "2.0", "id": 99, "method": "ping"}))
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", MCP_MODULE],
-        input=b"".join(frames),
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         env=mcp_env(server.endpoint_url),
-        timeout=MCP_CALL_TIMEOUT,
     )
-    replies = [json.loads(line) for line in proc.stdout.splitlines()]
+    # Stdin stays open until the ping is answered: at end of input the server stops, and a
+    # request still being handled then would go unanswered for a reason unrelated to this test.
+    watchdog = threading.Timer(MCP_CALL_TIMEOUT, proc.kill)
+    watchdog.start()
+    try:
+        proc.stdin.write(b"".join(frames))
+        proc.stdin.flush()
+        replies = []
+        for line in proc.stdout:
+            replies.append(json.loads(line))
+            if replies[-1].get("id") == 99:
+                break
+    finally:
+        watchdog.cancel()
+        proc.stdin.close()
+        proc.wait(timeout=MCP_CALL_TIMEOUT)
     assert replies[0]["id"] == 1 and "result" in replies[0]
     errors = replies[1:-1]
     assert [e["error"]["code"] for e in errors] == [-32700] * len(UNPARSEABLE) + [-32600], errors
