@@ -23,28 +23,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use tokio::time::Instant;
 
 use super::attempts;
-
-/// HealthImaging's default throttling quotas (requests per second, burst), per operation.
-pub const DEFAULTS: &[(&str, f64, f64)] = &[
-    ("CreateDatastore", 0.085, 10.0),
-    ("GetDatastore", 10.0, 20.0),
-    ("ListDatastores", 5.0, 10.0),
-    ("DeleteDatastore", 0.085, 10.0),
-    ("StartDICOMImportJob", 0.25, 10.0),
-    ("GetDICOMImportJob", 25.0, 50.0),
-    ("ListDICOMImportJobs", 10.0, 20.0),
-    ("SearchImageSets", 25.0, 50.0),
-    ("GetImageSet", 25.0, 50.0),
-    ("GetImageSetMetadata", 50.0, 100.0),
-    ("GetImageFrame", 1000.0, 2000.0),
-    ("ListImageSetVersions", 25.0, 50.0),
-    ("UpdateImageSetMetadata", 0.25, 1.0),
-    ("CopyImageSet", 0.25, 1.0),
-    ("DeleteImageSet", 0.25, 1.0),
-    ("TagResource", 10.0, 20.0),
-    ("UntagResource", 10.0, 20.0),
-    ("ListTagsForResource", 10.0, 20.0),
-];
+use crate::model::quotas::DEFAULTS;
 
 /// How far an operation's rate may rise above its starting point, and fall below it.
 const MAX_RISE: f64 = 64.0;
@@ -102,17 +81,17 @@ pub fn table(
     env: impl Fn(&str) -> Option<String>,
 ) -> HashMap<String, Limit> {
     let mut out = HashMap::new();
-    for (op, rate, burst) in DEFAULTS {
+    for q in DEFAULTS {
         let default = (!custom_endpoint).then_some(Limit {
-            rate: *rate,
-            burst: *burst,
+            rate: q.rate,
+            burst: q.burst,
         });
-        let chosen = match env(&env_name(op)).as_deref().and_then(parse) {
+        let chosen = match env(&env_name(q.operation)).as_deref().and_then(parse) {
             Some(set) => set,
             None => default,
         };
         if let Some(limit) = chosen {
-            out.insert(op.to_string(), limit);
+            out.insert(q.operation.to_string(), limit);
         }
     }
     out

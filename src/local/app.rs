@@ -1,13 +1,16 @@
 //! The shared application state: the store behind a read/write lock, the account, the signature
-//! verifier, request counters, and the data folder. Writes go through `App::write`, which makes
-//! whatever the write changed durable before it returns, so no caller can forget to save.
+//! verifier, request counters, quotas and injected faults, and the data folder. Writes go through
+//! `App::write`, which makes whatever the write changed durable before it returns, so no caller
+//! can forget to save.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use super::error::{ApiError, ApiResult};
+use super::faults::{Faults, OperationCounters};
 use super::persist::Persistence;
+use super::quotas::Quotas;
 use super::sigv4::Verifier;
 use super::state::{Account, Store};
 
@@ -22,6 +25,8 @@ pub struct Stats {
     pub conflicts: AtomicU64,
     /// The User-Agent of the latest request (clients are expected to identify themselves).
     pub last_user_agent: Mutex<String>,
+    /// Per operation: how its requests were disposed of by the quotas and fault rules.
+    pub operations: OperationCounters,
 }
 
 pub struct InFlight<'a>(&'a Stats);
@@ -49,6 +54,10 @@ pub struct App {
     pub stats: Stats,
     pub throttle_rate: f64,
     pub latency: std::time::Duration,
+    /// The service's throttle table, when enforced.
+    pub quotas: Quotas,
+    /// Injected faults.
+    pub faults: Faults,
     /// The open data folder; `None` keeps everything in memory.
     persistence: Option<Persistence>,
 }
@@ -69,6 +78,8 @@ impl App {
             stats: Stats::default(),
             throttle_rate: 0.0,
             latency: std::time::Duration::ZERO,
+            quotas: Quotas::default(),
+            faults: Faults::default(),
             persistence,
         }
     }

@@ -14,6 +14,8 @@ pub enum ErrorKind {
     Conflict,
     Throttling,
     InternalServer,
+    /// Injected fault only (503): the service's front end answers it when overloaded.
+    ServiceUnavailable,
     /// Signature mismatch, expired or wrongly scoped signature.
     InvalidSignature,
     /// No `Authorization` header at all.
@@ -42,6 +44,7 @@ impl ErrorKind {
             Self::Conflict => "ConflictException",
             Self::Throttling => "ThrottlingException",
             Self::InternalServer => "InternalServerException",
+            Self::ServiceUnavailable => "ServiceUnavailableException",
             Self::InvalidSignature => "InvalidSignatureException",
             Self::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             Self::UnrecognizedClient => "UnrecognizedClientException",
@@ -65,6 +68,7 @@ impl ErrorKind {
             Self::Conflict => StatusCode::CONFLICT,
             Self::Throttling => StatusCode::TOO_MANY_REQUESTS,
             Self::InternalServer => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         }

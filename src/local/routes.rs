@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,6 +18,7 @@ use serde_json::{json, Map, Value};
 
 use super::app::App;
 use super::error::{ApiError, ApiResult, ErrorKind};
+use super::faults;
 use super::front_door::FrontDoor;
 use super::pagination;
 use super::protocol::{self, json_body, ok_json, opt_str, req_str, Params};
@@ -80,9 +82,60 @@ pub fn router(app: Arc<App>, door: FrontDoor) -> Router {
         )
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation);
+    // Quotas and injected faults act on admitted requests of a known operation.
+    let routes = routes.layer(middleware::from_fn_with_state(app.clone(), disturb));
     door.layer(routes)
         .layer(middleware::from_fn_with_state(app.clone(), front_door))
         .with_state(app)
+}
+
+/// The operation a matched route serves (the route templates above, by method).
+fn operation(method: &Method, template: &str) -> Option<&'static str> {
+    let last = template.rsplit('/').next().unwrap_or_default();
+    let first = template.split('/').nth(1).unwrap_or_default();
+    Some(match (first, last, method.as_str()) {
+        ("datastore", "datastore", "POST") => "CreateDatastore",
+        ("datastore", "datastore", "GET") => "ListDatastores",
+        ("datastore", "{datastoreId}", "GET") => "GetDatastore",
+        ("datastore", "{datastoreId}", "DELETE") => "DeleteDatastore",
+        ("startDICOMImportJob", _, _) => "StartDICOMImportJob",
+        ("getDICOMImportJob", _, _) => "GetDICOMImportJob",
+        ("listDICOMImportJobs", _, _) => "ListDICOMImportJobs",
+        ("tags", _, "POST") => "TagResource",
+        ("tags", _, "GET") => "ListTagsForResource",
+        ("tags", _, "DELETE") => "UntagResource",
+        (_, "searchImageSets", _) => "SearchImageSets",
+        (_, "getImageSet", _) => "GetImageSet",
+        (_, "getImageSetMetadata", _) => "GetImageSetMetadata",
+        (_, "getImageFrame", _) => "GetImageFrame",
+        (_, "listImageSetVersions", _) => "ListImageSetVersions",
+        (_, "updateImageSetMetadata", _) => "UpdateImageSetMetadata",
+        (_, "copyImageSet", _) => "CopyImageSet",
+        (_, "deleteImageSet", _) => "DeleteImageSet",
+        _ => return None,
+    })
+}
+
+/// Quotas and injected faults for requests that matched an operation's route.
+async fn disturb(State(app): AppState, req: Request, next: Next) -> Response {
+    let op = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|p| operation(req.method(), p.as_str()));
+    match op {
+        Some(op) => {
+            faults::apply(
+                &app.quotas,
+                &app.faults,
+                &app.stats.operations,
+                op,
+                req,
+                next,
+            )
+            .await
+        }
+        None => next.run(req).await,
+    }
 }
 
 async fn unknown_operation(req: Request) -> Response {

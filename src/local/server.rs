@@ -11,8 +11,10 @@ use tokio::sync::oneshot;
 
 use super::app::App;
 use super::error::ApiError;
+use super::faults::FaultPlan;
 use super::front_door::{AllowedHosts, FrontDoor};
 use super::persist::{OpenError, Persistence};
+use super::quotas::QuotaMode;
 use super::sigv4::Verifier;
 use super::state::{Account, Store};
 
@@ -40,6 +42,10 @@ pub struct LocalConfig {
     /// How long a connection may wait for a request's headers (idle or sent slowly) and a
     /// request for its body.
     pub idle_timeout: std::time::Duration,
+    /// The service's per-operation throttle table, enforced (off by default).
+    pub quotas: QuotaMode,
+    /// Injected faults (none by default); both can be changed while the server runs.
+    pub faults: FaultPlan,
 }
 
 impl Default for LocalConfig {
@@ -57,6 +63,8 @@ impl Default for LocalConfig {
             latency: std::time::Duration::ZERO,
             allowed_hosts: Vec::new(),
             idle_timeout: std::time::Duration::from_secs(60),
+            quotas: QuotaMode::Off,
+            faults: FaultPlan::default(),
         }
     }
 }
@@ -131,6 +139,8 @@ impl LocalServer {
         );
         app.throttle_rate = config.throttle_rate.clamp(0.0, 1.0);
         app.latency = config.latency;
+        app.quotas.set(config.quotas);
+        app.faults.set(config.faults.clone());
         let app = Arc::new(app);
         // Jobs the previous process was running when it died will never finish.
         let interrupted = app

@@ -8,8 +8,27 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::errors::HealthImagingError as EngineError;
+use crate::local::faults::FaultPlan;
+use crate::local::quotas::QuotaMode;
 use crate::local::seed;
 use crate::local::{LocalConfig, LocalServer};
+
+fn quota_mode(name: Option<&str>, scale: f64) -> PyResult<QuotaMode> {
+    QuotaMode::parse(name.unwrap_or("off"), scale).map_err(EngineError::new_err)
+}
+
+/// A rules mapping (anything `json.dumps` takes) → the fault plan; `None` is no faults.
+fn fault_plan(rules: Option<&Bound<'_, PyAny>>) -> PyResult<FaultPlan> {
+    let Some(rules) = rules.filter(|r| !r.is_none()) else {
+        return Ok(FaultPlan::default());
+    };
+    let text: String = rules
+        .py()
+        .import("json")?
+        .call_method1("dumps", (rules,))?
+        .extract()?;
+    FaultPlan::from_json(&text).map_err(EngineError::new_err)
+}
 
 #[pyclass(module = "awslabs.healthimaging_mcp_server._engine", frozen)]
 pub struct LocalHealthImaging {
@@ -39,7 +58,8 @@ impl LocalHealthImaging {
         access_key_id = "test".to_string(), secret_access_key = "test".to_string(),
         region = "us-east-1".to_string(), account_id = "123456789012".to_string(),
         throttle_rate = 0.0, transition_delay = 0.0, latency_ms = 0.0,
-        allow_hosts = Vec::new(), idle_timeout = 60.0
+        allow_hosts = Vec::new(), idle_timeout = 60.0,
+        quotas = None, quota_scale = 1.0, faults = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -57,6 +77,9 @@ impl LocalHealthImaging {
         latency_ms: f64,
         allow_hosts: Vec<String>,
         idle_timeout: f64,
+        quotas: Option<String>,
+        quota_scale: f64,
+        faults: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let config = LocalConfig {
             host,
@@ -76,6 +99,8 @@ impl LocalHealthImaging {
                 .ok_or_else(|| {
                     EngineError::new_err("idle_timeout must be a positive number of seconds")
                 })?,
+            quotas: quota_mode(quotas.as_deref(), quota_scale)?,
+            faults: fault_plan(faults.as_ref())?,
         };
         crate::local::log::install();
         let server = py.detach(|| LocalServer::start(config))?;
@@ -119,7 +144,10 @@ impl LocalHealthImaging {
         Ok(d)
     }
 
-    /// Request counters: `requests`, `in_flight`, `peak_in_flight`, `throttled`, `conflicts`, and `last_user_agent`.
+    /// Request counters: `requests`, `in_flight`, `peak_in_flight`, `throttled` (by
+    /// `throttle_rate`), `conflicts`, `last_user_agent`, and `operations`: per operation, how many
+    /// requests were passed on (`ok`), `throttled` by the quotas, `faulted` (injected 500/503),
+    /// `dropped`, and `spiked` (given a latency spike).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         self.with_server(|s| {
             let st = &s.app.stats;
@@ -133,8 +161,50 @@ impl LocalHealthImaging {
                 "last_user_agent",
                 st.last_user_agent.lock().expect("stats lock").clone(),
             )?;
+            let ops = PyDict::new(py);
+            for (op, c) in st.operations.snapshot() {
+                let counts = PyDict::new(py);
+                counts.set_item("ok", c.ok)?;
+                counts.set_item("throttled", c.throttled)?;
+                counts.set_item("faulted", c.faulted)?;
+                counts.set_item("dropped", c.dropped)?;
+                counts.set_item("spiked", c.spiked)?;
+                ops.set_item(op, counts)?;
+            }
+            d.set_item("operations", ops)?;
             Ok(d)
         })
+    }
+
+    /// Enforces a throttle table from now on: `"aws"` (HealthImaging's published per-operation
+    /// defaults, rates multiplied by `scale`) or `None`/`"off"`. Buckets start full.
+    #[pyo3(signature = (quotas, scale = 1.0))]
+    fn set_quotas(&self, quotas: Option<String>, scale: f64) -> PyResult<()> {
+        let mode = quota_mode(quotas.as_deref(), scale)?;
+        self.with_server(|s| {
+            s.app.quotas.set(mode);
+            Ok(())
+        })
+    }
+
+    /// Replaces the injected faults: `{"*": rule, "<Operation>": rule}`, where a rule has
+    /// `internal_error`, `unavailable`, `drop` (shares), `latency_ms`, `latency_max_ms`,
+    /// `spike_share`, `spike_ms`, `slow_body_ms`. `None` or `{}` removes them.
+    fn set_faults(&self, faults: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+        let plan = fault_plan(faults.as_ref())?;
+        self.with_server(|s| {
+            s.app.faults.set(plan);
+            Ok(())
+        })
+    }
+
+    /// The injected faults in force, as given to `set_faults`.
+    fn faults<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.with_server(|s| {
+            serde_json::to_string(&s.app.faults.plan())
+                .map_err(|e| EngineError::new_err(e.to_string()))
+        })?;
+        py.import("json")?.call_method1("loads", (text,))
     }
 
     /// Resets `peak_in_flight` to the current number in flight.

@@ -12,9 +12,10 @@ boto3 needs ``AWS_DISABLE_HOST_PREFIX_INJECTION=true`` so data-plane calls are n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 from ._engine import EngineError, LocalHealthImaging
 
@@ -39,6 +40,9 @@ def start(
     latency_ms: float = 0.0,
     allow_hosts: Sequence[str] = (),
     idle_timeout: float = 60.0,
+    quotas: str | None = None,
+    quota_scale: float = 1.0,
+    faults: Mapping[str, Mapping[str, Any]] | None = None,
     seed: bool = False,
 ) -> LocalHealthImaging:
     """Start a local HealthImaging on a background thread and return it once it listens.
@@ -48,6 +52,17 @@ def start(
     ``allow_hosts`` adds Host header values to serve besides the bound address and the loopback
     names (``host`` for any port, or ``host:port``; for a proxy in front). ``idle_timeout`` is how
     long a connection may wait for a request's headers, and a request for its body, in seconds.
+
+    ``quotas="aws"`` enforces HealthImaging's published per-operation default rate and burst
+    (one token bucket per operation for the server, as the service keeps one per account);
+    requests beyond them get ``ThrottlingException`` (429). ``quota_scale`` multiplies the rates.
+    ``faults`` injects faults, ``{"*": rule, "DeleteImageSet": rule}`` (a per-operation rule
+    replaces the one for all), each rule with any of ``internal_error``, ``unavailable``,
+    ``drop`` (shares 0..1 of 500s, 503s and connections closed without an answer),
+    ``latency_ms``, ``latency_max_ms`` (fixed, or uniform between the two), ``spike_share`` and
+    ``spike_ms`` (that share gets that much more), ``slow_body_ms`` (the answer dribbles out over
+    that long). Change both while running with ``server.set_quotas(...)`` and
+    ``server.set_faults(...)``; ``server.stats()["operations"]`` counts the outcomes.
     """
     server = LocalHealthImaging(
         port=port,
@@ -63,6 +78,9 @@ def start(
         latency_ms=latency_ms,
         allow_hosts=list(allow_hosts),
         idle_timeout=idle_timeout,
+        quotas=quotas,
+        quota_scale=quota_scale,
+        faults=None if faults is None else {op: dict(rule) for op, rule in faults.items()},
     )
     if seed:
         try:

@@ -67,12 +67,57 @@ def _parser() -> argparse.ArgumentParser:
         help="close connections that send no complete request headers for this long, and answer "
         "408 to a body that takes longer (default 60)",
     )
+    p.add_argument(
+        "--quotas",
+        choices=("off", "aws"),
+        default="off",
+        help="aws: enforce HealthImaging's published per-operation default rates and bursts "
+        "(ThrottlingException beyond them); default off",
+    )
+    p.add_argument(
+        "--quota-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="multiply the --quotas rates by X (e.g. 20 to run tests faster)",
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="OPERATION:KEY=VALUE[,KEY=VALUE]",
+        help="inject faults into OPERATION's requests (* for all); keys: internal_error, unavailable, "
+        "drop (shares 0..1), latency_ms, latency_max_ms, spike_share, spike_ms, slow_body_ms. "
+        "Repeatable; e.g. --fault DeleteImageSet:internal_error=0.5 --fault '*:spike_share=0.1,spike_ms=500'",
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
 
+def _faults(specs: list[str]) -> dict[str, dict[str, float]]:
+    """``OPERATION:key=value,key=value`` entries → the rules mapping ``local.start`` takes."""
+    rules: dict[str, dict[str, float]] = {}
+    for spec in specs:
+        op, sep, settings = spec.partition(":")
+        if not sep or not op.strip():
+            raise ValueError(f"--fault {spec!r} is not OPERATION:KEY=VALUE[,KEY=VALUE]")
+        rule = rules.setdefault(op.strip(), {})
+        for item in settings.split(","):
+            key, _, value = item.partition("=")
+            try:
+                rule[key.strip()] = float(value)
+            except ValueError:
+                raise ValueError(f"--fault {spec!r}: {item!r} is not KEY=NUMBER") from None
+    return rules
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        faults = _faults(args.fault)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     if not 0.0 <= args.throttle_rate <= 1.0:
         print("--throttle-rate must be between 0 and 1", file=sys.stderr)
         return 2
@@ -96,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             latency_ms=args.latency_ms,
             allow_hosts=args.allow_host,
             idle_timeout=args.idle_timeout,
+            quotas=args.quotas,
+            quota_scale=args.quota_scale,
+            faults=faults,
             seed=False,
         )
     except local.EngineError as e:
