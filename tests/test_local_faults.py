@@ -6,6 +6,7 @@ timing. Clients here do not retry, so each call is one request.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 
@@ -188,3 +189,60 @@ def test_bad_fault_rules_are_refused_and_change_nothing(seeded_server):
         seeded_server.set_faults(None)
     with pytest.raises(local.EngineError, match="unknown operation"):
         local.start(faults={"Nope": {}})
+
+
+# ---- the CLI flags -----------------------------------------------------------------------------
+
+
+def test_cli_quota_and_fault_flags(tmp_path):
+    from test_local_cli import MODULE, start_cli
+
+    cli, url = start_cli(
+        [sys.executable, "-m", MODULE],
+        tmp_path,
+        "--port",
+        "0",
+        "--quotas",
+        "aws",
+        "--quota-scale",
+        "20",
+        "--fault",
+        "GetImageSet:internal_error=1",
+        "--fault",
+        "GetDatastore:unavailable=1,latency_ms=1",
+    )
+    with cli:
+        client = make_client(url, retries={"total_max_attempts": 1, "mode": "standard"})
+        assert "datastoreSummaries" in client.list_datastores()
+        with pytest.raises(ClientError) as err:
+            client.get_image_set(datastoreId=MISSING, imageSetId=MISSING)
+        assert error_of(err.value) == ("InternalServerException", 500)
+        with pytest.raises(ClientError) as err:
+            client.get_datastore(datastoreId=MISSING)
+        assert error_of(err.value) == ("ServiceUnavailableException", 503)
+        # DeleteImageSet's burst is 1: a second call at once finds the bucket empty, unless a
+        # fifth of a second passed between them; of ten, some must be throttled.
+        seen = Counter(
+            outcome(lambda: client.delete_image_set(datastoreId=MISSING, imageSetId=MISSING)) for _ in range(10)
+        )
+        assert seen["ThrottlingException/429"] >= 1, seen
+        assert seen["ThrottlingException/429"] + seen["ResourceNotFoundException"] == 10, seen
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "needle"),
+    [
+        (("--fault", "GetImageSet"), 2, "is not OPERATION:KEY=VALUE"),
+        (("--fault", "GetImageSet:drop"), 2, "is not KEY=NUMBER"),
+        (("--fault", "GetImageSets:drop=1"), 1, "unknown operation"),
+        (("--quotas", "gcp"), 2, "invalid choice"),
+        (("--quotas", "aws", "--quota-scale", "0"), 1, "positive"),
+    ],
+)
+def test_cli_rejects_bad_quota_and_fault_flags(args, status, needle):
+    from test_local_cli import MODULE, _run
+
+    done = _run([sys.executable, "-m", MODULE], "--port", "0", *args)
+    assert done.returncode == status, done.stderr
+    assert needle in done.stderr
+    assert done.stdout == ""

@@ -719,3 +719,52 @@ async fn delete_image_set(State(app): AppState, Path((ds, is)): Path<(String, St
         "imageSetWorkflowStatus": WorkflowStatus::Deleting,
     })))
 }
+
+#[cfg(test)]
+mod operation_names {
+    use super::*;
+
+    /// Every operation of the quota table is named by exactly one declared route and method.
+    #[test]
+    fn every_route_names_its_operation() {
+        let is = "/datastore/{datastoreId}/imageSet/{imageSetId}";
+        let routes = [
+            ("POST", "/datastore".to_string()),
+            ("GET", "/datastore".into()),
+            ("GET", "/datastore/{datastoreId}".into()),
+            ("DELETE", "/datastore/{datastoreId}".into()),
+            (
+                "POST",
+                "/startDICOMImportJob/datastore/{datastoreId}".into(),
+            ),
+            (
+                "GET",
+                "/getDICOMImportJob/datastore/{datastoreId}/job/{jobId}".into(),
+            ),
+            ("GET", "/listDICOMImportJobs/datastore/{datastoreId}".into()),
+            ("POST", "/tags/{resourceArn}".into()),
+            ("GET", "/tags/{resourceArn}".into()),
+            ("DELETE", "/tags/{resourceArn}".into()),
+            ("POST", "/datastore/{datastoreId}/searchImageSets".into()),
+            ("POST", format!("{is}/getImageSet")),
+            ("POST", format!("{is}/getImageSetMetadata")),
+            ("POST", format!("{is}/getImageFrame")),
+            ("POST", format!("{is}/listImageSetVersions")),
+            ("POST", format!("{is}/updateImageSetMetadata")),
+            ("POST", format!("{is}/copyImageSet")),
+            ("POST", format!("{is}/deleteImageSet")),
+        ];
+        let mut named: Vec<&str> = routes
+            .iter()
+            .map(|(m, t)| operation(&m.parse().unwrap(), t).unwrap_or_else(|| panic!("{m} {t}")))
+            .collect();
+        named.sort_unstable();
+        let mut all: Vec<&str> = crate::model::quotas::DEFAULTS
+            .iter()
+            .map(|q| q.operation)
+            .collect();
+        all.sort_unstable();
+        assert_eq!(named, all);
+        assert_eq!(operation(&Method::PUT, "/datastore"), None);
+    }
+}
