@@ -39,7 +39,8 @@ impl LocalHealthImaging {
         access_key_id = "test".to_string(), secret_access_key = "test".to_string(),
         region = "us-east-1".to_string(), account_id = "123456789012".to_string(),
         throttle_rate = 0.0, transition_delay = 0.0, latency_ms = 0.0,
-        allow_hosts = Vec::new(), idle_timeout = 60.0
+        allow_hosts = Vec::new(), idle_timeout = 60.0,
+        write_delay_ms = 0.0, write_fail_rate = 0.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -57,6 +58,8 @@ impl LocalHealthImaging {
         latency_ms: f64,
         allow_hosts: Vec<String>,
         idle_timeout: f64,
+        write_delay_ms: f64,
+        write_fail_rate: f64,
     ) -> PyResult<Self> {
         let config = LocalConfig {
             host,
@@ -70,6 +73,10 @@ impl LocalHealthImaging {
             transition_delay,
             latency: std::time::Duration::from_secs_f64(latency_ms.max(0.0) / 1000.0),
             allowed_hosts: allow_hosts,
+            write_delay: std::time::Duration::try_from_secs_f64(write_delay_ms / 1000.0).map_err(
+                |_| EngineError::new_err("write_delay_ms must be a non-negative number"),
+            )?,
+            write_fail_rate,
             idle_timeout: std::time::Duration::try_from_secs_f64(idle_timeout)
                 .ok()
                 .filter(|d| !d.is_zero())

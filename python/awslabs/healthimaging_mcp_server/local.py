@@ -39,6 +39,8 @@ def start(
     latency_ms: float = 0.0,
     allow_hosts: Sequence[str] = (),
     idle_timeout: float = 60.0,
+    write_delay_ms: float = 0.0,
+    write_fail_rate: float = 0.0,
     seed: bool = False,
 ) -> LocalHealthImaging:
     """Start a local HealthImaging on a background thread and return it once it listens.
@@ -48,6 +50,10 @@ def start(
     ``allow_hosts`` adds Host header values to serve besides the bound address and the loopback
     names (``host`` for any port, or ``host:port``; for a proxy in front). ``idle_timeout`` is how
     long a connection may wait for a request's headers, and a request for its body, in seconds.
+    ``write_delay_ms`` makes UpdateImageSetMetadata, CopyImageSet and DeleteImageSet asynchronous
+    as on AWS: the image set stays ``LOCKED`` (``UPDATING``, ``COPYING``, ...) for that long, and
+    writes to it answer ``ConflictException``. ``write_fail_rate`` is the share of updates and
+    copies that end ``UPDATE_FAILED`` / ``COPY_FAILED`` with a message, leaving the metadata as it was.
     """
     server = LocalHealthImaging(
         port=port,
@@ -63,6 +69,8 @@ def start(
         latency_ms=latency_ms,
         allow_hosts=list(allow_hosts),
         idle_timeout=idle_timeout,
+        write_delay_ms=write_delay_ms,
+        write_fail_rate=write_fail_rate,
     )
     if seed:
         try:
