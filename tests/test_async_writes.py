@@ -257,6 +257,7 @@ def test_update_workflow_reports_updated_only_once_active(delayed):
         datastore_id=ds,
         study_instance_uid=study,
         patient_updates={"PatientName": "CONFIRMED^NAME"},
+        study_updates={},
     )
     assert not result.is_error, result.content[0].text
     report = result.structured_content
@@ -282,6 +283,7 @@ def test_update_workflow_reports_the_services_failure(failing):
         datastore_id=ds,
         study_instance_uid=study,
         patient_updates={"PatientName": "NEVER^APPLIED"},
+        study_updates={},
     )
     # Every item failed: the result is an MCP error carrying the per-item report.
     assert result.is_error

@@ -152,3 +152,94 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::error::ErrorKind;
+    use crate::local::state::{Change, NewDatastore};
+    use serde_json::json;
+
+    fn store_with_image_set(delay: f64) -> (Store, String, String) {
+        let mut store = Store::new(0.0);
+        store.write_timing = WriteTiming {
+            delay,
+            fail_rate: 0.0,
+        };
+        let ds = store
+            .create_datastore(
+                NewDatastore {
+                    name: None,
+                    client_token: "t".into(),
+                    kms_key_arn: None,
+                    lambda_authorizer_arn: None,
+                    lossless_storage_format: None,
+                    tags: None,
+                },
+                |id| id.to_string(),
+            )
+            .id()
+            .to_string();
+        let doc = json!({"SchemaVersion": "1.1", "Patient": {"DICOM": {}},
+                         "Study": {"DICOM": {}, "Series": {}}});
+        let id = store.live_datastore_mut(&ds).unwrap().create_image_set(
+            doc,
+            true,
+            WorkflowStatus::Imported,
+        );
+        store.take_changes();
+        (store, ds, id)
+    }
+
+    /// The journal record of the last write, replayed into a fresh store.
+    fn replayed(store: &mut Store, into: &mut Store) {
+        let record = store.take_changes().record.expect("a record");
+        for c in serde_json::from_slice::<Vec<Change>>(&record).unwrap() {
+            into.apply(c);
+        }
+    }
+
+    #[test]
+    fn a_delayed_delete_locks_until_it_settles_and_is_journaled_with_its_deadline() {
+        let (mut store, ds, id) = store_with_image_set(600.0);
+        store.delete_image_set(&ds, &id).unwrap();
+        let set = store.image_set(&ds, &id).unwrap();
+        assert_eq!(set.current_state(), ImageSetState::Locked);
+        assert_eq!(
+            set.workflow_of(set.latest_version_id()),
+            WorkflowStatus::Deleting
+        );
+        let again = store.delete_image_set(&ds, &id).unwrap_err();
+        assert_eq!(again.kind, ErrorKind::Conflict);
+        assert!(!store.writes_due());
+        // The pending delete travels in the journal record (data store and image set), deadline
+        // included.
+        let mut copy = Store::new(0.0);
+        replayed(&mut store, &mut copy);
+        let kept = copy.image_set(&ds, &id).unwrap();
+        assert_eq!(kept.current_state(), ImageSetState::Locked);
+        // Once its time has passed, it settles (in the replayed store too).
+        for s in [&mut store, &mut copy] {
+            let set = s.datastores.get_mut(&ds).unwrap().image_sets.get_mut(&id);
+            set.unwrap().pending.as_mut().unwrap().settles_at = now() - 1.0;
+            s.pending.insert((ds.clone(), id.clone()), 0);
+            assert!(s.writes_due());
+            s.settle_due();
+            assert_eq!(
+                s.image_set(&ds, &id).unwrap_err().kind,
+                ErrorKind::ResourceNotFound
+            );
+            assert!(!s.writes_due());
+        }
+    }
+
+    #[test]
+    fn without_a_delay_a_delete_completes_at_once() {
+        let (mut store, ds, id) = store_with_image_set(0.0);
+        store.delete_image_set(&ds, &id).unwrap();
+        assert_eq!(
+            store.image_set(&ds, &id).unwrap_err().kind,
+            ErrorKind::ResourceNotFound
+        );
+    }
+}
