@@ -377,6 +377,10 @@ async fn apply_one(job: &Job, sel: &Selected, token: &CancelToken) -> ItemOutcom
             Err(e) if e.kind == ErrorType::NotFound => {
                 return item(id, job.gone(), None, None, None)
             }
+            // Cancelled while waiting for another write on it to complete.
+            Err(_) if token.is_cancelled() => {
+                return not_attempted("the run was cancelled before this image set was changed")
+            }
             Err(e) => return item(id, "failed", None, None, Some(e)),
         };
         if let (Some(key), Some(meta)) = (&job.key, &meta) {
