@@ -625,12 +625,13 @@ def test_local_server_counts_conflicts(world):
 def test_bulk_update_resolves_a_conflict_with_a_concurrent_writer(world):
     """One write at a time (HEALTHIMAGING_MCP_WRITE_CONCURRENCY=1), so the tool's requests come in
     a known order: SearchImageSets, then per image set GetImageSet, GetImageSetMetadata,
-    UpdateImageSetMetadata. Watching the server's request counter, the writer updates its image
-    set each time the tool reads an image set's metadata: after the tool took that image set's
-    version, before the tool writes it. Then it asks whether the tool has read its image set
-    (lastAccessedAt); once it has, the writer stops. So exactly one of its updates lands between
-    the tool's read and the tool's write of that image set: a certain conflict, which the tool
-    must resolve by reading again and re-applying its change on top of the writer's."""
+    UpdateImageSetMetadata, and GetImageSet again to confirm the update completed. Watching the
+    server's request counter, the writer updates its image set each time the tool reads an image
+    set's metadata: after the tool took that image set's version, before the tool writes it. Then
+    it asks whether the tool has read its image set (lastAccessedAt); once it has, the writer
+    stops. So exactly one of its updates lands between the tool's read and the tool's write of
+    that image set: a certain conflict, which the tool must resolve by reading again and
+    re-applying its change on top of the writer's."""
     _, _, root = world
     server = local.start(s3_root=root, latency_ms=LATENCY_MS)
     try:
@@ -652,7 +653,7 @@ def test_bulk_update_resolves_a_conflict_with_a_concurrent_writer(world):
             try:
                 for k in range(TEN):
                     # The tool's k-th GetImageSetMetadata: its requests so far plus ours.
-                    trigger = base + own + 3 + 3 * k
+                    trigger = base + own + 3 + 4 * k
                     while server.stats()["requests"] < trigger:
                         if finished.is_set():
                             return
@@ -697,10 +698,11 @@ def test_bulk_update_resolves_a_conflict_with_a_concurrent_writer(world):
         thread.join(10)
         assert not problems, problems
         assert writes, "the writer never wrote"
-        # The tool's requests: the search, three per image set, and three more for the re-read and
-        # retry after the conflict (a stale write answered 409 is the only reason to retry).
+        # The tool's requests: the search, four per image set (read, metadata, write, confirming
+        # read), and three more for the stale attempt (read, metadata, write answered 409: the only
+        # reason to retry).
         tool_requests = server.stats()["requests"] - base - own_requests[0]
-        assert tool_requests == 1 + 3 * TEN + 3, f"tool made {tool_requests} requests; writer wrote {writes}"
+        assert tool_requests == 1 + 4 * TEN + 3, f"tool made {tool_requests} requests; writer wrote {writes}"
 
         # The conflict was resolved: every item updated, nothing failed.
         assert report["total"] == TEN and report["failed"] == 0, report

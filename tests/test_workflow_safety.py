@@ -332,8 +332,10 @@ def test_failed_verification_is_reported_beside_the_items(staged):
         base = server.stats()["requests"]
 
         def delete_store() -> None:
-            # The search, then three requests per image set: the last one is the last delete.
-            wait_until(lambda: server.stats()["requests"], lambda n: n >= base + 1 + 3 * 3, timeout=60, what="deletes")
+            # The search, then four requests per image set (read, metadata, delete, confirming
+            # read): the third of the last image set's is the last delete.
+            last_delete = base + 1 + 4 * 2 + 3
+            wait_until(lambda: server.stats()["requests"], lambda n: n >= last_delete, timeout=60, what="deletes")
             client.delete_datastore(datastoreId=ds)
 
         writer = threading.Thread(target=delete_store, daemon=True)

@@ -90,7 +90,19 @@ impl App {
     }
 
     /// Shared access for reads. A panic in another request does not take the store down with it.
+    /// Asynchronous writes whose time has come are completed first (journaled like any write).
     pub fn read(&self) -> RwLockReadGuard<'_, Store> {
+        let store = self.store.read().unwrap_or_else(PoisonError::into_inner);
+        if !store.writes_due() {
+            return store;
+        }
+        drop(store);
+        if let Err(e) = self.write(|_| Ok(())) {
+            tracing::error!(
+                "completed asynchronous writes could not be stored: {}",
+                e.message
+            );
+        }
         self.store.read().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -99,6 +111,7 @@ impl App {
     /// cannot be stored, the write fails with InternalServerException.
     pub fn write<T>(&self, f: impl FnOnce(&mut Store) -> ApiResult<T>) -> ApiResult<T> {
         let mut store = self.store.write().unwrap_or_else(PoisonError::into_inner);
+        store.settle_due();
         let out = f(&mut store);
         let commit = store.take_changes();
         if let (Some(record), Some(p)) = (&commit.record, &self.persistence) {

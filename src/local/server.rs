@@ -16,7 +16,7 @@ use super::front_door::{AllowedHosts, FrontDoor};
 use super::persist::{OpenError, Persistence};
 use super::quotas::QuotaMode;
 use super::sigv4::Verifier;
-use super::state::{Account, Store};
+use super::state::{Account, Store, WriteTiming};
 
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
@@ -34,6 +34,11 @@ pub struct LocalConfig {
     pub throttle_rate: f64,
     /// Seconds a data store spends CREATING / DELETING.
     pub transition_delay: f64,
+    /// How long UpdateImageSetMetadata, CopyImageSet and DeleteImageSet keep the image set
+    /// LOCKED before they complete (zero = at once).
+    pub write_delay: std::time::Duration,
+    /// Share (0.0..=1.0) of updates and copies that end UPDATE_FAILED / COPY_FAILED.
+    pub write_fail_rate: f64,
     /// Added to every request, to emulate network latency (and make concurrency observable).
     pub latency: std::time::Duration,
     /// Host header values served besides the bound address and loopback names (for a proxy in
@@ -60,6 +65,8 @@ impl Default for LocalConfig {
             account_id: "123456789012".into(),
             throttle_rate: 0.0,
             transition_delay: 0.0,
+            write_delay: std::time::Duration::ZERO,
+            write_fail_rate: 0.0,
             latency: std::time::Duration::ZERO,
             allowed_hosts: Vec::new(),
             idle_timeout: std::time::Duration::from_secs(60),
@@ -127,6 +134,10 @@ impl LocalServer {
             None => (None, Store::default()),
         };
         store.transition_delay = config.transition_delay;
+        store.write_timing = WriteTiming {
+            delay: config.write_delay.as_secs_f64(),
+            fail_rate: config.write_fail_rate.clamp(0.0, 1.0),
+        };
         let mut app = App::new(
             store,
             Account {

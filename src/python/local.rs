@@ -59,7 +59,8 @@ impl LocalHealthImaging {
         region = "us-east-1".to_string(), account_id = "123456789012".to_string(),
         throttle_rate = 0.0, transition_delay = 0.0, latency_ms = 0.0,
         allow_hosts = Vec::new(), idle_timeout = 60.0,
-        quotas = None, quota_scale = 1.0, faults = None
+        quotas = None, quota_scale = 1.0, faults = None,
+        write_delay_ms = 0.0, write_fail_rate = 0.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -80,6 +81,8 @@ impl LocalHealthImaging {
         quotas: Option<String>,
         quota_scale: f64,
         faults: Option<Bound<'_, PyAny>>,
+        write_delay_ms: f64,
+        write_fail_rate: f64,
     ) -> PyResult<Self> {
         let config = LocalConfig {
             host,
@@ -93,6 +96,10 @@ impl LocalHealthImaging {
             transition_delay,
             latency: std::time::Duration::from_secs_f64(latency_ms.max(0.0) / 1000.0),
             allowed_hosts: allow_hosts,
+            write_delay: std::time::Duration::try_from_secs_f64(write_delay_ms / 1000.0).map_err(
+                |_| EngineError::new_err("write_delay_ms must be a non-negative number"),
+            )?,
+            write_fail_rate,
             idle_timeout: std::time::Duration::try_from_secs_f64(idle_timeout)
                 .ok()
                 .filter(|d| !d.is_zero())

@@ -8,7 +8,10 @@
 //! (HEALTHIMAGING_MCP_ITEM_DEADLINE_SECONDS) after which it is `failed` with the last error; a
 //! cancelled run starts nothing new and reports the items it never reached as `not_attempted`.
 //! Removing the last series or instance of an image set deletes the image set instead of
-//! leaving an empty one behind.
+//! leaving an empty one behind. Writes are confirmed, not assumed: HealthImaging completes them
+//! asynchronously, so an item is done only when GetImageSet shows the image set ACTIVE again
+//! (UPDATED) or gone (deleted); UPDATE_FAILED is reported as failed with the service's message,
+//! and no write goes to an image set that is still LOCKED.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -220,13 +223,89 @@ pub fn deleted_here(ds: &str, id: &str) -> bool {
     d.1.contains(&format!("{ds}/{id}"))
 }
 
-/// The fresh state of an image set: its latest version and that version's metadata.
+/// First and longest pause between polls of an image set that is LOCKED by a write in flight.
+const POLL_FIRST: Duration = Duration::from_millis(50);
+const POLL_MAX: Duration = Duration::from_secs(2);
+
+/// HealthImaging's writes are asynchronous: the image set stays LOCKED until the write has
+/// completed. Polls GetImageSet (backing off from 50 ms to 2 s) until it is not LOCKED and
+/// returns its properties, or `None` once it no longer exists. Bounded by the item deadline
+/// around the caller; a cancelled run stops waiting (`cancel::cancelled()`).
+async fn settled(ds: &str, id: &str, token: &CancelToken) -> EngineResult<Option<Value>> {
+    let mut pause = POLL_FIRST;
+    loop {
+        match image_sets::get_image_set(ds.to_string(), id.to_string(), None).await {
+            Ok(p) if p["image_set_state"] == "LOCKED" => {}
+            Ok(p) if p["image_set_state"] == "DELETED" => return Ok(None),
+            Ok(p) => return Ok(Some(p)),
+            Err(e) if e.kind == ErrorType::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = token.cancelled() => return Err(cancel::cancelled()),
+        }
+        pause = (pause * 2).min(POLL_MAX);
+    }
+}
+
+/// The outcome of a write once HealthImaging has completed it: done, or failed with the
+/// service's message (`UPDATE_FAILED` / `COPY_FAILED`, or a delete that did not happen).
+async fn confirm(
+    ds: &str,
+    id: &str,
+    action: &Action,
+    version: Option<String>,
+    token: &CancelToken,
+) -> ItemOutcome {
+    let verb = action.verb(false);
+    let unconfirmed = |e: EngineError| {
+        let detail = "the write was sent but the run stopped before HealthImaging confirmed it";
+        item(
+            id,
+            "unconfirmed",
+            version.clone(),
+            Some(detail.into()),
+            Some(e),
+        )
+    };
+    let props = match settled(ds, id, token).await {
+        Ok(p) => p,
+        Err(e) => return unconfirmed(e),
+    };
+    let failed = |message: String| {
+        let e = EngineError::new(ErrorType::Service, message);
+        item(id, "failed", version.clone(), None, Some(e))
+    };
+    match (action, props) {
+        (Action::DeleteImageSet, None) => item(id, verb, None, None, None),
+        (Action::DeleteImageSet, Some(p)) => failed(format!(
+            "DeleteImageSet did not complete: the image set is {} ({})",
+            p["image_set_state"].as_str().unwrap_or("?"),
+            p["image_set_workflow_status"].as_str().unwrap_or("?")
+        )),
+        (_, None) => failed("the image set was deleted before the update completed".into()),
+        (_, Some(p)) => match p["image_set_workflow_status"].as_str() {
+            Some(status @ ("UPDATE_FAILED" | "COPY_FAILED")) => failed(format!(
+                "HealthImaging reported {status}: {}",
+                p["message"].as_str().unwrap_or("no message")
+            )),
+            _ => item(id, verb, version, None, None),
+        },
+    }
+}
+
+/// The fresh state of an image set, once no write is in flight on it: its latest version and
+/// that version's metadata.
 async fn current(
     ds: &str,
     id: &str,
     with_metadata: bool,
+    token: &CancelToken,
 ) -> EngineResult<(String, Option<ImageSetMetadata>)> {
-    let props = image_sets::get_image_set(ds.to_string(), id.to_string(), None).await?;
+    let props = settled(ds, id, token)
+        .await?
+        .ok_or_else(|| EngineError::new(ErrorType::NotFound, format!("image set {id} is gone")))?;
     let version = props["version_id"].as_str().unwrap_or("1").to_string();
     let meta = if with_metadata {
         Some(fetch_metadata(ds, id, Some(&version)).await?)
@@ -293,10 +372,14 @@ async fn apply_one(job: &Job, sel: &Selected, token: &CancelToken) -> ItemOutcom
         if token.is_cancelled() {
             return not_attempted("the run was cancelled before this image set was changed");
         }
-        let (version, meta) = match current(ds, id, with_metadata).await {
+        let (version, meta) = match current(ds, id, with_metadata, token).await {
             Ok(v) => v,
             Err(e) if e.kind == ErrorType::NotFound => {
                 return item(id, job.gone(), None, None, None)
+            }
+            // Cancelled while waiting for another write on it to complete.
+            Err(_) if token.is_cancelled() => {
+                return not_attempted("the run was cancelled before this image set was changed")
             }
             Err(e) => return item(id, "failed", None, None, Some(e)),
         };
@@ -335,7 +418,7 @@ async fn apply_one(job: &Job, sel: &Selected, token: &CancelToken) -> ItemOutcom
             return not_attempted("the run was cancelled before this image set was changed");
         }
         match write(ds, id, &version, &action, job.force).await {
-            Ok(v) => return item(id, action.verb(false), v, None, None),
+            Ok(v) => return confirm(ds, id, &action, v, token).await,
             Err(e) if e.kind == ErrorType::NotFound => {
                 return item(id, job.gone(), None, None, None)
             }
@@ -555,6 +638,7 @@ pub fn report(items: &[ItemOutcome], dry_run: bool) -> Value {
         "would_fail": count("would_fail"),
         "changed_since_selected": count("changed_since_selected"),
         "not_attempted": count("not_attempted"),
+        "unconfirmed": count("unconfirmed"),
         "items": items.iter().map(ItemOutcome::to_json).collect::<Vec<_>>(),
     })
 }

@@ -274,6 +274,10 @@ class LocalHealthImaging:
         throttle_rate: float = 0.0,
         transition_delay: float = 0.0,
         latency_ms: float = 0.0,
+        allow_hosts: list[str] = ...,
+        idle_timeout: float = 60.0,
+        write_delay_ms: float = 0.0,
+        write_fail_rate: float = 0.0,
     ) -> None:
         """Start serving.
 
@@ -282,6 +286,8 @@ class LocalHealthImaging:
         folder). ``data_dir`` keeps state across restarts. ``throttle_rate`` answers that share
         of requests with ThrottlingException; ``transition_delay`` is how many seconds data
         stores stay CREATING / DELETING; ``latency_ms`` delays every request (emulated network).
+        ``write_delay_ms`` keeps image sets LOCKED that long after an update, copy or delete;
+        ``write_fail_rate`` ends that share of updates and copies UPDATE_FAILED / COPY_FAILED.
         """
     @property
     def endpoint_url(self) -> str:

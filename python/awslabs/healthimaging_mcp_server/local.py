@@ -43,6 +43,8 @@ def start(
     quotas: str | None = None,
     quota_scale: float = 1.0,
     faults: Mapping[str, Mapping[str, Any]] | None = None,
+    write_delay_ms: float = 0.0,
+    write_fail_rate: float = 0.0,
     seed: bool = False,
 ) -> LocalHealthImaging:
     """Start a local HealthImaging on a background thread and return it once it listens.
@@ -63,6 +65,11 @@ def start(
     ``spike_ms`` (that share gets that much more), ``slow_body_ms`` (the answer dribbles out over
     that long). Change both while running with ``server.set_quotas(...)`` and
     ``server.set_faults(...)``; ``server.stats()["operations"]`` counts the outcomes.
+
+    ``write_delay_ms`` makes UpdateImageSetMetadata, CopyImageSet and DeleteImageSet asynchronous
+    as on AWS: the image set stays ``LOCKED`` (``UPDATING``, ``COPYING``, ...) for that long, and
+    writes to it answer ``ConflictException``. ``write_fail_rate`` is the share of updates and
+    copies that end ``UPDATE_FAILED`` / ``COPY_FAILED`` with a message, leaving the metadata as it was.
     """
     server = LocalHealthImaging(
         port=port,
@@ -81,6 +88,8 @@ def start(
         quotas=quotas,
         quota_scale=quota_scale,
         faults=None if faults is None else {op: dict(rule) for op, rule in faults.items()},
+        write_delay_ms=write_delay_ms,
+        write_fail_rate=write_fail_rate,
     )
     if seed:
         try:

@@ -52,6 +52,21 @@ def _parser() -> argparse.ArgumentParser:
         "--latency-ms", type=float, default=0.0, metavar="MS", help="delay every request by MS (emulated network)"
     )
     p.add_argument(
+        "--write-delay",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="complete UpdateImageSetMetadata, CopyImageSet and DeleteImageSet after MS, as AWS does "
+        "them asynchronously: meanwhile the image set is LOCKED and writes to it get ConflictException",
+    )
+    p.add_argument(
+        "--write-fail-rate",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="end this share (0..1) of updates and copies UPDATE_FAILED / COPY_FAILED with a message",
+    )
+    p.add_argument(
         "--allow-host",
         action="append",
         default=[],
@@ -121,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 <= args.throttle_rate <= 1.0:
         print("--throttle-rate must be between 0 and 1", file=sys.stderr)
         return 2
+    if not 0.0 <= args.write_fail_rate <= 1.0:
+        print("--write-fail-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    if not 0.0 <= args.write_delay < 1e12:
+        print("--write-delay must be a non-negative number of milliseconds", file=sys.stderr)
+        return 2
     if not args.idle_timeout > 0:
         print("--idle-timeout must be a positive number of seconds", file=sys.stderr)
         return 2
@@ -144,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             quotas=args.quotas,
             quota_scale=args.quota_scale,
             faults=faults,
+            write_delay_ms=args.write_delay,
+            write_fail_rate=args.write_fail_rate,
             seed=False,
         )
     except local.EngineError as e:

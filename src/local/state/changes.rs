@@ -212,11 +212,17 @@ impl Store {
                 }
             },
             Change::ImageSet { datastore, set } => {
+                self.note_pending(
+                    &datastore,
+                    &set.id,
+                    set.pending.as_ref().map(|p| p.settles_at),
+                );
                 if let Some(ds) = self.datastores.get_mut(&datastore) {
                     ds.image_sets.insert(set.id.clone(), set);
                 }
             }
             Change::RemoveImageSet { datastore, id } => {
+                self.forget_pending(&datastore, &id);
                 if let Some(ds) = self.datastores.get_mut(&datastore) {
                     ds.image_sets.remove(&id);
                 }

@@ -1,13 +1,15 @@
 //! Image sets: reads (properties, versions, metadata, frames), UpdateImageSetMetadata,
 //! CopyImageSet and DeleteImageSet, plus the primitives the import job uses to create image sets
-//! and add versions. Writes complete synchronously; responses still report the in-flight
-//! LOCKED/... status AWS returns, and GetImageSet afterwards shows the settled status.
+//! and add versions. With no write delay, writes complete at once (responses still report the
+//! in-flight LOCKED/... status AWS returns); with one, the image set stays LOCKED until the write
+//! settles (`settle`).
 
 use serde_json::Value;
 
+use super::settle::failure_message;
 use super::{
-    new_id, now, AccessTime, Datastore, ImageSet, ImageSetState, ImageSetVersion, StorageTier,
-    Store, WorkflowStatus,
+    new_id, now, AccessTime, Datastore, ImageSet, ImageSetState, ImageSetVersion, PendingWrite,
+    StorageTier, Store, WorkflowStatus,
 };
 use crate::local::document;
 use crate::local::error::{ApiError, ApiResult};
@@ -91,6 +93,7 @@ impl Datastore {
                     forced: false,
                     document,
                 }],
+                pending: None,
             },
         );
         self.touched_sets.insert(id.clone());
@@ -128,6 +131,7 @@ impl Datastore {
 
     fn check_latest(&self, id: &str, latest: &str) -> ApiResult<&ImageSet> {
         let set = self.image_set(id)?;
+        set.check_unlocked()?;
         if latest != set.latest_version_id().to_string() {
             return Err(ApiError::conflict(format!(
                 "Image set {id} is at version {}, not {latest}; read it again and retry with the current latestVersionId",
@@ -252,6 +256,7 @@ impl Store {
                         .map(str::to_owned)
                             == study_uid
                     {
+                        other.check_unlocked()?;
                         let doc = updates::apply_dicom_updates(
                             &other.latest().document,
                             removable.as_ref(),
@@ -263,12 +268,47 @@ impl Store {
                 }
             }
         }
-        let result = ds.push_version(id, next, workflow, force)?;
-        for (sid, doc) in siblings {
-            ds.push_version(&sid, doc, WorkflowStatus::Updated, force)?;
+        let timing = self.write_timing;
+        let failed = timing.draw_failure().then(|| failure_message("update"));
+        let ds = self.live_datastore_mut(datastore_id)?;
+        let mut locks = vec![(id.to_string(), WorkflowStatus::Updating)];
+        let mut result = None;
+        for (sid, doc) in std::iter::once((id.to_string(), next)).chain(siblings) {
+            let r = match &failed {
+                // The new version records the failure and keeps the previous metadata.
+                Some(msg) => {
+                    let old = ds.image_set(&sid)?.latest().document.clone();
+                    let r = ds.push_version(&sid, old, WorkflowStatus::UpdateFailed, force)?;
+                    ds.image_set_mut(&sid)?
+                        .versions
+                        .last_mut()
+                        .expect("pushed")
+                        .message = Some(msg.clone());
+                    r
+                }
+                None => ds.push_version(&sid, doc, workflow, force)?,
+            };
+            if sid != id {
+                locks.push((sid, WorkflowStatus::UpdatingForStudyConsistency));
+            }
+            result.get_or_insert(r);
         }
         ds.info.updated_at = now();
-        Ok(result)
+        for (sid, status) in locks {
+            if let Some(p) = timing.pending(status) {
+                self.lock_set(datastore_id, &sid, p)?;
+            }
+        }
+        Ok(result.expect("the image set itself was updated"))
+    }
+
+    /// Marks an image set LOCKED by a write in flight.
+    fn lock_set(&mut self, datastore_id: &str, id: &str, p: PendingWrite) -> ApiResult<()> {
+        let ds = self.live_datastore_mut(datastore_id)?;
+        let at = p.settles_at;
+        ds.image_set_mut(id)?.pending = Some(p);
+        self.note_pending(datastore_id, id, Some(at));
+        Ok(())
     }
 
     pub fn copy_image_set(
@@ -277,11 +317,14 @@ impl Store {
         source_id: &str,
         req: CopyRequest,
     ) -> ApiResult<CopyResult> {
+        let timing = self.write_timing;
+        let failed = timing.draw_failure().then(|| failure_message("copy"));
         let ds = self.live_datastore_mut(datastore_id)?;
         let source = ds.check_latest(source_id, &req.source_latest_version)?;
         let selected = updates::select_for_copy(&source.latest().document, req.copiable.as_ref())?;
         let source_summary = summary(source);
         let source_primary = source.is_primary;
+        let req_created = req.destination.is_none();
         let destination = match req.destination {
             Some((dest_id, dest_latest)) => {
                 if dest_id == source_id {
@@ -291,8 +334,22 @@ impl Store {
                 }
                 let dest = ds.check_latest(&dest_id, &dest_latest)?;
                 let merged = updates::merge_into(&dest.latest().document, &selected, req.force)?;
-                let r = ds.push_version(&dest_id, merged, WorkflowStatus::Copied, req.force)?;
-                if req.promote_to_primary {
+                let r = match &failed {
+                    // The new version records the failure and keeps the previous metadata.
+                    Some(msg) => {
+                        let old = dest.latest().document.clone();
+                        let r =
+                            ds.push_version(&dest_id, old, WorkflowStatus::CopyFailed, req.force)?;
+                        ds.image_set_mut(&dest_id)?
+                            .versions
+                            .last_mut()
+                            .expect("pushed")
+                            .message = Some(msg.clone());
+                        r
+                    }
+                    None => ds.push_version(&dest_id, merged, WorkflowStatus::Copied, req.force)?,
+                };
+                if req.promote_to_primary && failed.is_none() {
                     ds.image_set_mut(&dest_id)?.is_primary = true;
                 }
                 r
@@ -315,11 +372,48 @@ impl Store {
                         ));
                     }
                 }
-                let new_id = ds.create_image_set(selected, primary, WorkflowStatus::Copied);
+                let status = match failed {
+                    Some(_) => WorkflowStatus::CopyFailed,
+                    None => WorkflowStatus::Copied,
+                };
+                let new_id = ds.create_image_set(selected, primary && failed.is_none(), status);
                 summary(ds.image_set(&new_id)?)
             }
         };
         ds.info.updated_at = now();
+        let dest_id = destination.image_set_id.clone();
+        let created = req_created;
+        // A copy into a new image set that fails never finishes creating it.
+        let dest_lock = match timing.pending(WorkflowStatus::Copying) {
+            Some(p) => Some(PendingWrite {
+                removes: created && failed.is_some(),
+                ..p
+            }),
+            None if created && failed.is_some() => Some(PendingWrite {
+                settles_at: now(),
+                in_flight: WorkflowStatus::Copying,
+                removes: true,
+                completes_as: None,
+            }),
+            None => None,
+        };
+        if let Some(p) = dest_lock {
+            self.lock_set(datastore_id, &dest_id, p)?;
+        }
+        if let Some(p) = timing.pending(WorkflowStatus::CopyingWithReadOnlyAccess) {
+            let outcome = match failed {
+                Some(msg) => (WorkflowStatus::CopyFailed, Some(msg)),
+                None => (WorkflowStatus::Copied, None),
+            };
+            self.lock_set(
+                datastore_id,
+                source_id,
+                PendingWrite {
+                    completes_as: Some(outcome),
+                    ..p
+                },
+            )?;
+        }
         Ok(CopyResult {
             source: source_summary,
             destination,
@@ -329,7 +423,13 @@ impl Store {
     /// Deletes an image set (and its tags); its frames go with it unless another image set
     /// shares them.
     pub fn delete_image_set(&mut self, datastore_id: &str, id: &str) -> ApiResult<()> {
+        let timing = self.write_timing;
         let ds = self.live_datastore_mut(datastore_id)?;
+        ds.image_set(id)?.check_unlocked()?;
+        if let Some(p) = timing.pending(WorkflowStatus::Deleting) {
+            ds.info.updated_at = now();
+            return self.lock_set(datastore_id, id, PendingWrite { removes: true, ..p });
+        }
         ds.image_sets.remove(id).ok_or_else(|| missing(id))?;
         ds.touched_sets.insert(id.to_string());
         ds.info.updated_at = now();

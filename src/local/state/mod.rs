@@ -9,6 +9,7 @@ mod changes;
 mod datastores;
 mod image_sets;
 mod jobs;
+mod settle;
 mod status;
 mod tags;
 
@@ -24,6 +25,7 @@ pub use changes::{Change, Commit};
 pub use datastores::NewDatastore;
 pub use image_sets::{CopyRequest, CopyResult, FrameBlob, MetadataUpdate, UpdateResult};
 pub use jobs::{JobOutcome, NewJob};
+pub use settle::{PendingWrite, WriteTiming};
 pub use status::{DatastoreStatus, ImageSetState, JobStatus, StorageTier, WorkflowStatus};
 
 /// Seconds since the epoch, millisecond precision (AWS timestamps travel as epoch seconds).
@@ -197,6 +199,9 @@ pub struct ImageSet {
     pub storage_tier: StorageTier,
     /// Version history; `versions[n]` has version id `n + 1`.
     pub versions: Vec<ImageSetVersion>,
+    /// An update, copy or delete still in flight (the image set is LOCKED until it settles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingWrite>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -258,6 +263,10 @@ pub struct Store {
     frames: HashMap<String, FrameBlob>,
     /// Seconds a CREATING / DELETING data store takes to settle.
     pub transition_delay: f64,
+    /// Delay and fault share of UpdateImageSetMetadata / CopyImageSet / DeleteImageSet.
+    pub write_timing: WriteTiming,
+    /// Image sets with a pending write, and when it settles (epoch ms); rebuilt on replay.
+    pending: BTreeMap<(String, String), u64>,
     changes: changes::Tracker,
 }
 

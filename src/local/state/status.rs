@@ -66,6 +66,7 @@ wire_enum!(
         CopyingWithReadOnlyAccess = "COPYING_WITH_READ_ONLY_ACCESS",
         CopyFailed = "COPY_FAILED",
         Updating = "UPDATING",
+        UpdatingForStudyConsistency = "UPDATING_FOR_STUDY_CONSISTENCY",
         Updated = "UPDATED",
         UpdateFailed = "UPDATE_FAILED",
         Deleting = "DELETING",
