@@ -383,10 +383,8 @@ mod tests {
             NewDatastore {
                 name: Some(format!("ds-{n}")),
                 client_token: format!("token-{n}"),
-                kms_key_arn: None,
-                lambda_authorizer_arn: None,
-                lossless_storage_format: None,
                 tags: Some([("n".to_string(), n.to_string())].into()),
+                ..NewDatastore::default()
             },
             |id| format!("arn:aws:medical-imaging:r:1:datastore/{id}"),
         );

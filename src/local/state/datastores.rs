@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::{new_id, now, Datastore, DatastoreInfo, DatastoreStatus, Store};
 use crate::local::error::{ApiError, ApiResult};
 
+#[derive(Default)]
 pub struct NewDatastore {
     pub name: Option<String>,
     pub client_token: String,

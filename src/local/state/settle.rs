@@ -169,12 +169,8 @@ mod tests {
         let ds = store
             .create_datastore(
                 NewDatastore {
-                    name: None,
                     client_token: "t".into(),
-                    kms_key_arn: None,
-                    lambda_authorizer_arn: None,
-                    lossless_storage_format: None,
-                    tags: None,
+                    ..NewDatastore::default()
                 },
                 |id| id.to_string(),
             )
