@@ -363,3 +363,19 @@ def tool_error(result) -> dict:
     assert body["error"] is True, body
     assert isinstance(body["type"], str) and isinstance(body["message"], str), body
     return body
+
+
+def call(server, steps):
+    """Runs `steps(session)` in one MCP session against `server`."""
+
+    async def scenario():
+        async with mcp_session(mcp_env(server.endpoint_url)) as (session, _):
+            return await steps(session)
+
+    return run_async(scenario())
+
+
+async def ok(session, name, **args):
+    result = await session.call_tool(name, args)
+    assert not result.is_error, result.content[0].text if result.content else result
+    return result.structured_content

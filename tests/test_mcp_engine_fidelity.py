@@ -11,11 +11,10 @@ from datetime import datetime, timezone
 import pytest
 from awslabs.healthimaging_mcp_server import local
 from conftest import (
+    call,
     get_metadata,
     make_client,
-    mcp_env,
-    mcp_session,
-    run_async,
+    ok,
     search_all,
     seed_datastore,
     stage_samples,
@@ -54,20 +53,6 @@ def world(tmp_path_factory):
     )
     yield server, client, {"plain": plain, "shared": shared.datastore_id, "merged": single, "pair": pair}
     server.stop()
-
-
-def call(server, steps):
-    async def scenario():
-        async with mcp_session(mcp_env(server.endpoint_url)) as (session, _):
-            return await steps(session)
-
-    return run_async(scenario())
-
-
-async def ok(session, name, **args):
-    result = await session.call_tool(name, args)
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
 
 
 async def err(session, name, **args):

@@ -12,11 +12,10 @@ import pydicom
 import pytest
 from awslabs.healthimaging_mcp_server import local
 from conftest import (
+    call,
     get_metadata,
     make_client,
-    mcp_env,
-    mcp_session,
-    run_async,
+    ok,
     run_import,
     search_all,
     seed_datastore,
@@ -79,22 +78,6 @@ def world(tmp_path_factory):
     facts = {"ds": ds, "many_study": study_uid, "ct_series": source.SeriesInstanceUID, "merged": single}
     yield server, client, facts
     server.stop()
-
-
-def call(server, steps):
-    """Runs `steps(session)` in one MCP session against `server`."""
-
-    async def scenario():
-        async with mcp_session(mcp_env(server.endpoint_url)) as (session, _):
-            return await steps(session)
-
-    return run_async(scenario())
-
-
-async def ok(session, name, **args):
-    result = await session.call_tool(name, args)
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
 
 
 def test_searches_read_every_page(world):
