@@ -153,6 +153,61 @@ def error_of(exc: ClientError) -> tuple[str, int]:
     return exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
+# ---- asynchronous writes -----------------------------------------------------------------------
+
+WRITE_DELAY_MS = 150.0
+"""How long the delayed mode's local HealthImaging keeps an image set LOCKED for each update,
+copy or delete before completing it."""
+
+
+@pytest.fixture(scope="module", params=[0.0, WRITE_DELAY_MS], ids=["writes-at-once", "writes-delayed"])
+def write_delay_ms(request: pytest.FixtureRequest) -> float:
+    """The write delay of the local HealthImaging a test runs against: each test using it runs
+    twice, with writes that complete at once and with writes that complete later (the image set
+    LOCKED meanwhile), as HealthImaging does them. Module scope: one server per mode."""
+    return request.param
+
+
+def image_set(client, datastore_id: str, image_set_id: str) -> dict:
+    """GetImageSet."""
+    return client.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
+
+
+def settled(client, datastore_id: str, image_set_id: str) -> dict:
+    """GetImageSet once no write is in flight on the image set (it is no longer LOCKED)."""
+    return wait_until(
+        lambda: image_set(client, datastore_id, image_set_id),
+        lambda p: p["imageSetState"] != "LOCKED",
+        what=f"the write on image set {image_set_id} to complete",
+    )
+
+
+def gone(client, datastore_id: str, image_set_id: str) -> bool:
+    """Whether GetImageSet answers ResourceNotFoundException for the image set."""
+    try:
+        image_set(client, datastore_id, image_set_id)
+    except ClientError as e:
+        assert error_of(e) == ("ResourceNotFoundException", 404)
+        return True
+    return False
+
+
+def copy_into(client, datastore_id: str, source: str, destination: str, *, wait: bool = True) -> None:
+    """Copies version 1 of `source` into version 1 of `destination` (boto3 CopyImageSet); with
+    `wait`, returns once the copy has completed on both image sets."""
+    client.copy_image_set(
+        datastoreId=datastore_id,
+        sourceImageSetId=source,
+        copyImageSetInformation={
+            "sourceImageSet": {"latestVersionId": "1"},
+            "destinationImageSet": {"imageSetId": destination, "latestVersionId": "1"},
+        },
+    )
+    if wait:
+        for image_set_id in (source, destination):
+            settled(client, datastore_id, image_set_id)
+
+
 # ---- data stores and imports -------------------------------------------------------------------
 
 
@@ -365,17 +420,19 @@ def tool_error(result) -> dict:
     return body
 
 
-def call(server, steps):
-    """Runs `steps(session)` in one MCP session against `server`."""
+def call(server, steps, *args: str, **env: str):
+    """Runs `steps(session)` in one MCP session against `server`: the MCP server started with
+    the command-line `args`, and `env` added to its environment."""
 
     async def scenario():
-        async with mcp_session(mcp_env(server.endpoint_url)) as (session, _):
+        async with mcp_session(mcp_env(server.endpoint_url, **env), *args) as (session, _):
             return await steps(session)
 
     return run_async(scenario())
 
 
-async def ok(session, name, **args):
-    result = await session.call_tool(name, args)
+async def ok(session, name, progress=None, **args):
+    """A successful tool call's structured result; `progress` receives its notifications."""
+    result = await session.call_tool(name, args, progress_callback=progress)
     assert not result.is_error, result.content[0].text if result.content else result
     return result.structured_content

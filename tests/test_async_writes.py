@@ -14,15 +14,16 @@ import pytest
 from awslabs.healthimaging_mcp_server import local
 from botocore.exceptions import ClientError
 from conftest import (
+    call,
     create_datastore,
     error_of,
     get_metadata,
+    gone,
+    image_set,
     make_client,
-    mcp_env,
-    mcp_session,
-    run_async,
     run_import,
     search_all,
+    settled,
     stage_samples,
     start_server,
     wait_datastore_status,
@@ -59,27 +60,6 @@ def rename(client, ds: str, image_set_id: str, version: str, name: str) -> dict:
     )
 
 
-def props(client, ds: str, image_set_id: str) -> dict:
-    return client.get_image_set(datastoreId=ds, imageSetId=image_set_id)
-
-
-def settled(client, ds: str, image_set_id: str) -> dict:
-    return wait_until(
-        lambda: props(client, ds, image_set_id),
-        lambda p: p["imageSetState"] != "LOCKED",
-        what="the write to complete",
-    )
-
-
-def gone(client, ds: str, image_set_id: str) -> bool:
-    try:
-        props(client, ds, image_set_id)
-    except ClientError as e:
-        assert error_of(e) == ("ResourceNotFoundException", 404)
-        return True
-    return False
-
-
 def conflict(call) -> None:
     with pytest.raises(ClientError) as e:
         call()
@@ -106,10 +86,10 @@ def failing(tmp_path_factory):
 def test_update_locks_until_it_completes(delayed):
     _, client, uri = delayed
     ds, (target, *_) = new_store(client, uri)
-    before = props(client, ds, target)
+    before = image_set(client, ds, target)
     out = rename(client, ds, target, before["versionId"], "ASYNC^DONE")
     assert (out["imageSetState"], out["imageSetWorkflowStatus"]) == ("LOCKED", "UPDATING")
-    during = props(client, ds, target)
+    during = image_set(client, ds, target)
     # The write has a DELAY_MS window; the update above returned inside it unless the host stalls.
     if during["imageSetState"] == "LOCKED":
         assert during["imageSetWorkflowStatus"] == "UPDATING"
@@ -130,8 +110,8 @@ def test_a_write_to_a_locked_image_set_is_a_conflict(tmp_path):
     with start_server(tmp_path, write_delay_ms=600_000.0) as srv:
         client = make_client(srv.endpoint_url)
         ds, (target, *_) = new_store(client, stage_samples(srv.s3_root))
-        out = rename(client, ds, target, props(client, ds, target)["versionId"], "LOCKED^NOW")
-        during = props(client, ds, target)
+        out = rename(client, ds, target, image_set(client, ds, target)["versionId"], "LOCKED^NOW")
+        during = image_set(client, ds, target)
         assert (during["imageSetState"], during["imageSetWorkflowStatus"]) == ("LOCKED", "UPDATING")
         versions = client.list_image_set_versions(datastoreId=ds, imageSetId=target)["imageSetPropertiesList"]
         latest = max(versions, key=lambda v: int(v["versionId"]))
@@ -153,7 +133,7 @@ def test_delete_shows_deleting_then_the_image_set_is_gone(delayed):
     out = client.delete_image_set(datastoreId=ds, imageSetId=target)
     assert (out["imageSetState"], out["imageSetWorkflowStatus"]) == ("LOCKED", "DELETING")
     try:
-        during = props(client, ds, target)
+        during = image_set(client, ds, target)
         assert (during["imageSetState"], during["imageSetWorkflowStatus"]) == ("LOCKED", "DELETING")
     except ClientError as e:  # the delay already passed (a stalled host)
         assert error_of(e) == ("ResourceNotFoundException", 404)
@@ -165,7 +145,7 @@ def test_delete_shows_deleting_then_the_image_set_is_gone(delayed):
 def test_copy_locks_source_and_destination_then_both_are_copied(delayed):
     _, client, uri = delayed
     ds, (source, *_) = new_store(client, uri)
-    version = props(client, ds, source)["versionId"]
+    version = image_set(client, ds, source)["versionId"]
     out = client.copy_image_set(
         datastoreId=ds,
         sourceImageSetId=source,
@@ -181,7 +161,7 @@ def test_copy_locks_source_and_destination_then_both_are_copied(delayed):
 def test_failed_update_keeps_the_metadata_and_says_why(failing):
     _, client, uri = failing
     ds, (target, *_) = new_store(client, uri)
-    before = props(client, ds, target)
+    before = image_set(client, ds, target)
     name_before = get_metadata(client, ds, target)["Patient"]["DICOM"]["PatientName"]
     out = rename(client, ds, target, before["versionId"], "NEVER^APPLIED")
     assert (out["imageSetState"], out["imageSetWorkflowStatus"]) == ("LOCKED", "UPDATING")
@@ -199,7 +179,7 @@ def test_failed_copy_into_a_new_image_set_creates_nothing(failing):
     out = client.copy_image_set(
         datastoreId=ds,
         sourceImageSetId=source,
-        copyImageSetInformation={"sourceImageSet": {"latestVersionId": props(client, ds, source)["versionId"]}},
+        copyImageSetInformation={"sourceImageSet": {"latestVersionId": image_set(client, ds, source)["versionId"]}},
     )
     after = settled(client, ds, source)
     assert (after["imageSetState"], after["imageSetWorkflowStatus"]) == ("ACTIVE", "COPY_FAILED")
@@ -215,7 +195,7 @@ def test_a_pending_write_survives_a_restart(tmp_path):
     with local.start(data_dir=data, write_delay_ms=delay_ms) as srv:
         client = make_client(srv.endpoint_url)
         ds, (updated, deleted, *_) = new_store(client, stage_samples(srv.s3_root))
-        out = rename(client, ds, updated, props(client, ds, updated)["versionId"], "AFTER^RESTART")
+        out = rename(client, ds, updated, image_set(client, ds, updated)["versionId"], "AFTER^RESTART")
         client.delete_image_set(datastoreId=ds, imageSetId=deleted)
     # The restarted server has no delay configured: the completions come from the stored state.
     with local.start(data_dir=data) as srv:
@@ -228,44 +208,42 @@ def test_a_pending_write_survives_a_restart(tmp_path):
     # ... and the completions themselves were stored.
     with local.start(data_dir=data) as srv:
         client = make_client(srv.endpoint_url)
-        assert props(client, ds, updated)["imageSetWorkflowStatus"] == "UPDATED"
+        assert image_set(client, ds, updated)["imageSetWorkflowStatus"] == "UPDATED"
         assert gone(client, ds, deleted)
 
 
 # ---- the workflows confirm their writes, over MCP ----------------------------------------------
 
 
-def call(endpoint_url: str, name: str, **args):
-    async def scenario():
-        async with mcp_session(mcp_env(endpoint_url)) as (session, _):
-            return await session.call_tool(name, args)
-
-    return run_async(scenario())
+def call_tool(server, name: str, **args):
+    """One tool call over MCP; its result, error or not."""
+    return call(server, lambda session: session.call_tool(name, args))
 
 
-def study_of(client, ds: str, image_set_id: str) -> str:
-    return get_metadata(client, ds, image_set_id)["Study"]["DICOM"]["StudyInstanceUID"]
+def rename_study_of(server, client, ds: str, image_set_id: str, name: str):
+    """update_patient_study_metadata setting the PatientName of the study of `image_set_id`."""
+    study = get_metadata(client, ds, image_set_id)["Study"]["DICOM"]["StudyInstanceUID"]
+    return call_tool(
+        server,
+        "update_patient_study_metadata",
+        datastore_id=ds,
+        study_instance_uid=study,
+        patient_updates={"PatientName": name},
+        study_updates={},
+    )
 
 
 def test_update_workflow_reports_updated_only_once_active(delayed):
     srv, client, uri = delayed
     ds, (target, *_) = new_store(client, uri)
-    study = study_of(client, ds, target)
-    result = call(
-        srv.endpoint_url,
-        "update_patient_study_metadata",
-        datastore_id=ds,
-        study_instance_uid=study,
-        patient_updates={"PatientName": "CONFIRMED^NAME"},
-        study_updates={},
-    )
+    result = rename_study_of(srv, client, ds, target, "CONFIRMED^NAME")
     assert not result.is_error, result.content[0].text
     report = result.structured_content
     assert report["failed"] == 0 and report["items"], report
     for item in report["items"]:
         assert item["outcome"] == "updated", item
         # Read right after the result: the write has completed.
-        p = props(client, ds, item["image_set_id"])
+        p = image_set(client, ds, item["image_set_id"])
         assert (p["imageSetState"], p["imageSetWorkflowStatus"]) == ("ACTIVE", "UPDATED")
         assert p["versionId"] == item["latest_version_id"]
         doc = get_metadata(client, ds, item["image_set_id"])
@@ -275,16 +253,8 @@ def test_update_workflow_reports_updated_only_once_active(delayed):
 def test_update_workflow_reports_the_services_failure(failing):
     srv, client, uri = failing
     ds, (target, *_) = new_store(client, uri)
-    study = study_of(client, ds, target)
     name_before = get_metadata(client, ds, target)["Patient"]["DICOM"]["PatientName"]
-    result = call(
-        srv.endpoint_url,
-        "update_patient_study_metadata",
-        datastore_id=ds,
-        study_instance_uid=study,
-        patient_updates={"PatientName": "NEVER^APPLIED"},
-        study_updates={},
-    )
+    result = rename_study_of(srv, client, ds, target, "NEVER^APPLIED")
     # Every item failed: the result is an MCP error carrying the per-item report.
     assert result.is_error
     report = json.loads(result.content[0].text)
@@ -293,7 +263,7 @@ def test_update_workflow_reports_the_services_failure(failing):
     for item in items:
         assert item["outcome"] == "failed", item
         assert "UPDATE_FAILED" in item["error"]["message"], item
-        p = props(client, ds, item["image_set_id"])
+        p = image_set(client, ds, item["image_set_id"])
         assert (p["imageSetState"], p["imageSetWorkflowStatus"]) == ("ACTIVE", "UPDATE_FAILED")
         assert p["message"] in item["error"]["message"]
     assert get_metadata(client, ds, target)["Patient"]["DICOM"]["PatientName"] == name_before
@@ -302,7 +272,7 @@ def test_update_workflow_reports_the_services_failure(failing):
 def test_delete_workflow_reports_deleted_only_once_gone(delayed):
     srv, client, uri = delayed
     ds, targets = new_store(client, uri)
-    result = call(srv.endpoint_url, "delete_patient_studies", datastore_id=ds, patient_id=PATIENT)
+    result = call_tool(srv, "delete_patient_studies", datastore_id=ds, patient_id=PATIENT)
     assert not result.is_error, result.content[0].text
     report = result.structured_content
     assert {i["image_set_id"]: i["outcome"] for i in report["items"]} == dict.fromkeys(targets, "image_set_deleted")
@@ -311,3 +281,24 @@ def test_delete_workflow_reports_deleted_only_once_gone(delayed):
     assert found == []
     for image_set_id in targets:
         assert gone(client, ds, image_set_id)
+
+
+def test_item_deadline_while_a_write_completes_is_unconfirmed_not_failed(tmp_path):
+    # HealthImaging takes 3 s to complete each deletion; an item may take 1 s. Every deletion is
+    # accepted within the item's second, which then ends while the image set is still DELETING.
+    with start_server(tmp_path, write_delay_ms=3000.0) as srv:
+        client = make_client(srv.endpoint_url)
+        ds, targets = new_store(client, stage_samples(srv.s3_root))
+        args = {"datastore_id": ds, "patient_id": PATIENT}
+        result = call(
+            srv, lambda s: s.call_tool("delete_patient_studies", args), HEALTHIMAGING_MCP_ITEM_DEADLINE_SECONDS="1"
+        )
+        report = json.loads(result.content[0].text) if result.is_error else result.structured_content
+        assert {i["image_set_id"]: i["outcome"] for i in report["items"]} == dict.fromkeys(targets, "unconfirmed")
+        assert report["unconfirmed"] == len(targets), report
+        for item in report["items"]:
+            message = item["error"]["message"]
+            assert "item deadline of 1s" in message and "accepted" in message, item
+        # ... and the deletions did happen: none of them was a failure.
+        for image_set_id in targets:
+            wait_until(lambda i=image_set_id: gone(client, ds, i), bool, what=f"{image_set_id} to be deleted")

@@ -175,28 +175,9 @@ ORIGINAL: dict[str, tuple[tuple[str, str, bool], ...]] = {
 }
 
 EXPORT_TOOLS = {"start_dicom_export_job", "get_dicom_export_job", "list_dicom_export_jobs"}
-WORKFLOW_TOOLS = {
-    "delete_patient_studies",
-    "delete_study",
-    "search_by_patient_id",
-    "search_by_study_uid",
-    "search_by_series_uid",
-    "get_patient_studies",
-    "get_patient_series",
-    "get_study_primary_image_sets",
-    "delete_series_by_uid",
-    "get_series_primary_image_set",
-    "get_patient_dicomweb_studies",
-    "delete_instance_in_study",
-    "delete_instance_in_series",
-    "update_patient_study_metadata",
-    "bulk_update_patient_metadata",
-    "bulk_delete_by_criteria",
-    "remove_series_from_image_set",
-    "remove_instance_from_image_set",
-}
+WORKFLOW_TOOLS = WORKFLOW_READ_TOOLS | WORKFLOW_WRITE_TOOLS
 API_TOOLS = sorted(set(ORIGINAL) - EXPORT_TOOLS - WORKFLOW_TOOLS)
-PENDING_TOOLS = EXPORT_TOOLS | (WORKFLOW_TOOLS - WORKFLOW_READ_TOOLS - WORKFLOW_WRITE_TOOLS)
+PENDING_TOOLS = EXPORT_TOOLS
 REGISTERED_TOOLS = sorted(set(ORIGINAL) - PENDING_TOOLS)
 
 

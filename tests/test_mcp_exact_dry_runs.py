@@ -22,16 +22,19 @@ import pytest
 from awslabs.healthimaging_mcp_server import local
 from botocore.exceptions import ClientError
 from conftest import (
+    call,
     create_datastore,
     error_of,
     get_metadata,
     make_client,
+    ok,
     run_import,
+    settled,
     tool_error,
     wait_datastore_status,
 )
 from pydicom.uid import generate_uid
-from test_mcp_workflow_writes import CT, call, dicom, equal, outcomes, tool, version_of, versions
+from test_mcp_workflow_writes import CT, dicom, equal, outcomes, version_of, versions
 
 BUCKET = "dry-run-bucket"
 PAIR, SCRATCH, DATED = "HI-PAT-PAIR", "HI-PAT-SCRATCH", "HI-PAT-DATED"
@@ -53,11 +56,12 @@ def write_study(folder: Path, patient_id: str, series: int, study_date: str = "2
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """A local HealthImaging with one data store: a two-image-set study (the update target), a
-    one-image-set patient (scratch for the boto3 oracle), and five studies on known dates."""
+def world(tmp_path_factory, write_delay_ms):
+    """A local HealthImaging (writes complete at once or after a delay: `write_delay_ms`) with one
+    data store: a two-image-set study (the update target), a one-image-set patient (scratch for
+    the boto3 oracle), and five studies on known dates."""
     root = tmp_path_factory.mktemp("s3")
-    server = local.start(s3_root=root)
+    server = local.start(s3_root=root, write_delay_ms=write_delay_ms)
     client = make_client(server.endpoint_url)
     pair_study = write_study(root / BUCKET / "in" / "pair", PAIR, 2)
     write_study(root / BUCKET / "in" / "scratch", SCRATCH, 1)
@@ -130,6 +134,7 @@ def service_accepts(client, ds: str, image_set_id: str, document: dict) -> bool:
     except ClientError as e:
         assert error_of(e) == ("ValidationException", 400), e.response
         return False
+    settled(client, ds, image_set_id)  # the next document goes to the completed version
     return True
 
 
@@ -150,7 +155,7 @@ def test_dry_run_outcome_equals_real_outcome_item_by_item(world, workflow):
         for _case, patient, study, _ in UPDATES:
             before = {i: (version_of(client, ds, i), get_metadata(client, ds, i)) for i in targets}
             requests = server.stats()["requests"]
-            dry = await tool(s, workflow, datastore_id=ds, **args(patient, study), dry_run=True)
+            dry = await ok(s, workflow, datastore_id=ds, **args(patient, study), dry_run=True)
             dry_requests = server.stats()["requests"] - requests
             after_dry = {i: (version_of(client, ds, i), get_metadata(client, ds, i)) for i in targets}
             requests = server.stats()["requests"]
@@ -160,7 +165,7 @@ def test_dry_run_outcome_equals_real_outcome_item_by_item(world, workflow):
             seen.append((before, dry, dry_requests, after_dry, real, real_requests, after))
         return seen
 
-    seen = call(server.endpoint_url, steps)
+    seen = call(server, steps)
     for (case, patient, study, reason), (before, dry, dry_requests, after_dry, real, real_requests, after) in zip(
         UPDATES, seen, strict=True
     ):
@@ -222,7 +227,7 @@ def test_invalid_update_documents_are_still_validation_errors(world):
         ]
         return errors, server.stats()["requests"] - requests
 
-    errors, requests = call(server.endpoint_url, steps)
+    errors, requests = call(server, steps)
     assert [e["type"] for e in errors] == ["validation_error"] * 2
     assert requests == 0
 
@@ -265,15 +270,15 @@ def test_iso_study_dates_are_converted_not_compared_as_text(world):
     async def steps(s):
         seen = {}
         for name, criteria in (("iso", iso), ("mixed", mixed)):
-            seen[name] = await tool(
+            seen[name] = await ok(
                 s, "bulk_delete_by_criteria", datastore_id=ds, criteria=criteria, max_deletions=10, dry_run=True
             )
-        seen["search"] = await tool(s, "search_image_sets", datastore_id=ds, search_criteria=iso, max_results=50)
+        seen["search"] = await ok(s, "search_image_sets", datastore_id=ds, search_criteria=iso, max_results=50)
         seen["after_dry"] = dated_sets(client, ds)
-        seen["real"] = await tool(s, "bulk_delete_by_criteria", datastore_id=ds, criteria=iso, max_deletions=10)
+        seen["real"] = await ok(s, "bulk_delete_by_criteria", datastore_id=ds, criteria=iso, max_deletions=10)
         return seen
 
-    seen = call(server.endpoint_url, steps)
+    seen = call(server, steps)
     for name in ("iso", "mixed"):
         dry = seen[name]
         assert outcomes(dry) == dict.fromkeys(june_on, "would_delete_image_set"), (name, dry)
@@ -326,7 +331,7 @@ def test_malformed_dates_and_times_are_refused_before_any_request(world, low, ti
         }
         return errors, server.stats()["requests"] - requests
 
-    errors, requests = call(server.endpoint_url, steps)
+    errors, requests = call(server, steps)
     assert requests == 0
     for name, param in (("bulk", "criteria"), ("bulk_real", "criteria"), ("search", "search_criteria")):
         e = errors[name]
@@ -351,7 +356,7 @@ def test_bulk_delete_criteria_errors_name_the_parameter_once(world):
             )
         ]
 
-    for e in call(server.endpoint_url, steps):
+    for e in call(server, steps):
         assert e["type"] == "validation_error", e
         assert e["message"].startswith("Invalid parameter 'criteria"), e
         assert e["message"].count("Invalid parameter") == 1, e

@@ -13,6 +13,7 @@ import pytest
 from awslabs.healthimaging_mcp_server import local
 from conftest import (
     call,
+    copy_into,
     get_metadata,
     make_client,
     ok,
@@ -67,14 +68,7 @@ def world(tmp_path_factory):
     )
     b_sets.sort(key=lambda s: s["DICOMTags"]["DICOMNumberOfStudyRelatedInstances"])
     single, pair = b_sets[0]["imageSetId"], b_sets[1]["imageSetId"]
-    client.copy_image_set(
-        datastoreId=ds,
-        sourceImageSetId=pair,
-        copyImageSetInformation={
-            "sourceImageSet": {"latestVersionId": "1"},
-            "destinationImageSet": {"imageSetId": single, "latestVersionId": "1"},
-        },
-    )
+    copy_into(client, ds, pair, single)
     facts = {"ds": ds, "many_study": study_uid, "ct_series": source.SeriesInstanceUID, "merged": single}
     yield server, client, facts
     server.stop()

@@ -19,14 +19,15 @@ from awslabs.healthimaging_mcp_server import local
 from botocore.exceptions import ClientError
 from conftest import (
     SAMPLES_BUCKET,
+    WORKFLOW_WRITE_TOOLS,
+    call,
+    copy_into,
     create_datastore,
     error_of,
     get_metadata,
     instances_of,
     make_client,
-    mcp_env,
-    mcp_session,
-    run_async,
+    ok,
     run_import,
     search_all,
     stage_samples,
@@ -40,18 +41,6 @@ EXTRA_BUCKET = "extra-bucket"
 MANY = 125
 TEN = 10
 THROTTLED = 64
-DESTRUCTIVE_TOOLS = {
-    "delete_patient_studies",
-    "delete_study",
-    "delete_series_by_uid",
-    "delete_instance_in_study",
-    "delete_instance_in_series",
-    "update_patient_study_metadata",
-    "bulk_update_patient_metadata",
-    "bulk_delete_by_criteria",
-    "remove_series_from_image_set",
-    "remove_instance_from_image_set",
-}
 UNKNOWN_ID = "0" * 32
 
 CT = SAMPLES / "HI-PAT-A" / "A1" / "S01_CT"
@@ -99,11 +88,9 @@ def new_store(client, *extras: str, samples: bool = True) -> str:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """A local HealthImaging, a boto3 client and the DICOM staged for every scenario."""
+def staged(tmp_path_factory) -> Path:
+    """The S3 stand-in folder with the DICOM of every scenario."""
     root = tmp_path_factory.mktemp("s3")
-    server = local.start(s3_root=root)
-    client = make_client(server.endpoint_url)
     assert stage_samples(root) == f"s3://{SAMPLES_BUCKET}/dicom/"
     extra = root / EXTRA_BUCKET
     # One CT instance of study A1 with another Study Date: it conflicts with the primary image set
@@ -116,8 +103,15 @@ def world(tmp_path_factory):
     write_patient(extra / "ten", "HI-PAT-TEN", TEN)
     write_patient(extra / "three", "HI-PAT-THREE", 3)
     write_patient(extra / "throttled", "HI-PAT-THROTTLED", THROTTLED)
-    yield server, client, root
-    server.stop()
+    return root
+
+
+@pytest.fixture(scope="module")
+def world(staged, write_delay_ms):
+    """A local HealthImaging on the staged folder, whose writes complete at once or after a
+    delay (`write_delay_ms`), and a boto3 client."""
+    with local.start(s3_root=staged, write_delay_ms=write_delay_ms) as server:
+        yield server, make_client(server.endpoint_url)
 
 
 # ---- boto3's view ------------------------------------------------------------------------------
@@ -159,29 +153,12 @@ def merge_b1(client, ds: str) -> tuple[str, str]:
     Returns (merged image set, the second series' own image set)."""
     single = series_set(client, ds, uid_of(MR_B1_S01 / "IM0001.dcm", "SeriesInstanceUID"))
     pair = series_set(client, ds, uid_of(MR_B1_S02 / "IM0001.dcm", "SeriesInstanceUID"))
-    client.copy_image_set(
-        datastoreId=ds,
-        sourceImageSetId=pair,
-        copyImageSetInformation={
-            "sourceImageSet": {"latestVersionId": "1"},
-            "destinationImageSet": {"imageSetId": single, "latestVersionId": "1"},
-        },
-    )
+    copy_into(client, ds, pair, single)
     assert version_of(client, ds, single) == "2"
     return single, pair
 
 
 # ---- MCP ---------------------------------------------------------------------------------------
-
-
-def call(endpoint_url: str, steps, *args: str, **env: str):
-    """Runs `steps(session)` in one MCP session with a server for `endpoint_url`."""
-
-    async def scenario():
-        async with mcp_session(mcp_env(endpoint_url, **env), *args) as (session, _):
-            return await steps(session)
-
-    return run_async(scenario())
 
 
 class Progress:
@@ -205,11 +182,21 @@ class Progress:
         assert all(a < b for a, b in zip(done, done[1:], strict=False)), f"progress went backwards: {done}"
 
 
-async def tool(session, name: str, progress: Progress | None = None, **args):
-    """A successful tool call's structured result."""
-    result = await session.call_tool(name, args, progress_callback=progress)
-    assert not result.is_error, result.content[0].text if result.content else result
-    return result.structured_content
+def rename_patient(server, ds: str, patient_id: str, name: str, progress: Progress, **env: str) -> dict:
+    """bulk_update_patient_metadata setting the PatientName of every image set of `patient_id`
+    (the MCP server's environment plus `env`); its report."""
+
+    async def steps(s):
+        return await ok(
+            s,
+            "bulk_update_patient_metadata",
+            progress,
+            datastore_id=ds,
+            patient_id=patient_id,
+            metadata_updates={"PatientName": name},
+        )
+
+    return call(server, steps, **env)
 
 
 def outcomes(report: dict) -> dict[str, str]:
@@ -223,7 +210,7 @@ def outcomes(report: dict) -> dict[str, str]:
 
 
 def test_delete_patient_studies_dry_run_then_erasure_then_idempotent(world):
-    server, client, _ = world
+    server, client = world
     ds = new_store(client, "split")
     patient_a, patient_b = equal("DICOMPatientId", "HI-PAT-A"), equal("DICOMPatientId", "HI-PAT-B")
     a_before, b_before = versions(client, ds, patient_a), versions(client, ds, patient_b)
@@ -232,13 +219,13 @@ def test_delete_patient_studies_dry_run_then_erasure_then_idempotent(world):
     progress = Progress()
 
     async def steps(s):
-        dry = await tool(s, "delete_patient_studies", datastore_id=ds, patient_id="HI-PAT-A", dry_run=True)
+        dry = await ok(s, "delete_patient_studies", datastore_id=ds, patient_id="HI-PAT-A", dry_run=True)
         after_dry = versions(client, ds, patient_a)
-        real = await tool(s, "delete_patient_studies", progress, datastore_id=ds, patient_id="HI-PAT-A")
-        again = await tool(s, "delete_patient_studies", datastore_id=ds, patient_id="HI-PAT-A")
+        real = await ok(s, "delete_patient_studies", progress, datastore_id=ds, patient_id="HI-PAT-A")
+        again = await ok(s, "delete_patient_studies", datastore_id=ds, patient_id="HI-PAT-A")
         return dry, after_dry, real, again
 
-    dry, after_dry, real, again = call(server.endpoint_url, steps)
+    dry, after_dry, real, again = call(server, steps)
 
     assert dry["dry_run"] is True and dry["failed"] == 0
     assert outcomes(dry) == dict.fromkeys(a_before, "would_delete_image_set")
@@ -258,7 +245,7 @@ def test_delete_patient_studies_dry_run_then_erasure_then_idempotent(world):
 
 
 def test_delete_study_split_across_primary_and_non_primary(world):
-    server, client, _ = world
+    server, client = world
     ds = new_store(client, "split")
     study_uid = uid_of(CT / "IM0001.dcm", "StudyInstanceUID")
     study = equal("DICOMStudyInstanceUID", study_uid)
@@ -271,12 +258,12 @@ def test_delete_study_split_across_primary_and_non_primary(world):
     progress = Progress()
 
     async def steps(s):
-        dry = await tool(s, "delete_study", datastore_id=ds, study_instance_uid=study_uid, dry_run=True)
+        dry = await ok(s, "delete_study", datastore_id=ds, study_instance_uid=study_uid, dry_run=True)
         after_dry = versions(client, ds)
-        real = await tool(s, "delete_study", progress, datastore_id=ds, study_instance_uid=study_uid)
+        real = await ok(s, "delete_study", progress, datastore_id=ds, study_instance_uid=study_uid)
         return dry, after_dry, real
 
-    dry, after_dry, real = call(server.endpoint_url, steps)
+    dry, after_dry, real = call(server, steps)
     assert outcomes(dry) == dict.fromkeys(doomed, "would_delete_image_set")
     assert after_dry == everything
     assert outcomes(real) == dict.fromkeys(doomed, "image_set_deleted")
@@ -292,7 +279,7 @@ def test_delete_study_split_across_primary_and_non_primary(world):
 
 
 def test_delete_series_by_uid_from_a_two_series_image_set_and_its_own(world):
-    server, client, _ = world
+    server, client = world
     ds = new_store(client)
     merged, own = merge_b1(client, ds)
     keep_uid = uid_of(MR_B1_S01 / "IM0001.dcm", "SeriesInstanceUID")
@@ -304,12 +291,12 @@ def test_delete_series_by_uid_from_a_two_series_image_set_and_its_own(world):
     progress = Progress()
 
     async def steps(s):
-        dry = await tool(s, "delete_series_by_uid", datastore_id=ds, series_instance_uid=gone_uid, dry_run=True)
+        dry = await ok(s, "delete_series_by_uid", datastore_id=ds, series_instance_uid=gone_uid, dry_run=True)
         after_dry = versions(client, ds), get_metadata(client, ds, merged)
-        real = await tool(s, "delete_series_by_uid", progress, datastore_id=ds, series_instance_uid=gone_uid)
+        real = await ok(s, "delete_series_by_uid", progress, datastore_id=ds, series_instance_uid=gone_uid)
         return dry, after_dry, real
 
-    dry, after_dry, real = call(server.endpoint_url, steps)
+    dry, after_dry, real = call(server, steps)
     assert outcomes(dry) == {merged: "would_remove", own: "would_delete_image_set"}
     assert after_dry == (everything, before)
 
@@ -329,7 +316,7 @@ def test_delete_series_by_uid_from_a_two_series_image_set_and_its_own(world):
 
 
 def test_delete_instance_in_series_and_in_study(world):
-    server, client, _ = world
+    server, client = world
     ds = new_store(client, "split")
     ct_series = uid_of(CT / "IM0001.dcm", "SeriesInstanceUID")
     ct_sop = uid_of(CT / "IM0001.dcm", "SOPInstanceUID")  # also the non-primary set's only instance
@@ -353,10 +340,10 @@ def test_delete_instance_in_series_and_in_study(world):
 
     async def steps(s):
         series_args = {"datastore_id": ds, "series_instance_uid": ct_series, "sop_instance_uid": ct_sop}
-        dry = await tool(s, "delete_instance_in_series", **series_args, dry_run=True)
+        dry = await ok(s, "delete_instance_in_series", **series_args, dry_run=True)
         after_dry = versions(client, ds)
-        by_series = await tool(s, "delete_instance_in_series", progress["series"], **series_args)
-        a2 = await tool(
+        by_series = await ok(s, "delete_instance_in_series", progress["series"], **series_args)
+        a2 = await ok(
             s,
             "delete_instance_in_study",
             progress["study_a2"],
@@ -364,7 +351,7 @@ def test_delete_instance_in_series_and_in_study(world):
             study_instance_uid=a2_study,
             sop_instance_uid=a2_sop,
         )
-        b1 = await tool(
+        b1 = await ok(
             s,
             "delete_instance_in_study",
             progress["study_b1"],
@@ -374,7 +361,7 @@ def test_delete_instance_in_series_and_in_study(world):
         )
         return dry, after_dry, by_series, a2, b1
 
-    dry, after_dry, by_series, a2, b1 = call(server.endpoint_url, steps)
+    dry, after_dry, by_series, a2, b1 = call(server, steps)
     assert outcomes(dry) == {ct_primary: "would_remove", ct_copy: "would_delete_image_set"}
     assert after_dry == everything
 
@@ -405,7 +392,7 @@ def test_delete_instance_in_series_and_in_study(world):
 
 
 def test_remove_series_and_instance_from_one_image_set(world):
-    server, client, _ = world
+    server, client = world
     ds = new_store(client)
     merged, own = merge_b1(client, ds)
     s01 = uid_of(MR_B1_S01 / "IM0001.dcm", "SeriesInstanceUID")
@@ -422,18 +409,16 @@ def test_remove_series_and_instance_from_one_image_set(world):
         seen = {}
         base = {"datastore_id": ds, "image_set_id": merged}
         one = {**base, "series_instance_uid": s02, "sop_instance_uid": s02_first}
-        seen["dry"] = await tool(s, "remove_instance_from_image_set", **one, dry_run=True)
+        seen["dry"] = await ok(s, "remove_instance_from_image_set", **one, dry_run=True)
         seen["after_dry"] = version_of(client, ds, merged), get_metadata(client, ds, merged)
-        seen["instance"] = await tool(s, "remove_instance_from_image_set", **one)
+        seen["instance"] = await ok(s, "remove_instance_from_image_set", **one)
         seen["after_instance"] = version_of(client, ds, merged), get_metadata(client, ds, merged)
-        seen["series_dry"] = await tool(
-            s, "remove_series_from_image_set", **base, series_instance_uid=s01, dry_run=True
-        )
-        seen["series"] = await tool(s, "remove_series_from_image_set", **base, series_instance_uid=s01)
+        seen["series_dry"] = await ok(s, "remove_series_from_image_set", **base, series_instance_uid=s01, dry_run=True)
+        seen["series"] = await ok(s, "remove_series_from_image_set", **base, series_instance_uid=s01)
         seen["after_series"] = version_of(client, ds, merged), get_metadata(client, ds, merged)
         # Not (or no longer) in the image set: nothing is written.
-        seen["absent_series"] = await tool(s, "remove_series_from_image_set", **base, series_instance_uid=ct_series)
-        seen["absent_instance"] = await tool(
+        seen["absent_series"] = await ok(s, "remove_series_from_image_set", **base, series_instance_uid=ct_series)
+        seen["absent_instance"] = await ok(
             s, "remove_instance_from_image_set", **base, series_instance_uid=s01, sop_instance_uid=s02_second
         )
         seen["after_absent"] = version_of(client, ds, merged)
@@ -452,12 +437,12 @@ def test_remove_series_and_instance_from_one_image_set(world):
             ),
         ]
         # The last instance: the image set goes.
-        seen["last"] = await tool(
+        seen["last"] = await ok(
             s, "remove_instance_from_image_set", **base, series_instance_uid=s02, sop_instance_uid=s02_second
         )
         return seen
 
-    seen = call(server.endpoint_url, steps)
+    seen = call(server, steps)
     assert outcomes(seen["dry"]) == {merged: "would_remove"} and seen["dry"]["dry_run"] is True
     assert seen["after_dry"] == ("2", before)
 
@@ -491,7 +476,7 @@ def test_remove_series_and_instance_from_one_image_set(world):
 
 
 def test_update_patient_study_metadata_on_every_image_set_of_a_study(world):
-    server, client, _ = world
+    server, client = world
     ds = new_store(client, "split")
     study_uid = uid_of(CT / "IM0001.dcm", "StudyInstanceUID")
     targets = versions(client, ds, equal("DICOMStudyInstanceUID", study_uid))
@@ -507,12 +492,12 @@ def test_update_patient_study_metadata_on_every_image_set_of_a_study(world):
     progress = Progress()
 
     async def steps(s):
-        dry = await tool(s, "update_patient_study_metadata", **args, dry_run=True)
+        dry = await ok(s, "update_patient_study_metadata", **args, dry_run=True)
         after_dry = versions(client, ds), {i: get_metadata(client, ds, i) for i in everything}
-        real = await tool(s, "update_patient_study_metadata", progress, **args)
+        real = await ok(s, "update_patient_study_metadata", progress, **args)
         return dry, after_dry, real
 
-    dry, after_dry, real = call(server.endpoint_url, steps)
+    dry, after_dry, real = call(server, steps)
     assert outcomes(dry) == dict.fromkeys(targets, "would_update")
     assert after_dry == (everything, docs_before)
 
@@ -537,24 +522,13 @@ def test_update_patient_study_metadata_on_every_image_set_of_a_study(world):
 
 
 def test_bulk_update_patient_metadata_over_three_pages(world):
-    server, client, _ = world
+    server, client = world
     ds = new_store(client, "many", samples=False)
     patient = equal("DICOMPatientId", "HI-PAT-MANY")
     before = versions(client, ds, patient)
     assert len(before) == MANY and set(before.values()) == {"1"}
     progress = Progress()
-
-    async def steps(s):
-        return await tool(
-            s,
-            "bulk_update_patient_metadata",
-            progress,
-            datastore_id=ds,
-            patient_id="HI-PAT-MANY",
-            metadata_updates={"PatientName": "RENAMED^PATIENT"},
-        )
-
-    report = call(server.endpoint_url, steps)
+    report = rename_patient(server, ds, "HI-PAT-MANY", "RENAMED^PATIENT", progress)
     assert report["total"] == MANY and report["failed"] == 0 and report["truncated"] is False
     assert outcomes(report) == dict.fromkeys(before, "updated")
     assert {i["latest_version_id"] for i in report["items"]} == {"2"}
@@ -572,21 +546,12 @@ def test_bulk_update_patient_metadata_over_three_pages(world):
 
 
 def test_progress_notifications_increase(world):
-    server, client, _ = world
+    server, client = world
     ds = new_store(client, "many", samples=False)
     progress = Progress()
-
-    async def steps(s):
-        return await tool(
-            s,
-            "bulk_update_patient_metadata",
-            progress,
-            datastore_id=ds,
-            patient_id="HI-PAT-MANY",
-            metadata_updates={"PatientName": "ORDERED^PROGRESS"},
-        )
-
-    report = call(server.endpoint_url, steps, HEALTHIMAGING_MCP_WRITE_CONCURRENCY="10")
+    report = rename_patient(
+        server, ds, "HI-PAT-MANY", "ORDERED^PROGRESS", progress, HEALTHIMAGING_MCP_WRITE_CONCURRENCY="10"
+    )
     assert report["total"] == MANY and report["failed"] == 0
     progress.assert_complete(MANY)
     progress.assert_increasing()
@@ -607,7 +572,7 @@ def updatable(patient: dict, study: dict | None = None) -> dict:
 
 
 def test_local_server_counts_conflicts(world):
-    server, client, _ = world
+    server, client = world
     ds = new_store(client)
     image_set_id = sorted(versions(client, ds))[0]
     before = server.stats()["conflicts"]
@@ -622,7 +587,7 @@ def test_local_server_counts_conflicts(world):
     assert server.stats()["conflicts"] == before + 1
 
 
-def test_bulk_update_resolves_a_conflict_with_a_concurrent_writer(world):
+def test_bulk_update_resolves_a_conflict_with_a_concurrent_writer(staged):
     """One write at a time (HEALTHIMAGING_MCP_WRITE_CONCURRENCY=1), so the tool's requests come in
     a known order: SearchImageSets, then per image set GetImageSet, GetImageSetMetadata,
     UpdateImageSetMetadata, and GetImageSet again to confirm the update completed. Watching the
@@ -632,8 +597,7 @@ def test_bulk_update_resolves_a_conflict_with_a_concurrent_writer(world):
     stops. So exactly one of its updates lands between the tool's read and the tool's write of
     that image set: a certain conflict, which the tool must resolve by reading again and
     re-applying its change on top of the writer's."""
-    _, _, root = world
-    server = local.start(s3_root=root, latency_ms=LATENCY_MS)
+    server = local.start(s3_root=staged, latency_ms=LATENCY_MS)
     try:
         client = make_client(server.endpoint_url)
         ds = new_store(client, "ten", samples=False)
@@ -683,7 +647,7 @@ def test_bulk_update_resolves_a_conflict_with_a_concurrent_writer(world):
         async def steps(s):
             thread.start()
             try:
-                return await tool(
+                return await ok(
                     s,
                     "bulk_update_patient_metadata",
                     progress,
@@ -694,7 +658,7 @@ def test_bulk_update_resolves_a_conflict_with_a_concurrent_writer(world):
             finally:
                 finished.set()
 
-        report = call(server.endpoint_url, steps, HEALTHIMAGING_MCP_WRITE_CONCURRENCY="1")
+        report = call(server, steps, HEALTHIMAGING_MCP_WRITE_CONCURRENCY="1")
         thread.join(10)
         assert not problems, problems
         assert writes, "the writer never wrote"
@@ -735,7 +699,7 @@ def test_bulk_update_resolves_a_conflict_with_a_concurrent_writer(world):
 
 
 def test_bulk_delete_by_criteria_limit_validation_dry_run(world):
-    server, client, _ = world
+    server, client = world
     ds = new_store(client, "three")
     patient = equal("DICOMPatientId", "HI-PAT-THREE")
     three = versions(client, ds, patient)
@@ -747,7 +711,7 @@ def test_bulk_delete_by_criteria_limit_validation_dry_run(world):
 
     async def steps(s):
         seen = {}
-        seen["refused"] = await tool(s, "bulk_delete_by_criteria", datastore_id=ds, criteria=criteria, max_deletions=2)
+        seen["refused"] = await ok(s, "bulk_delete_by_criteria", datastore_id=ds, criteria=criteria, max_deletions=2)
         seen["after_refused"] = versions(client, ds)
         requests = server.stats()["requests"]
         seen["invalid"] = [
@@ -766,16 +730,16 @@ def test_bulk_delete_by_criteria_limit_validation_dry_run(world):
             )
         )
         seen["requests_during_invalid"] = server.stats()["requests"] - requests
-        seen["dry"] = await tool(
+        seen["dry"] = await ok(
             s, "bulk_delete_by_criteria", datastore_id=ds, criteria=criteria, max_deletions=3, dry_run=True
         )
         seen["after_dry"] = versions(client, ds)
-        seen["real"] = await tool(
+        seen["real"] = await ok(
             s, "bulk_delete_by_criteria", progress, datastore_id=ds, criteria=criteria, max_deletions=3
         )
         return seen
 
-    seen = call(server.endpoint_url, steps)
+    seen = call(server, steps)
     refused = seen["refused"]
     assert refused["refused"] is True and refused["matched"] == 3 and refused["max_deletions"] == 2
     assert refused["total"] == 0 and refused["items"] == []
@@ -804,9 +768,8 @@ def test_bulk_delete_by_criteria_limit_validation_dry_run(world):
 # ---- throttling --------------------------------------------------------------------------------
 
 
-def test_delete_patient_studies_finishes_under_throttling(world):
-    _, _, root = world
-    server = local.start(s3_root=root, throttle_rate=0.3)
+def test_delete_patient_studies_finishes_under_throttling(staged):
+    server = local.start(s3_root=staged, throttle_rate=0.3)
     try:
         # boto3 (setting up and checking) retries enough not to notice the throttling.
         client = make_client(server.endpoint_url, retries={"total_max_attempts": 12, "mode": "standard"})
@@ -822,7 +785,7 @@ def test_delete_patient_studies_finishes_under_throttling(world):
             return await s.call_tool("delete_patient_studies", args, progress_callback=progress)
 
         # The one retry layer is the SDK's: allow it enough attempts for a 30% throttle rate.
-        result = call(server.endpoint_url, steps, AWS_MAX_ATTEMPTS="10")
+        result = call(server, steps, AWS_MAX_ATTEMPTS="10")
         assert server.stats()["throttled"] > throttled0
         assert not result.is_error, result.content[0].text
         report = result.structured_content
@@ -839,18 +802,17 @@ def test_delete_patient_studies_finishes_under_throttling(world):
 # ---- read-only mode ----------------------------------------------------------------------------
 
 
-def test_readonly_hides_every_destructive_workflow(world):
-    server, _, _ = world
-
+def test_readonly_hides_every_destructive_workflow(staged):
     async def listed(s):
         return {t.name: t for t in (await s.list_tools()).tools}
 
-    full = call(server.endpoint_url, listed)
-    readonly = call(server.endpoint_url, listed, "--readonly")
-    assert set(full) >= DESTRUCTIVE_TOOLS
-    for name in DESTRUCTIVE_TOOLS:
+    with local.start(s3_root=staged) as server:
+        full = call(server, listed)
+        readonly = call(server, listed, "--readonly")
+    assert set(full) >= WORKFLOW_WRITE_TOOLS
+    for name in WORKFLOW_WRITE_TOOLS:
         assert full[name].annotations.destructive_hint is True
         assert full[name].annotations.read_only_hint is False
         assert "dry_run" in full[name].input_schema["properties"]
-    assert not DESTRUCTIVE_TOOLS & set(readonly)
+    assert not WORKFLOW_WRITE_TOOLS & set(readonly)
     assert {"search_by_patient_id", "get_patient_studies"} <= set(readonly)

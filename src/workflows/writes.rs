@@ -360,8 +360,18 @@ fn item(
     }
 }
 
+/// Set once HealthImaging has accepted an item's write, with the version the write announced:
+/// an item that runs out of time while HealthImaging completes that write is `unconfirmed`,
+/// not `failed` (the write may well succeed).
+type Accepted = Mutex<Option<Option<String>>>;
+
 /// Decides on a fresh read and applies one image set's change; conflicts re-read and retry.
-async fn apply_one(job: &Job, sel: &Selected, token: &CancelToken) -> ItemOutcome {
+async fn apply_one(
+    job: &Job,
+    sel: &Selected,
+    token: &CancelToken,
+    accepted: &Accepted,
+) -> ItemOutcome {
     let (ds, id) = (job.datastore_id.as_str(), sel.id.as_str());
     let not_attempted = |why: &str| item(id, "not_attempted", None, Some(why.to_string()), None);
     let whole_set = job.whole_set();
@@ -418,7 +428,10 @@ async fn apply_one(job: &Job, sel: &Selected, token: &CancelToken) -> ItemOutcom
             return not_attempted("the run was cancelled before this image set was changed");
         }
         match write(ds, id, &version, &action, job.force).await {
-            Ok(v) => return confirm(ds, id, &action, v, token).await,
+            Ok(v) => {
+                *accepted.lock().unwrap_or_else(|e| e.into_inner()) = Some(v.clone());
+                return confirm(ds, id, &action, v, token).await;
+            }
             Err(e) if e.kind == ErrorType::NotFound => {
                 return item(id, job.gone(), None, None, None)
             }
@@ -435,6 +448,17 @@ async fn apply_one(job: &Job, sel: &Selected, token: &CancelToken) -> ItemOutcom
         )),
         last_conflict,
     )
+}
+
+/// The outcome of an item that ran out of time after HealthImaging accepted its write.
+fn unconfirmed_at_deadline(id: &str, deadline: Duration, version: Option<String>) -> ItemOutcome {
+    let message = format!(
+        "HealthImaging accepted the write but had not completed it within the item deadline of {}s (HEALTHIMAGING_MCP_ITEM_DEADLINE_SECONDS): check the image set",
+        deadline.as_secs_f64()
+    );
+    let detail = "the write was accepted but not confirmed before the item deadline";
+    let error = EngineError::new(ErrorType::Service, message);
+    item(id, "unconfirmed", version, Some(detail.into()), Some(error))
 }
 
 /// The outcome of an item that ran out of time, with the last error its requests met.
@@ -582,10 +606,17 @@ pub async fn apply_job(
                     )
                 } else {
                     let trace = attempts::Trace::default();
-                    let work = attempts::traced(trace.clone(), apply_one(job, &sel, token));
-                    match tokio::time::timeout(deadline, work).await {
-                        Ok(out) => out,
-                        Err(_) => {
+                    let accepted = Accepted::default();
+                    let work =
+                        attempts::traced(trace.clone(), apply_one(job, &sel, token, &accepted));
+                    let finished = tokio::time::timeout(deadline, work).await;
+                    let accepted = accepted.into_inner().unwrap_or_else(|e| e.into_inner());
+                    match (finished, accepted) {
+                        (Ok(out), _) => out,
+                        (Err(_), Some(version)) => {
+                            unconfirmed_at_deadline(&sel.id, deadline, version)
+                        }
+                        (Err(_), None) => {
                             let seen = trace.lock().unwrap_or_else(|e| e.into_inner()).clone();
                             timed_out(&sel.id, deadline, &seen)
                         }
