@@ -7,7 +7,7 @@ use dicom_core::{Tag, VR};
 use dicom_dictionary_std::StandardDataDictionary;
 
 use super::json::dictionary_vm_is_multi;
-use super::levels::{level_of, Level, PATIENT_KEYWORDS, SERIES_KEYWORDS, STUDY_KEYWORDS};
+use super::levels::{keywords, level_of, Level};
 
 /// A standard attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,10 +54,7 @@ pub fn keyword_of(tag: Tag) -> Option<&'static str> {
 /// A Patient-, Study- or Series-level keyword spelled like `key` but for letter case, to
 /// suggest for a misspelled one.
 pub fn suggestion(key: &str) -> Option<&'static str> {
-    [PATIENT_KEYWORDS, STUDY_KEYWORDS, SERIES_KEYWORDS]
-        .concat()
-        .into_iter()
-        .find(|k| k.eq_ignore_ascii_case(key))
+    keywords().find(|k| k.eq_ignore_ascii_case(key))
 }
 
 #[cfg(test)]

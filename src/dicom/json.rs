@@ -23,6 +23,8 @@ use dicom_dictionary_std::StandardDataDictionary;
 use dicom_object::mem::{InMemDicomObject, InMemElement};
 use serde_json::{Map, Number, Value as Json};
 
+use super::vr::{form, Form};
+
 /// Key of the per-object map recording VRs that can't be derived from the keyword.
 pub const DICOM_VRS_KEY: &str = "DICOMVRs";
 
@@ -181,6 +183,20 @@ pub fn resolve_un(tag: Tag, vr: VR, value: &PrimitiveValue) -> Option<(VR, Primi
         return None;
     };
     let dict_vr = StandardDataDictionary.by_tag(tag)?.vr().exact()?;
+    let text = || String::from_utf8_lossy(bytes).into_owned();
+    let value = match form(dict_vr) {
+        Form::Items => return None,
+        _ if dict_vr == VR::UN => return None,
+        _ if bytes.is_empty() => PrimitiveValue::Empty,
+        Form::Texts => PrimitiveValue::Strs(text().split('\\').map(str::to_owned).collect()),
+        Form::Text => PrimitiveValue::Str(text()),
+        Form::Numbers | Form::Bytes | Form::Tags => binary_le(dict_vr, bytes)?,
+    };
+    Some((dict_vr, value))
+}
+
+/// Little-endian `bytes` read as binary values of `vr`; `None` when they don't fit it.
+fn binary_le(vr: VR, bytes: &[u8]) -> Option<PrimitiveValue> {
     fn words<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Option<Vec<T>> {
         if !b.len().is_multiple_of(N) {
             return None;
@@ -191,25 +207,8 @@ pub fn resolve_un(tag: Tag, vr: VR, value: &PrimitiveValue) -> Option<(VR, Primi
                 .collect(),
         )
     }
-    let text = || String::from_utf8_lossy(bytes).into_owned();
-    let value = match dict_vr {
-        VR::SQ | VR::UN => return None,
-        _ if bytes.is_empty() => PrimitiveValue::Empty,
-        VR::AE
-        | VR::AS
-        | VR::CS
-        | VR::DA
-        | VR::DS
-        | VR::DT
-        | VR::IS
-        | VR::LO
-        | VR::PN
-        | VR::SH
-        | VR::TM
-        | VR::UC
-        | VR::UI => PrimitiveValue::Strs(text().split('\\').map(str::to_owned).collect()),
-        VR::LT | VR::ST | VR::UT | VR::UR => PrimitiveValue::Str(text()),
-        VR::OB => PrimitiveValue::U8(bytes.clone()),
+    Some(match vr {
+        VR::OB => PrimitiveValue::U8(bytes.into()),
         VR::US | VR::OW => PrimitiveValue::U16(words(bytes, u16::from_le_bytes)?.into()),
         VR::SS => PrimitiveValue::I16(words(bytes, i16::from_le_bytes)?.into()),
         VR::UL | VR::OL => PrimitiveValue::U32(words(bytes, u32::from_le_bytes)?.into()),
@@ -227,13 +226,15 @@ pub fn resolve_un(tag: Tag, vr: VR, value: &PrimitiveValue) -> Option<(VR, Primi
             })?
             .into(),
         ),
-    };
-    Some((dict_vr, value))
+        // Text, sequences and UN: not binary values.
+        _ => return None,
+    })
 }
 
 /// Convert a primitive value of the given tag and VR (see [`element_to_json`]).
 pub fn primitive_to_json(tag: Tag, vr: VR, value: &PrimitiveValue) -> Json {
-    if is_binary_vr(vr) {
+    // OB, OW, OD, OF, OL, OV, UN: rendered as base64.
+    if form(vr) == Form::Bytes {
         let bytes = primitive_le_bytes(value);
         return if bytes.is_empty() {
             Json::Null
@@ -247,7 +248,7 @@ pub fn primitive_to_json(tag: Tag, vr: VR, value: &PrimitiveValue) -> Json {
         PrimitiveValue::Strs(v) => v.iter().map(|s| text_json(s)).collect(),
         PrimitiveValue::Tags(v) => v.iter().map(|t| Json::String(hex_key(*t))).collect(),
         PrimitiveValue::U8(v) => {
-            if is_numeric_vr(vr) {
+            if form(vr) == Form::Numbers {
                 v.iter().map(|x| Json::from(*x)).collect()
             } else {
                 // bytes under a text VR (should not happen): keep them as base64
@@ -267,27 +268,12 @@ pub fn primitive_to_json(tag: Tag, vr: VR, value: &PrimitiveValue) -> Json {
             value.to_multi_str().iter().map(|s| text_json(s)).collect()
         }
     };
-    let single_valued_vr = matches!(vr, VR::LT | VR::ST | VR::UT | VR::UR);
+    let single_valued_vr = form(vr) == Form::Text;
     if values.len() > 1 || (!single_valued_vr && dictionary_vm_is_multi(tag)) {
         Json::Array(values)
     } else {
         values.into_iter().next().unwrap_or(Json::Null)
     }
-}
-
-/// OB, OW, OD, OF, OL, OV, UN: rendered as base64.
-pub fn is_binary_vr(vr: VR) -> bool {
-    matches!(
-        vr,
-        VR::OB | VR::OW | VR::OD | VR::OF | VR::OL | VR::OV | VR::UN
-    )
-}
-
-fn is_numeric_vr(vr: VR) -> bool {
-    matches!(
-        vr,
-        VR::US | VR::SS | VR::UL | VR::SL | VR::UV | VR::SV | VR::FL | VR::FD
-    )
 }
 
 /// Trailing spaces and NULs are padding in every text VR.

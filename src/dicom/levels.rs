@@ -67,15 +67,24 @@ fn parse_tag(s: &str) -> Option<Tag> {
 }
 
 fn level_of_keyword(keyword: &str) -> Level {
-    if PATIENT_KEYWORDS.contains(&keyword) {
-        Level::Patient
-    } else if STUDY_KEYWORDS.contains(&keyword) {
-        Level::Study
-    } else if SERIES_KEYWORDS.contains(&keyword) {
-        Level::Series
-    } else {
-        Level::Instance
-    }
+    LEVEL_KEYWORDS
+        .iter()
+        .find(|(_, keywords)| keywords.contains(&keyword))
+        .map_or(Level::Instance, |(level, _)| *level)
+}
+
+/// The keywords of each level above Instance (every other attribute is Instance level).
+pub const LEVEL_KEYWORDS: [(Level, &[&str]); 3] = [
+    (Level::Patient, PATIENT_KEYWORDS),
+    (Level::Study, STUDY_KEYWORDS),
+    (Level::Series, SERIES_KEYWORDS),
+];
+
+/// Every Patient-, Study- and Series-level keyword.
+pub fn keywords() -> impl Iterator<Item = &'static str> {
+    LEVEL_KEYWORDS
+        .iter()
+        .flat_map(|(_, keywords)| keywords.iter().copied())
 }
 
 /// Patient-level keywords.
@@ -290,98 +299,98 @@ mod tests {
     use super::*;
 
     #[test]
-    fn patient_level() {
-        for k in [
-            "PatientName",
-            "PatientID",
-            "IssuerOfPatientID",
-            "TypeOfPatientID",
-            "OtherPatientIDsSequence",
-            "PatientBirthDate",
-            "PatientBirthTime",
-            "PatientSex",
-            "PatientComments",
-            "EthnicGroup",
-            "PatientIdentityRemoved",
-            "DeidentificationMethod",
-            "DeidentificationMethodCodeSequence",
-            "ClinicalTrialSubjectID",
-        ] {
-            assert_eq!(level_of(k), Level::Patient, "{k}");
-        }
-    }
-
-    #[test]
-    fn study_level() {
-        for k in [
-            "StudyInstanceUID",
-            "StudyDate",
-            "StudyTime",
-            "ReferringPhysicianName",
-            "StudyID",
-            "AccessionNumber",
-            "StudyDescription",
-            "PatientAge",
-            "PatientSize",
-            "PatientWeight",
-            "AdditionalPatientHistory",
-        ] {
-            assert_eq!(level_of(k), Level::Study, "{k}");
-        }
-    }
-
-    #[test]
-    fn series_level() {
-        for k in [
-            "Modality",
-            "SeriesInstanceUID",
-            "SeriesNumber",
-            "SeriesDate",
-            "SeriesTime",
-            "SeriesDescription",
-            "BodyPartExamined",
-            "ProtocolName",
-            "PatientPosition",
-            "Laterality",
-            "FrameOfReferenceUID",
-            "PositionReferenceIndicator",
-            "Manufacturer",
-            "ManufacturerModelName",
-            "DeviceSerialNumber",
-            "SoftwareVersions",
-            "StationName",
-            "InstitutionName",
-        ] {
-            assert_eq!(level_of(k), Level::Series, "{k}");
-        }
-    }
-
-    #[test]
-    fn instance_level() {
-        for k in [
-            "SOPInstanceUID",
-            "SOPClassUID",
-            "ImageType",
-            "InstanceNumber",
-            "Rows",
-            "Columns",
-            "PixelSpacing",
-            "ImagePositionPatient",
-            "SliceLocation",
-            "WindowCenter",
-            "TransferSyntaxUID",
-            "FileMetaInformationVersion",
-            "MediaStorageSOPInstanceUID",
-            "SpecificCharacterSet",
-            "AcquisitionDate",
-            "ContentTime",
-            "NoSuchKeyword",
-            "",
-            "00091001",
-            "00090010",
-            "7FE00010",
-        ] {
-            assert_eq!(level_of(k), Level::Instance, "{k:?}");
+    fn levels_of_keywords_and_tags() {
+        // Unknown keywords, private tags and the file meta group are Instance level.
+        let expected: [(Level, &[&str]); 4] = [
+            (
+                Level::Patient,
+                &[
+                    "PatientName",
+                    "PatientID",
+                    "IssuerOfPatientID",
+                    "TypeOfPatientID",
+                    "OtherPatientIDsSequence",
+                    "PatientBirthDate",
+                    "PatientBirthTime",
+                    "PatientSex",
+                    "PatientComments",
+                    "EthnicGroup",
+                    "PatientIdentityRemoved",
+                    "DeidentificationMethod",
+                    "DeidentificationMethodCodeSequence",
+                    "ClinicalTrialSubjectID",
+                ],
+            ),
+            (
+                Level::Study,
+                &[
+                    "StudyInstanceUID",
+                    "StudyDate",
+                    "StudyTime",
+                    "ReferringPhysicianName",
+                    "StudyID",
+                    "AccessionNumber",
+                    "StudyDescription",
+                    "PatientAge",
+                    "PatientSize",
+                    "PatientWeight",
+                    "AdditionalPatientHistory",
+                ],
+            ),
+            (
+                Level::Series,
+                &[
+                    "Modality",
+                    "SeriesInstanceUID",
+                    "SeriesNumber",
+                    "SeriesDate",
+                    "SeriesTime",
+                    "SeriesDescription",
+                    "BodyPartExamined",
+                    "ProtocolName",
+                    "PatientPosition",
+                    "Laterality",
+                    "FrameOfReferenceUID",
+                    "PositionReferenceIndicator",
+                    "Manufacturer",
+                    "ManufacturerModelName",
+                    "DeviceSerialNumber",
+                    "SoftwareVersions",
+                    "StationName",
+                    "InstitutionName",
+                ],
+            ),
+            (
+                Level::Instance,
+                &[
+                    "SOPInstanceUID",
+                    "SOPClassUID",
+                    "ImageType",
+                    "InstanceNumber",
+                    "Rows",
+                    "Columns",
+                    "PixelSpacing",
+                    "ImagePositionPatient",
+                    "SliceLocation",
+                    "WindowCenter",
+                    "TransferSyntaxUID",
+                    "FileMetaInformationVersion",
+                    "MediaStorageSOPInstanceUID",
+                    "SpecificCharacterSet",
+                    "AcquisitionDate",
+                    "ContentTime",
+                    "NoSuchKeyword",
+                    "",
+                    "00091001",
+                    "00090010",
+                    "7FE00010",
+                ],
+            ),
+        ];
+        for (level, keys) in expected {
+            for k in keys {
+                assert_eq!(level_of(k), level, "{k:?}");
+            }
         }
     }
 
@@ -400,17 +409,15 @@ mod tests {
 
     #[test]
     fn every_listed_keyword_is_a_standard_keyword() {
-        for list in [PATIENT_KEYWORDS, STUDY_KEYWORDS, SERIES_KEYWORDS] {
-            for k in list {
-                let entry = StandardDataDictionary.by_name(k);
-                assert!(entry.is_some(), "{k} is not in the standard dictionary");
-                // and the tag form agrees with the keyword form
-                let tag = entry.unwrap().tag();
-                assert_eq!(level_of_tag(tag), level_of(k), "{k}");
-            }
+        for k in keywords() {
+            let entry = StandardDataDictionary.by_name(k);
+            assert!(entry.is_some(), "{k} is not in the standard dictionary");
+            // and the tag form agrees with the keyword form
+            let tag = entry.unwrap().tag();
+            assert_eq!(level_of_tag(tag), level_of(k), "{k}");
         }
-        let total = PATIENT_KEYWORDS.len() + STUDY_KEYWORDS.len() + SERIES_KEYWORDS.len();
-        let mut all: Vec<&str> = [PATIENT_KEYWORDS, STUDY_KEYWORDS, SERIES_KEYWORDS].concat();
+        let total = keywords().count();
+        let mut all: Vec<&str> = keywords().collect();
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), total, "a keyword is listed at two levels");

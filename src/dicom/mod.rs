@@ -9,3 +9,4 @@ pub mod levels;
 pub mod metadata;
 pub mod update_rules;
 pub mod values;
+pub mod vr;

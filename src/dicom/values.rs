@@ -6,6 +6,8 @@ use base64::Engine as _;
 use dicom_core::VR;
 use serde_json::Value;
 
+use super::vr::is_text;
+
 /// At most this many characters of a refused value are echoed in a message.
 const SHOWN: usize = 64;
 
@@ -96,30 +98,6 @@ fn max_chars(vr: VR) -> Option<usize> {
         VR::TM => 14,
         _ => return None,
     })
-}
-
-/// Whether `vr` values are text (a JSON string each).
-fn is_text(vr: VR) -> bool {
-    matches!(
-        vr,
-        VR::AE
-            | VR::AS
-            | VR::CS
-            | VR::DA
-            | VR::DS
-            | VR::DT
-            | VR::IS
-            | VR::LO
-            | VR::LT
-            | VR::PN
-            | VR::SH
-            | VR::ST
-            | VR::TM
-            | VR::UC
-            | VR::UI
-            | VR::UR
-            | VR::UT
-    )
 }
 
 fn text(vr: VR, s: &str) -> Result<(), String> {

@@ -17,7 +17,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-use super::rate_limit;
+use super::{env, rate_limit};
 
 /// `md/awslabs#mcp#healthimaging-mcp-server#<version>`, as the original server announced itself.
 pub const USER_AGENT_METADATA: &str = concat!(
@@ -70,23 +70,17 @@ impl Intercept for UserAgentMetadata {
     }
 }
 
-fn env_true(name: &str) -> bool {
-    std::env::var(name)
-        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
-}
-
 /// Whether data-plane calls skip the `runtime-` host prefix (botocore's setting).
 pub fn host_prefix_disabled() -> bool {
-    env_true("AWS_DISABLE_HOST_PREFIX_INJECTION")
+    env::flag("AWS_DISABLE_HOST_PREFIX_INJECTION")
 }
 
 /// Whether requests go to an endpoint other than AWS's (AWS_ENDPOINT_URL_MEDICAL_IMAGING,
 /// AWS_ENDPOINT_URL or a profile's endpoint_url), where HealthImaging's quotas do not apply.
 fn custom_endpoint(sdk: &aws_config::SdkConfig) -> bool {
-    let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.trim().is_empty());
     sdk.endpoint_url().is_some()
-        || set("AWS_ENDPOINT_URL_MEDICAL_IMAGING")
-        || set("AWS_ENDPOINT_URL")
+        || env::var("AWS_ENDPOINT_URL_MEDICAL_IMAGING").is_some()
+        || env::var("AWS_ENDPOINT_URL").is_some()
 }
 
 /// The HTTPS client the SDK would choose by default (rustls with aws-lc, proxies from the

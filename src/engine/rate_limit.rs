@@ -22,7 +22,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use tokio::time::Instant;
 
-use super::attempts;
+use super::{attempts, env};
 use crate::model::quotas::DEFAULTS;
 
 /// How far an operation's rate may rise above its starting point, and fall below it.
@@ -221,9 +221,7 @@ pub fn current() -> Option<Arc<Limiter>> {
 
 /// A limiter from the environment, installed as the current one.
 pub fn install(custom_endpoint: bool) -> Arc<Limiter> {
-    let limiter = Arc::new(Limiter::new(table(custom_endpoint, |k| {
-        std::env::var(k).ok()
-    })));
+    let limiter = Arc::new(Limiter::new(table(custom_endpoint, env::var)));
     *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(limiter.clone());
     limiter
 }
