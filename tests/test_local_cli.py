@@ -211,6 +211,20 @@ def test_signal_stops_with_exit_code_zero(sig, tmp_path):
         assert "Traceback" not in cli.stderr()
 
 
+def test_write_delay_options_reach_the_server(tmp_path):
+    # A delay no test waits out: the deleted image set is certainly still LOCKED when read.
+    cli, url = start_cli([sys.executable, "-m", MODULE], tmp_path, "--port=0", "--seed", "--write-delay=600000")
+    with cli:
+        info_lines(cli)
+        client = make_client(url)
+        datastore_id, image_sets = seeded_datastore(client)
+        target = image_sets[0]["imageSetId"]
+        out = client.delete_image_set(datastoreId=datastore_id, imageSetId=target)
+        assert (out["imageSetState"], out["imageSetWorkflowStatus"]) == ("LOCKED", "DELETING")
+        during = client.get_image_set(datastoreId=datastore_id, imageSetId=target)
+        assert (during["imageSetState"], during["imageSetWorkflowStatus"]) == ("LOCKED", "DELETING")
+
+
 def test_credentials_and_region_options(tmp_path):
     cli, url = start_cli(
         [sys.executable, "-m", MODULE],

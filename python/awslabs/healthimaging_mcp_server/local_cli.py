@@ -15,6 +15,8 @@ from . import __version__, local
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The options; each one's destination is the ``local.start`` parameter it sets (``--seed``
+    aside), so the parsed options are passed on as they are."""
     p = argparse.ArgumentParser(
         prog="healthimaging-local",
         description="Local AWS HealthImaging: the real REST-JSON API with SigV4, on loopback.",
@@ -53,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--write-delay",
+        dest="write_delay_ms",
         type=float,
         default=0.0,
         metavar="MS",
@@ -68,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--allow-host",
+        dest="allow_hosts",
         action="append",
         default=[],
         metavar="HOST[:PORT]",
@@ -98,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--fault",
+        dest="faults",
         action="append",
         default=[],
         metavar="OPERATION:KEY=VALUE[,KEY=VALUE]",
@@ -129,7 +134,7 @@ def _faults(specs: list[str]) -> dict[str, dict[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        faults = _faults(args.fault)
+        args.faults = _faults(args.faults)
     except ValueError as e:
         print(e, file=sys.stderr)
         return 2
@@ -139,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 <= args.write_fail_rate <= 1.0:
         print("--write-fail-rate must be between 0 and 1", file=sys.stderr)
         return 2
-    if not 0.0 <= args.write_delay < 1e12:
+    if not 0.0 <= args.write_delay_ms < 1e12:
         print("--write-delay must be a non-negative number of milliseconds", file=sys.stderr)
         return 2
     if not args.idle_timeout > 0:
@@ -148,27 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    # Seeded after the start, so the sample data store's size can be printed.
+    options = {name: value for name, value in vars(args).items() if name != "seed"}
     try:
-        server = local.start(
-            port=args.port,
-            host=args.host,
-            s3_root=args.s3_root,
-            data_dir=args.data_dir,
-            access_key_id=args.access_key_id,
-            secret_access_key=args.secret_access_key,
-            region=args.region,
-            account_id=args.account_id,
-            throttle_rate=args.throttle_rate,
-            latency_ms=args.latency_ms,
-            allow_hosts=args.allow_host,
-            idle_timeout=args.idle_timeout,
-            quotas=args.quotas,
-            quota_scale=args.quota_scale,
-            faults=faults,
-            write_delay_ms=args.write_delay,
-            write_fail_rate=args.write_fail_rate,
-            seed=False,
-        )
+        server = local.start(**options)
     except local.EngineError as e:
         print(f"healthimaging-local: {e}", file=sys.stderr)
         return 1
