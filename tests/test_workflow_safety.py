@@ -15,6 +15,7 @@ import asyncio
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from awslabs.healthimaging_mcp_server import _engine, local
@@ -47,6 +48,18 @@ def staged(tmp_path_factory):
 def start(root, **options):
     server = local.start(s3_root=root, **options)
     return server, make_client(server.endpoint_url)
+
+
+@contextmanager
+def three_patient(root, **options):
+    """A local HealthImaging (`options` as for local.start) with a new data store of
+    HI-PAT-THREE's three image sets: (server, boto3 client, data store ID, image set versions)."""
+    server, client = start(root, **options)
+    try:
+        ds = new_store(client, "three", samples=False)
+        yield server, client, ds, patient_sets(client, ds, "HI-PAT-THREE")
+    finally:
+        server.stop()
 
 
 def patient_sets(client, ds: str, patient: str) -> dict[str, str]:
@@ -185,10 +198,7 @@ def test_cancelled_task_stops_the_work_and_is_recorded(staged, write_delay_ms, m
 
 
 def test_image_set_reassigned_after_selection_is_not_deleted(staged, write_delay_ms):
-    server, client = start(staged, latency_ms=300, write_delay_ms=write_delay_ms)
-    try:
-        ds = new_store(client, "three", samples=False)
-        three = patient_sets(client, ds, "HI-PAT-THREE")
+    with three_patient(staged, latency_ms=300, write_delay_ms=write_delay_ms) as (server, client, ds, three):
         target = sorted(three)[1]
 
         def reassign() -> None:
@@ -208,15 +218,10 @@ def test_image_set_reassigned_after_selection_is_not_deleted(staged, write_delay
         # boto3: the reassigned image set is intact under its new patient; the others are gone.
         assert versions(client, ds) == {target: "2"}
         assert get_metadata(client, ds, target)["Patient"]["DICOM"]["PatientID"] == "HI-PAT-OTHER"
-    finally:
-        server.stop()
 
 
 def test_series_copied_in_after_selection_is_not_destroyed(staged, write_delay_ms):
-    server, client = start(staged, latency_ms=300, write_delay_ms=write_delay_ms)
-    try:
-        ds = new_store(client, "three", samples=False)
-        three = patient_sets(client, ds, "HI-PAT-THREE")
+    with three_patient(staged, latency_ms=300, write_delay_ms=write_delay_ms) as (server, client, ds, three):
         source, destination = sorted(three)[:2]
         series_before = set(get_metadata(client, ds, source)["Study"]["Series"]) | set(
             get_metadata(client, ds, destination)["Study"]["Series"]
@@ -235,18 +240,13 @@ def test_series_copied_in_after_selection_is_not_destroyed(staged, write_delay_m
         left = versions(client, ds)
         assert left == {destination: "2"}, left
         assert set(get_metadata(client, ds, destination)["Study"]["Series"]) == series_before
-    finally:
-        server.stop()
 
 
 # ---- deadlines, rate limits, progress ----------------------------------------------------------
 
 
 def test_item_deadline_fails_items_with_what_they_waited_for(staged):
-    server, client = start(staged, latency_ms=400)
-    try:
-        ds = new_store(client, "three", samples=False)
-        three = patient_sets(client, ds, "HI-PAT-THREE")
+    with three_patient(staged, latency_ms=400) as (server, client, ds, three):
 
         async def scenario():
             env = mcp_env(server.endpoint_url, HEALTHIMAGING_MCP_ITEM_DEADLINE_SECONDS="0.5")
@@ -263,8 +263,6 @@ def test_item_deadline_fails_items_with_what_they_waited_for(staged):
             assert "GetImageSetMetadata" in item["error"]["message"], item
         assert report["failed"] == 3
         assert patient_sets(client, ds, "HI-PAT-THREE") == three
-    finally:
-        server.stop()
 
 
 def test_item_deadline_reports_the_last_error(staged):
@@ -314,10 +312,7 @@ def test_failed_verification_is_reported_beside_the_items(staged):
     """The data store is deleted as soon as the tool's last image set deletion is applied, so the
     search that verifies the erasure fails: the per-item report still comes back, with the
     verification error beside it."""
-    server, client = start(staged, latency_ms=300)
-    try:
-        ds = new_store(client, "three", samples=False)
-        three = patient_sets(client, ds, "HI-PAT-THREE")
+    with three_patient(staged, latency_ms=300) as (server, client, ds, three):
         base = server.stats()["requests"]
 
         def delete_store() -> None:
@@ -340,8 +335,6 @@ def test_failed_verification_is_reported_beside_the_items(staged):
         assert outcomes(report) == dict.fromkeys(three, "image_set_deleted"), report
         assert report["verification_error"]["type"] in {"validation_error", "not_found", "conflict_error"}, report
         assert "remaining_image_sets" not in report
-    finally:
-        server.stop()
 
 
 def test_custom_endpoint_has_no_rate_limit_unless_set_and_eta_follows_it(staged):
@@ -403,10 +396,8 @@ def test_rate_limit_table_in_the_notebook_api(staged, monkeypatch):
 
 
 def test_removal_rerun_after_the_image_set_is_gone_is_already_done(staged, write_delay_ms):
-    server, client = start(staged, write_delay_ms=write_delay_ms)
-    try:
-        ds = new_store(client, "three", samples=False)
-        image_set = sorted(patient_sets(client, ds, "HI-PAT-THREE"))[0]
+    with three_patient(staged, write_delay_ms=write_delay_ms) as (server, client, ds, three):
+        image_set = sorted(three)[0]
         series = next(iter(get_metadata(client, ds, image_set)["Study"]["Series"]))
         args = {"datastore_id": ds, "image_set_id": image_set, "series_instance_uid": series}
 
@@ -420,5 +411,3 @@ def test_removal_rerun_after_the_image_set_is_gone_is_already_done(staged, write
         assert outcomes(again) == {image_set: "already_done"}
         assert again["failed"] == 0 and again["already_done"] == 1
         assert image_set not in versions(client, ds)
-    finally:
-        server.stop()
