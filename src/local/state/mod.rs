@@ -8,6 +8,7 @@
 mod changes;
 mod datastores;
 mod image_sets;
+mod index;
 mod jobs;
 mod settle;
 mod status;
@@ -24,6 +25,7 @@ use serde_json::Value;
 pub use changes::{Change, Commit};
 pub use datastores::NewDatastore;
 pub use image_sets::{CopyRequest, CopyResult, FrameBlob, MetadataUpdate, UpdateResult};
+pub use index::{study_date_key, study_date_time, SearchIndex, TextField};
 pub use jobs::{JobOutcome, NewJob};
 pub use settle::{PendingWrite, WriteTiming};
 pub use status::{DatastoreStatus, ImageSetState, JobStatus, StorageTier, WorkflowStatus};
@@ -89,6 +91,8 @@ pub struct Datastore {
     /// Image sets and jobs handed out mutably since the last commit.
     touched_sets: BTreeSet<String>,
     touched_jobs: BTreeSet<String>,
+    /// Searchable attributes of the image sets as of the last commit.
+    index: SearchIndex,
 }
 
 impl Datastore {
@@ -99,6 +103,7 @@ impl Datastore {
             jobs: BTreeMap::new(),
             touched_sets: BTreeSet::new(),
             touched_jobs: BTreeSet::new(),
+            index: SearchIndex::default(),
         }
     }
 
@@ -145,6 +150,17 @@ impl Datastore {
 
     pub fn image_sets(&self) -> &BTreeMap<String, ImageSet> {
         &self.image_sets
+    }
+
+    /// The search index, current for every image set except those written since the last
+    /// commit (`uncommitted_image_sets`).
+    pub fn search_index(&self) -> &SearchIndex {
+        &self.index
+    }
+
+    /// Image sets changed (or removed) by a write that has not committed yet.
+    pub fn uncommitted_image_sets(&self) -> impl Iterator<Item = &str> {
+        self.touched_sets.iter().map(String::as_str)
     }
 
     pub fn jobs(&self) -> &BTreeMap<String, ImportJob> {
