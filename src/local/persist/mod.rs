@@ -24,7 +24,9 @@ use serde::Deserialize;
 
 pub use lock::{DirLock, LockError, LOCK};
 
-use super::state::{Change, DatastoreInfo, ImageSet, ImportJob, Store};
+use super::state::{
+    Change, DatastoreInfo, ImageSet, ImportJob, Store, CACHE_BYTES as FRAME_CACHE_BYTES,
+};
 use journal::Segment;
 
 const JOURNAL: &str = "journal";
@@ -237,16 +239,15 @@ impl Persistence {
         }
         let (mut store, last) = replay(dir, None)?;
         store.index_frames();
+        // Frames are read when first asked for, not now: start costs metadata only.
         for entry in std::fs::read_dir(&fdir).map_err(io_err(&fdir))?.flatten() {
             let id = entry.file_name().to_string_lossy().into_owned();
-            if store.frame_referenced(&id) {
-                let bytes = std::fs::read(entry.path()).map_err(io_err(&entry.path()))?;
-                store.insert_frame(id, bytes.into());
-            } else {
+            if !store.frame_referenced(&id) {
                 // Written by a write that never completed, or left by a delete cut short.
                 let _ = std::fs::remove_file(entry.path());
             }
         }
+        store.keep_frames_in(fdir, FRAME_CACHE_BYTES);
         let segment = Segment::create(&jdir, last + 1).map_err(io_err(&jdir))?;
         let snapshot_len = snapshots(dir)
             .ok()
@@ -335,7 +336,7 @@ impl Persistence {
         use std::io::Write;
         let fdir = self.dir.join(FRAMES);
         for (id, bytes) in frames {
-            let mut f = std::fs::File::create(fdir.join(id))?;
+            let mut f = std::fs::File::create(self.frame_path(id))?;
             f.write_all(bytes)?;
             f.sync_data()?;
         }
@@ -353,6 +354,11 @@ impl Persistence {
                 }
             }
         }
+    }
+
+    /// Where frame `id` is stored.
+    pub fn frame_path(&self, id: &str) -> PathBuf {
+        self.dir.join(FRAMES).join(id)
     }
 
     pub fn dir(&self) -> &Path {
@@ -438,6 +444,32 @@ mod tests {
         let (_p, again) = Persistence::open(dir.path()).unwrap();
         assert_eq!(names(&again), vec!["ds-1".to_string()]);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), good);
+    }
+
+    #[test]
+    fn frames_are_read_when_first_served_not_at_start() {
+        use crate::local::{document, seed};
+        let dir = tempfile::tempdir().unwrap();
+        let spec = seed::SyntheticSpec {
+            image_sets: 20,
+            sets_per_patient: 5,
+            frame_bytes: 1000,
+        };
+        let ds_id = seed::synthetic(dir.path(), &spec).unwrap().datastore_id;
+        let (_p, store) = Persistence::open(dir.path()).unwrap();
+        assert_eq!(store.frames_in_memory(), (0, 0), "nothing read at start");
+        let ds = store.live_datastore(&ds_id).unwrap();
+        assert_eq!(ds.image_sets().len(), 20);
+        let set = ds.image_sets().values().next().unwrap();
+        let (_, _, inst) = document::instances(&set.latest().document).next().unwrap();
+        let frame = inst["ImageFrames"][0]["ID"].as_str().unwrap();
+        let (blob, _) = store.image_frame(&ds_id, &set.id, frame).unwrap();
+        assert_eq!(blob.bytes.as_ref(), vec![0x5au8; 1000].as_slice());
+        assert_eq!(
+            store.frames_in_memory(),
+            (1, 1000),
+            "served frames are cached"
+        );
     }
 
     #[test]

@@ -191,10 +191,17 @@ impl Store {
                     "Image frame {frame_id} does not exist in image set {id}"
                 ))
             })?;
-        let blob = self.frames.get(frame_id).cloned().ok_or_else(|| {
-            ApiError::internal(format!("Frame {frame_id} is missing from storage"))
-        })?;
-        Ok((blob, ts))
+        let bytes = self
+            .frames
+            .get(frame_id)
+            .map_err(|e| {
+                tracing::error!("cannot read frame {frame_id}: {e}");
+                ApiError::internal(format!("Frame {frame_id} could not be read from storage"))
+            })?
+            .ok_or_else(|| {
+                ApiError::internal(format!("Frame {frame_id} is missing from storage"))
+            })?;
+        Ok((FrameBlob { bytes }, ts))
     }
 
     pub fn update_image_set(

@@ -7,6 +7,7 @@
 
 mod changes;
 mod datastores;
+mod frames;
 mod image_sets;
 mod index;
 mod jobs;
@@ -14,7 +15,7 @@ mod settle;
 mod status;
 mod tags;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -24,6 +25,7 @@ use serde_json::Value;
 
 pub use changes::{Change, Commit};
 pub use datastores::NewDatastore;
+pub use frames::CACHE_BYTES;
 pub use image_sets::{CopyRequest, CopyResult, FrameBlob, MetadataUpdate, UpdateResult};
 pub use index::{study_date_key, study_date_time, SearchIndex, TextField};
 pub use jobs::{JobOutcome, NewJob};
@@ -276,7 +278,7 @@ pub struct Store {
     /// Tags by resource ARN (data store or image set).
     tags: BTreeMap<String, BTreeMap<String, String>>,
     /// Frame bytes by frame ID, shared by every version that references them.
-    frames: HashMap<String, FrameBlob>,
+    frames: frames::Frames,
     /// Seconds a CREATING / DELETING data store takes to settle.
     pub transition_delay: f64,
     /// Delay and fault share of UpdateImageSetMetadata / CopyImageSet / DeleteImageSet.
@@ -294,17 +296,21 @@ impl Store {
         }
     }
 
-    /// Adds frame bytes (import); they are kept while an image set references them.
+    /// Adds frame bytes (import), already durable when there is a data folder; they are kept
+    /// while an image set references them.
     pub fn insert_frame(&mut self, id: String, bytes: Bytes) {
-        self.frames.insert(id, FrameBlob { bytes });
+        self.frames.insert(id, bytes);
     }
 
-    pub fn frame(&self, id: &str) -> Option<&FrameBlob> {
-        self.frames.get(id)
+    /// Frames are durable in `dir` and read from there when asked for, with a cache of
+    /// `cache_bytes`.
+    pub fn keep_frames_in(&mut self, dir: std::path::PathBuf, cache_bytes: usize) {
+        self.frames.keep_in(dir, cache_bytes);
     }
 
-    pub fn frame_count(&self) -> usize {
-        self.frames.len()
+    /// How many frames, and how many bytes of them, are held in memory.
+    pub fn frames_in_memory(&self) -> (usize, usize) {
+        self.frames.in_memory()
     }
 
     pub fn datastores(&self) -> impl Iterator<Item = &Datastore> {
