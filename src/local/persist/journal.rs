@@ -6,6 +6,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Records of a file, in order; stops at the first incomplete or damaged record and reports
 /// the offset where the intact prefix ends.
@@ -98,7 +99,8 @@ pub fn segments(dir: &Path) -> io::Result<Vec<u64>> {
 /// The segment being appended to.
 pub struct Segment {
     pub seq: u64,
-    file: File,
+    /// Shared with writers that fsync after letting go of the segment.
+    file: Arc<File>,
     pub len: u64,
     /// Set when a failed append could not be undone: nothing more may be appended after it.
     broken: bool,
@@ -116,7 +118,7 @@ impl Segment {
         sync_dir(dir)?;
         Ok(Self {
             seq,
-            file,
+            file: Arc::new(file),
             len: 0,
             broken: false,
         })
@@ -124,20 +126,22 @@ impl Segment {
 
     /// Appends one record and waits until it is on disk.
     pub fn append(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.write(payload)?.sync_data()
+    }
+
+    /// Appends one record without waiting for the disk; returns the file to fsync before the
+    /// write is acknowledged (an fsync covers every record written before it).
+    pub fn write(&mut self, payload: &[u8]) -> io::Result<Arc<File>> {
         if self.broken {
             return Err(io::Error::other(
                 "the journal is damaged by an earlier failed write; restart the local HealthImaging",
             ));
         }
         let buf = frame(payload);
-        let result = self
-            .file
-            .write_all(&buf)
-            .and_then(|()| self.file.sync_data());
-        match result {
+        match (&*self.file).write_all(&buf) {
             Ok(()) => {
                 self.len += buf.len() as u64;
-                Ok(())
+                Ok(self.file.clone())
             }
             Err(e) => {
                 // A torn record must not sit in front of later ones: cut it off.
@@ -152,6 +156,11 @@ impl Segment {
                 Err(e)
             }
         }
+    }
+
+    /// Waits until everything written to this segment is on disk.
+    pub fn sync(&self) -> io::Result<()> {
+        self.file.sync_data()
     }
 }
 

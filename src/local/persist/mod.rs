@@ -16,7 +16,7 @@ mod lock;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
@@ -46,6 +46,32 @@ pub enum OpenError {
     Corrupt(PathBuf, serde_json::Error),
 }
 
+/// A journal record written but not yet known to be on disk.
+#[must_use = "a write is durable only once `finish` returns"]
+pub struct Unsynced {
+    file: Arc<std::fs::File>,
+    failed: Arc<AtomicBool>,
+    #[cfg(test)]
+    before_sync: Option<SyncHook>,
+}
+
+#[cfg(test)]
+pub type SyncHook = Arc<dyn Fn() + Send + Sync>;
+
+impl Unsynced {
+    /// Waits until the record (and every record written before it) is on disk. A failure leaves
+    /// the journal in doubt, so every later write fails too.
+    pub fn finish(self) -> io::Result<()> {
+        #[cfg(test)]
+        if let Some(hook) = &self.before_sync {
+            hook();
+        }
+        self.file.sync_data().inspect_err(|_| {
+            self.failed.store(true, Ordering::SeqCst);
+        })
+    }
+}
+
 /// The open data folder.
 pub struct Persistence {
     dir: PathBuf,
@@ -53,8 +79,13 @@ pub struct Persistence {
     /// Size of the newest snapshot: a segment may grow this large before compaction.
     snapshot_len: Arc<AtomicU64>,
     segment_bytes: u64,
+    /// Set when an fsync failed: what reached the disk is unknown, so no more writes.
+    failed: Arc<AtomicBool>,
     compactor: Mutex<Option<JoinHandle<()>>>,
     _lock: DirLock,
+    /// Runs before each write's fsync (tests hold a write there).
+    #[cfg(test)]
+    pub before_sync: Mutex<Option<SyncHook>>,
 }
 
 fn snapshot_path(dir: &Path, through: u64) -> PathBuf {
@@ -259,8 +290,11 @@ impl Persistence {
             segment: Mutex::new(segment),
             snapshot_len: Arc::new(AtomicU64::new(snapshot_len)),
             segment_bytes,
+            failed: Arc::new(AtomicBool::new(false)),
             compactor: Mutex::new(None),
             _lock: lock,
+            #[cfg(test)]
+            before_sync: Mutex::new(None),
         };
         if dir.join(LEGACY_STATE).exists() {
             p.snapshot(&store).map_err(io_err(dir))?;
@@ -270,13 +304,30 @@ impl Persistence {
 
     /// Appends one write's record and returns once it is on disk.
     pub fn append(&self, record: &[u8]) -> io::Result<()> {
+        self.begin(record)?.finish()
+    }
+
+    /// Appends one write's record in journal order without waiting for the disk, so the caller
+    /// can let go of the store first; the write is durable once `Unsynced::finish` returns.
+    pub fn begin(&self, record: &[u8]) -> io::Result<Unsynced> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(io::Error::other(
+                "an earlier journal write failed to reach the disk; restart the local HealthImaging",
+            ));
+        }
         let mut seg = lock(&self.segment);
-        seg.append(record)?;
+        let file = seg.write(record)?;
         if seg.len
             >= self
                 .segment_bytes
                 .max(self.snapshot_len.load(Ordering::Relaxed))
         {
+            // Every record of a closed segment is on disk before the next segment gets one, so
+            // a record acknowledged from the next segment never outlives one before it.
+            if let Err(e) = seg.sync() {
+                self.failed.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
             let closed = seg.seq;
             match Segment::create(&self.dir.join(JOURNAL), closed + 1) {
                 Ok(next) => {
@@ -284,11 +335,16 @@ impl Persistence {
                     drop(seg);
                     self.start_compaction(closed);
                 }
-                // The record itself is durable; keep appending to the current segment.
+                // The record itself is written; keep appending to the current segment.
                 Err(e) => tracing::error!("cannot start a new journal segment: {e}"),
             }
         }
-        Ok(())
+        Ok(Unsynced {
+            file,
+            failed: self.failed.clone(),
+            #[cfg(test)]
+            before_sync: lock(&self.before_sync).clone(),
+        })
     }
 
     fn start_compaction(&self, through: u64) {
