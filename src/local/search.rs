@@ -510,9 +510,40 @@ mod tests {
         hits.into_iter().map(|s| s.id.clone()).collect()
     }
 
+    /// The lookups writes use (study siblings, primary of a series) agree with a scan.
+    fn lookups_agree(ds: &Datastore) {
+        for k in 0..4 {
+            for (field, value) in [
+                (TextField::StudyInstanceUid, format!("1.2.{k}")),
+                (TextField::SeriesInstanceUid, format!("1.2.{k}.1")),
+            ] {
+                let holds = |s: &ImageSet| {
+                    let doc = &s.latest().document;
+                    match field {
+                        TextField::SeriesInstanceUid => {
+                            document::series_map(doc).is_some_and(|m| m.contains_key(&value))
+                        }
+                        _ => {
+                            document::text(document::study(doc), "StudyInstanceUID")
+                                == Some(value.as_str())
+                        }
+                    }
+                };
+                let got: Vec<&ImageSet> = ds
+                    .image_sets_maybe_with(field, &value)
+                    .into_iter()
+                    .filter(|s| holds(s))
+                    .collect();
+                let want: Vec<&ImageSet> = ds.image_sets().values().filter(|s| holds(s)).collect();
+                assert_eq!(ids(got), ids(want), "{field:?} {value}");
+            }
+        }
+    }
+
     /// Runs `n` random queries through the index and the scan; returns how many had hits.
     fn agree(rng: &mut StdRng, store: &Store, n: usize) -> usize {
         let ds = store.live_datastore(DS).unwrap();
+        lookups_agree(ds);
         let mut nonempty = 0;
         for _ in 0..n {
             let q = query(rng, ds);

@@ -8,27 +8,31 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Records of a file, in order; stops at the first incomplete or damaged record and reports
-/// the offset where the intact prefix ends.
-pub fn read_records(path: &Path) -> io::Result<(Vec<Vec<u8>>, u64, bool)> {
+/// Hands each record of a file to `each`, in order, without holding them all in memory; stops
+/// at the first incomplete or damaged record. Returns the offset where the intact prefix ends
+/// and whether anything followed it.
+pub fn read_records(
+    path: &Path,
+    mut each: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<(u64, bool)> {
     let mut r = BufReader::new(File::open(path)?);
-    let mut out = Vec::new();
+    let mut payload = Vec::new();
     let mut good = 0u64;
     loop {
         let mut head = [0u8; 8];
         match read_full(&mut r, &mut head)? {
-            0 => return Ok((out, good, false)),
+            0 => return Ok((good, false)),
             8 => {}
-            _ => return Ok((out, good, true)),
+            _ => return Ok((good, true)),
         }
         let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
         let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
-        let mut payload = vec![0u8; len];
+        payload.resize(len, 0);
         if read_full(&mut r, &mut payload)? != len || crc32fast::hash(&payload) != crc {
-            return Ok((out, good, true));
+            return Ok((good, true));
         }
         good += 8 + len as u64;
-        out.push(payload);
+        each(&payload)?;
     }
 }
 

@@ -108,15 +108,23 @@ fn snapshots(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(out)
 }
 
-fn apply_records(store: &mut Store, path: &Path, records: Vec<Vec<u8>>) -> Result<(), OpenError> {
-    for r in records {
-        let changes: Vec<Change> =
-            serde_json::from_slice(&r).map_err(|e| OpenError::Corrupt(path.to_path_buf(), e))?;
-        for c in changes {
-            store.apply(c);
-        }
+/// Replays every record of `path` into `store`; returns the intact length and whether a torn
+/// record followed it.
+fn apply_records(store: &mut Store, path: &Path) -> Result<(u64, bool), OpenError> {
+    let mut corrupt = None;
+    let read = journal::read_records(path, |r| {
+        let changes: Vec<Change> = serde_json::from_slice(r).map_err(|e| {
+            corrupt = Some(e);
+            io::Error::other("damaged record")
+        })?;
+        changes.into_iter().for_each(|c| store.apply(c));
+        Ok(())
+    });
+    match (read, corrupt) {
+        (_, Some(e)) => Err(OpenError::Corrupt(path.to_path_buf(), e)),
+        (Ok(r), None) => Ok(r),
+        (Err(e), None) => Err(OpenError::Io(path.to_path_buf(), e)),
     }
-    Ok(())
 }
 
 /// The state of `dir` as of the end of segment `through` (newest snapshot at or before it, then
@@ -133,14 +141,13 @@ fn replay(dir: &Path, through: Option<u64>) -> Result<(Store, u64), OpenError> {
         .rfind(|n| through.is_none_or(|t| *n <= t));
     if let Some(n) = base {
         let path = snapshot_path(dir, n);
-        let (records, _, torn) = journal::read_records(&path).map_err(io_err(&path))?;
+        let (_, torn) = apply_records(&mut store, &path)?;
         if torn {
             return Err(OpenError::Io(
                 path,
                 io::Error::other("snapshot is incomplete"),
             ));
         }
-        apply_records(&mut store, &snapshot_path(dir, n), records)?;
     } else {
         let legacy = dir.join(LEGACY_STATE);
         if legacy.exists() {
@@ -156,8 +163,7 @@ fn replay(dir: &Path, through: Option<u64>) -> Result<(Store, u64), OpenError> {
             continue;
         }
         let path = journal::segment_path(&jdir, seq);
-        let (records, good, torn) = journal::read_records(&path).map_err(io_err(&path))?;
-        apply_records(&mut store, &path, records)?;
+        let (good, torn) = apply_records(&mut store, &path)?;
         if torn && through.is_none() {
             // The tail of a write that was never acknowledged.
             tracing::warn!(
