@@ -67,9 +67,8 @@ def summary(ms: list[float]) -> dict[str, float]:
 def measure(data_dir: str, size: int, first_created_at: float, repeat: int) -> None:
     os.environ["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
     import boto3
-    from botocore.config import Config
-
     from awslabs.healthimaging_mcp_server import local
+    from botocore.config import Config
 
     rss_before = rss_mib()
     t0 = time.perf_counter()
@@ -150,9 +149,9 @@ def measure(data_dir: str, size: int, first_created_at: float, repeat: int) -> N
         (instance,) = series["Instances"].values()
         frame_id = instance["ImageFrames"][0]["ID"]
         t0 = time.perf_counter()
-        client.get_image_frame(
-            datastoreId=ds, imageSetId=image_set, imageFrameInformation={"imageFrameId": frame_id}
-        )["imageFrameBlob"].read()
+        client.get_image_frame(datastoreId=ds, imageSetId=image_set, imageFrameInformation={"imageFrameId": frame_id})[
+            "imageFrameBlob"
+        ].read()
         frames_ms.append((time.perf_counter() - t0) * 1000)
 
     frames_ms: list[float] = []
@@ -173,9 +172,7 @@ def measure(data_dir: str, size: int, first_created_at: float, repeat: int) -> N
 
 
 def child(*args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
-    )
+    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

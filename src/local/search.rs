@@ -638,8 +638,8 @@ mod tests {
             store.live_datastore(DS).unwrap(),
             replayed.live_datastore(DS).unwrap(),
         );
-        assert_eq!(a.search_index().len(), a.image_sets().len());
-        assert_eq!(b.search_index().len(), a.image_sets().len());
+        assert_eq!(a.search_index().indexed(), a.image_sets().len());
+        assert_eq!(b.search_index().indexed(), a.image_sets().len());
         for _ in 0..300 {
             let q = query(&mut rng, a);
             assert_eq!(ids(run(b, &q)), ids(scan(a, &q)), "query {q:?}");

@@ -215,8 +215,9 @@ impl SearchIndex {
         self.keys.keys().map(String::as_str).collect()
     }
 
+    /// How many image sets are indexed.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub fn indexed(&self) -> usize {
         self.keys.len()
     }
 }
