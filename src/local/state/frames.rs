@@ -27,6 +27,7 @@ impl Cache {
         if bytes.len() > self.limit || self.frames.contains_key(id) {
             return;
         }
+        // A stale entry for this id may still be queued; it only makes this one leave earlier.
         self.bytes += bytes.len();
         self.frames.insert(id.to_string(), bytes);
         self.order.push_back(id.to_string());
@@ -43,7 +44,12 @@ impl Cache {
     fn remove(&mut self, id: &str) {
         if let Some(b) = self.frames.remove(id) {
             self.bytes -= b.len();
-            self.order.retain(|o| o != id);
+            // Stale entries in `order` are skipped by eviction; drop them once they dominate,
+            // so removing many frames costs no scan per frame.
+            if self.order.len() > 2 * self.frames.len() + 64 {
+                let frames = &self.frames;
+                self.order.retain(|o| frames.contains_key(o));
+            }
         }
     }
 }
@@ -140,5 +146,12 @@ mod tests {
         assert!(frames.get("missing").unwrap().is_none());
         frames.remove("f3");
         assert_eq!(frames.in_memory(), (1, 10));
+        // Frames that come and go (imports, then deletes) leave no trail behind.
+        for n in 0..1000 {
+            frames.insert(format!("g{n}"), Bytes::from_static(b"x"));
+            frames.remove(&format!("g{n}"));
+        }
+        assert_eq!(frames.in_memory(), (1, 10));
+        assert!(frames.cache().order.len() <= 2 + 64);
     }
 }
