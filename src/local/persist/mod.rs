@@ -8,6 +8,7 @@
 //!   renamed, directory fsynced). Start = newest snapshot + the segments after it.
 //! - `frames/<frame id>`: pixel data, written and fsynced before the record that references it,
 //!   removed once no image set references it (files no record references are removed at start).
+//!   Frames are read when first served, not at start (a bounded cache keeps recent ones).
 //! - `LOCK`: held by the running process (see `lock`).
 
 pub mod journal;
