@@ -8,7 +8,8 @@ HealthImaging on it in a fresh process, and measures with boto3:
 - SearchImageSets: EQUAL on the patient ID (10 hits) and BETWEEN on createdAt (100 hits), each
   with the default order and with an explicit sort, median and p95 of the first page;
 - UpdateImageSetMetadata latency (each on a different image set), median and p95;
-- GetImageFrame of a frame not read before.
+- GetImageFrame of a frame not read before;
+- GetImageSet while four other clients loop on searches.
 
 Prints a Markdown table with the ratio of the largest size to the smallest.
 
@@ -50,6 +51,25 @@ def seed(data_dir: str, size: int, frame_bytes: int) -> None:
     print(json.dumps({**report, "seed_s": time.perf_counter() - t0}))
 
 
+def search_loop(url: str, ds: str, lo: str, hi: str) -> None:
+    os.environ["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
+    import boto3
+
+    client = boto3.session.Session().client(
+        "medical-imaging",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    criteria = {
+        "filters": [{"operator": "BETWEEN", "values": [{"createdAt": float(lo)}, {"createdAt": float(hi)}]}],
+        "sort": {"sortField": "createdAt", "sortOrder": "ASC"},
+    }
+    while True:
+        client.search_image_sets(datastoreId=ds, searchCriteria=criteria)
+
+
 def timed(n: int, call) -> list[float]:
     out = []
     for i in range(n):
@@ -75,14 +95,18 @@ def measure(data_dir: str, size: int, first_created_at: float, repeat: int) -> N
     server = local.start(data_dir=data_dir)
     start_s = time.perf_counter() - t0
     rss_after = rss_mib()
-    client = boto3.session.Session().client(
-        "medical-imaging",
-        region_name="us-east-1",
-        endpoint_url=server.endpoint_url,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+
+    def new_client():
+        return boto3.session.Session().client(
+            "medical-imaging",
+            region_name="us-east-1",
+            endpoint_url=server.endpoint_url,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+
+    client = new_client()
     ds = client.list_datastores()["datastoreSummaries"][0]["datastoreId"]
     patients = size // SETS_PER_PATIENT
     mid = first_created_at + size // 2
@@ -158,6 +182,19 @@ def measure(data_dir: str, size: int, first_created_at: float, repeat: int) -> N
     for i in range(min(repeat, len(hits))):
         frame(i)
     results["GetImageFrame (first read)"] = summary(frames_ms)
+
+    # A read while four other clients (processes, so they do not share this one's GIL) loop on
+    # searches.
+    loop_args = [server.endpoint_url, ds, str(mid), str(mid + BETWEEN_HITS - 1)]
+    searchers = [subprocess.Popen([sys.executable, __file__, "--child", "search-loop", *loop_args]) for _ in range(4)]
+    time.sleep(2)  # let them get going
+    some = hits[0]["imageSetId"]
+    results["GetImageSet, 4 clients searching"] = summary(
+        timed(repeat, lambda _: client.get_image_set(datastoreId=ds, imageSetId=some))
+    )
+    for p in searchers:
+        p.kill()
+        p.wait()
     server.stop()
     print(
         json.dumps(
@@ -191,6 +228,8 @@ def main() -> None:
         kind, *rest = args.child
         if kind == "seed":
             seed(rest[0], int(rest[1]), int(rest[2]))
+        elif kind == "search-loop":
+            search_loop(*rest)
         else:
             measure(rest[0], int(rest[1]), float(rest[2]), int(rest[3]))
         return
