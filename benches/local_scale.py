@@ -11,7 +11,8 @@ HealthImaging on it in a fresh process, and measures with boto3:
 - GetImageFrame of a frame not read before;
 - GetImageSet while four other clients loop on searches.
 
-Prints a Markdown table with the ratio of the largest size to the smallest.
+Sizes take turns over several rounds; each figure is the median over the rounds. Prints a
+Markdown table with the ratio of the largest size to the smallest.
 
     python benches/local_scale.py                      # 1,000 and 100,000 image sets
     python benches/local_scale.py --sizes 1000,10000 --repeat 100
@@ -222,6 +223,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,100000", help="store sizes, comma separated")
     ap.add_argument("--frame-bytes", type=int, default=8192, help="bytes of each image set's frame")
     ap.add_argument("--repeat", type=int, default=50, help="timed calls per measurement")
+    ap.add_argument("--rounds", type=int, default=3, help="measurements per size, taking turns (median shown)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -235,15 +237,27 @@ def main() -> None:
         return
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    runs = {}
-    for size in sizes:
-        with tempfile.TemporaryDirectory(prefix=f"hi-bench-{size}-") as tmp:
-            seeded = child("seed", tmp, str(size), str(args.frame_bytes))
-            frames_mib = folder_mib(Path(tmp), "frames")
-            state_mib = sum(p.stat().st_size for p in Path(tmp).glob("snapshot-*.log")) / 2**20
-            m = child("measure", tmp, str(size), str(seeded["first_created_at"]), str(args.repeat))
-            runs[size] = {**m, "seed_s": seeded["seed_s"], "frames_mib": frames_mib, "state_mib": state_mib}
-            print(f"measured {size} image sets", file=sys.stderr)
+    runs: dict[int, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="hi-bench-") as tmp:
+        seeded = {}
+        for size in sizes:
+            folder = Path(tmp) / str(size)
+            seeded[size] = child("seed", str(folder), str(size), str(args.frame_bytes))
+            runs[size] = {
+                "frames_mib": folder_mib(folder, "frames"),
+                "state_mib": sum(p.stat().st_size for p in folder.glob("snapshot-*.log")) / 2**20,
+                "rounds": [],
+            }
+        # Sizes take turns, so a busy spell of the machine does not land on one size only.
+        for r in range(args.rounds):
+            for size in sizes:
+                folder = str(Path(tmp) / str(size))
+                first = str(seeded[size]["first_created_at"])
+                runs[size]["rounds"].append(child("measure", folder, str(size), first, str(args.repeat)))
+                print(f"round {r + 1}: measured {size} image sets", file=sys.stderr)
+
+    def med(size: int, pick) -> float:
+        return statistics.median(pick(m) for m in runs[size]["rounds"])
 
     lo, hi = sizes[0], sizes[-1]
     head = f"| measure | {' | '.join(f'{s:,} image sets' for s in sizes)} | ratio {hi:,}/{lo:,} |"
@@ -254,12 +268,16 @@ def main() -> None:
         ratio = values[-1] / values[0] if values[0] else float("nan")
         print(f"| {name} | {' | '.join(format(v, fmt) for v in values)} | {ratio:.2f}x |")
 
-    for name in runs[lo]["latency_ms"]:
+    for name in runs[lo]["rounds"][0]["latency_ms"]:
         for stat in ("median", "p95"):
-            row(f"{name}, {stat} (ms)", [runs[s]["latency_ms"][name][stat] for s in sizes], ".2f")
-    row("time to start (s)", [runs[s]["start_s"] for s in sizes], ".2f")
-    row("RSS after start (MiB)", [runs[s]["rss_after_start_mib"] for s in sizes], ".0f")
-    row("RSS added by start (MiB)", [runs[s]["rss_start_delta_mib"] for s in sizes], ".0f")
+            values = [med(s, lambda m, n=name, st=stat: m["latency_ms"][n][st]) for s in sizes]
+            row(f"{name}, {stat} (ms)", values, ".2f")
+    for key, label, fmt in [
+        ("start_s", "time to start (s)", ".2f"),
+        ("rss_after_start_mib", "RSS after start (MiB)", ".0f"),
+        ("rss_start_delta_mib", "RSS added by start (MiB)", ".0f"),
+    ]:
+        row(label, [med(s, lambda m, k=key: m[k]) for s in sizes], fmt)
     row("state snapshot on disk (MiB)", [runs[s]["state_mib"] for s in sizes], ".1f")
     row("frames on disk (MiB)", [runs[s]["frames_mib"] for s in sizes], ".0f")
 
