@@ -1,7 +1,8 @@
 //! The shared application state: the store behind a read/write lock, the account, the signature
 //! verifier, request counters, quotas and injected faults, and the data folder. Writes go through
 //! `App::write`, which makes whatever the write changed durable before it returns, so no caller
-//! can forget to save.
+//! can forget to save. The journal's fsync happens after the store's lock is released, so reads
+//! do not wait for the disk (a write is still acknowledged only once it is durable).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -114,15 +115,21 @@ impl App {
         store.settle_due();
         let out = f(&mut store);
         let commit = store.take_changes();
-        if let (Some(record), Some(p)) = (&commit.record, &self.persistence) {
-            if let Err(e) = p.append(record) {
-                tracing::error!("a write could not be stored durably: {e}");
-                return Err(ApiError::internal(
-                    "The change could not be stored durably; it may or may not have been applied",
-                ));
-            }
-        }
+        let not_durable = |e: std::io::Error| {
+            tracing::error!("a write could not be stored durably: {e}");
+            ApiError::internal(
+                "The change could not be stored durably; it may or may not have been applied",
+            )
+        };
+        // The record is written in order under the lock; readers need not wait for the fsync.
+        let unsynced = match (&commit.record, &self.persistence) {
+            (Some(record), Some(p)) => Some(p.begin(record).map_err(not_durable)?),
+            _ => None,
+        };
         drop(store);
+        if let Some(u) = unsynced {
+            u.finish().map_err(not_durable)?;
+        }
         if let Some(p) = &self.persistence {
             p.remove_frames(&commit.dropped_frames);
         }
@@ -167,12 +174,8 @@ mod tests {
     use crate::local::error::ErrorKind;
     use crate::local::state::NewDatastore;
 
-    #[test]
-    fn a_write_that_cannot_be_stored_fails_with_internal_server_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let (p, store) = Persistence::open(dir.path()).unwrap();
-        p.fail_for_test();
-        let app = App::new(
+    fn app(dir: &std::path::Path, p: Persistence, store: Store) -> App {
+        App::new(
             store,
             Account {
                 region: "us-east-1".into(),
@@ -182,21 +185,63 @@ mod tests {
                 credentials: Vec::new(),
                 region: "us-east-1".into(),
             },
-            dir.path().join("s3"),
+            dir.join("s3"),
             Some(p),
+        )
+    }
+
+    fn create(s: &mut Store, token: &str) -> ApiResult<()> {
+        s.create_datastore(
+            NewDatastore {
+                client_token: token.into(),
+                ..NewDatastore::default()
+            },
+            |id| id.to_string(),
         );
-        let err = app
-            .write(|s| {
-                s.create_datastore(
-                    NewDatastore {
-                        client_token: "t".into(),
-                        ..NewDatastore::default()
-                    },
-                    |id| id.to_string(),
-                );
-                Ok(())
-            })
-            .unwrap_err();
+        Ok(())
+    }
+
+    #[test]
+    fn reads_go_on_while_a_write_waits_for_the_disk_and_it_is_acknowledged_after() {
+        use std::sync::mpsc;
+        let dir = tempfile::tempdir().unwrap();
+        let (p, store) = Persistence::open(dir.path()).unwrap();
+        let (at_sync, in_sync) = mpsc::channel::<()>();
+        let (release, released) = mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        *p.before_sync.lock().unwrap() = Some(std::sync::Arc::new(move || {
+            at_sync.send(()).unwrap();
+            released.lock().unwrap().recv().unwrap();
+        }));
+        let app = app(dir.path(), p, store);
+        let (done_tx, done) = mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let r = app.write(|s| create(s, "held"));
+                done_tx.send(r.is_ok()).unwrap();
+            });
+            in_sync.recv().unwrap();
+            // The write is applied but waits for its fsync: the store is free for readers...
+            let store = app
+                .store
+                .try_read()
+                .expect("readers do not wait for the fsync");
+            assert_eq!(store.datastores().count(), 1);
+            drop(store);
+            // ...and the write is not acknowledged until the fsync is done.
+            assert!(done.try_recv().is_err(), "acknowledged before durable");
+            release.send(()).unwrap();
+            assert!(done.recv().unwrap());
+        });
+    }
+
+    #[test]
+    fn a_write_that_cannot_be_stored_fails_with_internal_server_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, store) = Persistence::open(dir.path()).unwrap();
+        p.fail_for_test();
+        let app = app(dir.path(), p, store);
+        let err = app.write(|s| create(s, "t")).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InternalServer);
         assert_eq!(err.kind.status().as_u16(), 500);
         drop(app);

@@ -119,6 +119,33 @@ impl LocalHealthImaging {
         })
     }
 
+    /// Writes a data folder (not in use) holding one data store of `image_sets` generated image
+    /// sets with one frame of `frame_bytes` each, `sets_per_patient` per patient ID: a fixture
+    /// for benchmarks at scale. Returns `{"datastore_id", "first_created_at"}`; image set `n`
+    /// was created at `first_created_at + n` seconds.
+    #[staticmethod]
+    #[pyo3(signature = (data_dir, image_sets, *, frame_bytes = 8192, sets_per_patient = 10))]
+    fn seed_synthetic<'py>(
+        py: Python<'py>,
+        data_dir: PathBuf,
+        image_sets: usize,
+        frame_bytes: usize,
+        sets_per_patient: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let spec = seed::SyntheticSpec {
+            image_sets,
+            sets_per_patient,
+            frame_bytes,
+        };
+        let report = py
+            .detach(|| seed::synthetic(&data_dir, &spec))
+            .map_err(|e| EngineError::new_err(e.to_string()))?;
+        let d = PyDict::new(py);
+        d.set_item("datastore_id", report.datastore_id)?;
+        d.set_item("first_created_at", report.first_created_at)?;
+        Ok(d)
+    }
+
     /// `http://127.0.0.1:PORT`
     #[getter]
     fn endpoint_url(&self) -> &str {

@@ -21,7 +21,7 @@ use crate::local::app::App;
 use crate::local::document::{self, Object};
 use crate::local::error::{ApiError, ApiResult};
 use crate::local::s3::{S3Folder, S3Uri};
-use crate::local::state::{new_id, Datastore, ImportJob, JobOutcome, WorkflowStatus};
+use crate::local::state::{new_id, Datastore, ImportJob, JobOutcome, TextField, WorkflowStatus};
 
 /// The grouping elements, in a fixed order: 5 study-level, then 2 series-level.
 type GroupKey = [Option<String>; 7];
@@ -159,14 +159,17 @@ fn place(ds: &Datastore, pending: &HashMap<Target, Pending>, i: &ParsedInstance)
             .map(|p| &p.doc)
             .or_else(|| ds.image_sets().get(id).map(|s| &s.latest().document))
     };
-    // The primary image set of this series, if any.
-    let primary_of_series = ds.image_sets().values().find(|s| {
-        s.is_primary
-            && document::text(document::study(&s.latest().document), "StudyInstanceUID")
-                == Some(i.study_uid.as_str())
-            && document::series_map(&s.latest().document)
-                .is_some_and(|m| m.contains_key(&i.series_uid))
-    });
+    // The primary image set of this series, if any (looked up in the index, not scanned).
+    let primary_of_series = ds
+        .image_sets_maybe_with(TextField::SeriesInstanceUid, &i.series_uid)
+        .into_iter()
+        .find(|s| {
+            s.is_primary
+                && document::text(document::study(&s.latest().document), "StudyInstanceUID")
+                    == Some(i.study_uid.as_str())
+                && document::series_map(&s.latest().document)
+                    .is_some_and(|m| m.contains_key(&i.series_uid))
+        });
     if let Some(p) = primary_of_series {
         let doc = current_doc(&p.id).unwrap_or(&p.latest().document);
         return if key_of_doc(doc, &i.series_uid) == key {

@@ -6,28 +6,33 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// Records of a file, in order; stops at the first incomplete or damaged record and reports
-/// the offset where the intact prefix ends.
-pub fn read_records(path: &Path) -> io::Result<(Vec<Vec<u8>>, u64, bool)> {
+/// Hands each record of a file to `each`, in order, without holding them all in memory; stops
+/// at the first incomplete or damaged record. Returns the offset where the intact prefix ends
+/// and whether anything followed it.
+pub fn read_records(
+    path: &Path,
+    mut each: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<(u64, bool)> {
     let mut r = BufReader::new(File::open(path)?);
-    let mut out = Vec::new();
+    let mut payload = Vec::new();
     let mut good = 0u64;
     loop {
         let mut head = [0u8; 8];
         match read_full(&mut r, &mut head)? {
-            0 => return Ok((out, good, false)),
+            0 => return Ok((good, false)),
             8 => {}
-            _ => return Ok((out, good, true)),
+            _ => return Ok((good, true)),
         }
         let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
         let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
-        let mut payload = vec![0u8; len];
+        payload.resize(len, 0);
         if read_full(&mut r, &mut payload)? != len || crc32fast::hash(&payload) != crc {
-            return Ok((out, good, true));
+            return Ok((good, true));
         }
         good += 8 + len as u64;
-        out.push(payload);
+        each(&payload)?;
     }
 }
 
@@ -98,7 +103,8 @@ pub fn segments(dir: &Path) -> io::Result<Vec<u64>> {
 /// The segment being appended to.
 pub struct Segment {
     pub seq: u64,
-    file: File,
+    /// Shared with writers that fsync after letting go of the segment.
+    file: Arc<File>,
     pub len: u64,
     /// Set when a failed append could not be undone: nothing more may be appended after it.
     broken: bool,
@@ -116,7 +122,7 @@ impl Segment {
         sync_dir(dir)?;
         Ok(Self {
             seq,
-            file,
+            file: Arc::new(file),
             len: 0,
             broken: false,
         })
@@ -124,20 +130,22 @@ impl Segment {
 
     /// Appends one record and waits until it is on disk.
     pub fn append(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.write(payload)?.sync_data()
+    }
+
+    /// Appends one record without waiting for the disk; returns the file to fsync before the
+    /// write is acknowledged (an fsync covers every record written before it).
+    pub fn write(&mut self, payload: &[u8]) -> io::Result<Arc<File>> {
         if self.broken {
             return Err(io::Error::other(
                 "the journal is damaged by an earlier failed write; restart the local HealthImaging",
             ));
         }
         let buf = frame(payload);
-        let result = self
-            .file
-            .write_all(&buf)
-            .and_then(|()| self.file.sync_data());
-        match result {
+        match (&*self.file).write_all(&buf) {
             Ok(()) => {
                 self.len += buf.len() as u64;
-                Ok(())
+                Ok(self.file.clone())
             }
             Err(e) => {
                 // A torn record must not sit in front of later ones: cut it off.
@@ -152,6 +160,11 @@ impl Segment {
                 Err(e)
             }
         }
+    }
+
+    /// Waits until everything written to this segment is on disk.
+    pub fn sync(&self) -> io::Result<()> {
+        self.file.sync_data()
     }
 }
 

@@ -8,6 +8,7 @@
 //!   renamed, directory fsynced). Start = newest snapshot + the segments after it.
 //! - `frames/<frame id>`: pixel data, written and fsynced before the record that references it,
 //!   removed once no image set references it (files no record references are removed at start).
+//!   Frames are read when first served, not at start (a bounded cache keeps recent ones).
 //! - `LOCK`: held by the running process (see `lock`).
 
 pub mod journal;
@@ -16,7 +17,7 @@ mod lock;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
@@ -24,7 +25,9 @@ use serde::Deserialize;
 
 pub use lock::{DirLock, LockError, LOCK};
 
-use super::state::{Change, DatastoreInfo, ImageSet, ImportJob, Store};
+use super::state::{
+    Change, DatastoreInfo, ImageSet, ImportJob, Store, CACHE_BYTES as FRAME_CACHE_BYTES,
+};
 use journal::Segment;
 
 const JOURNAL: &str = "journal";
@@ -44,6 +47,32 @@ pub enum OpenError {
     Corrupt(PathBuf, serde_json::Error),
 }
 
+/// A journal record written but not yet known to be on disk.
+#[must_use = "a write is durable only once `finish` returns"]
+pub struct Unsynced {
+    file: Arc<std::fs::File>,
+    failed: Arc<AtomicBool>,
+    #[cfg(test)]
+    before_sync: Option<SyncHook>,
+}
+
+#[cfg(test)]
+pub type SyncHook = Arc<dyn Fn() + Send + Sync>;
+
+impl Unsynced {
+    /// Waits until the record (and every record written before it) is on disk. A failure leaves
+    /// the journal in doubt, so every later write fails too.
+    pub fn finish(self) -> io::Result<()> {
+        #[cfg(test)]
+        if let Some(hook) = &self.before_sync {
+            hook();
+        }
+        self.file.sync_data().inspect_err(|_| {
+            self.failed.store(true, Ordering::SeqCst);
+        })
+    }
+}
+
 /// The open data folder.
 pub struct Persistence {
     dir: PathBuf,
@@ -51,8 +80,13 @@ pub struct Persistence {
     /// Size of the newest snapshot: a segment may grow this large before compaction.
     snapshot_len: Arc<AtomicU64>,
     segment_bytes: u64,
+    /// Set when an fsync failed: what reached the disk is unknown, so no more writes.
+    failed: Arc<AtomicBool>,
     compactor: Mutex<Option<JoinHandle<()>>>,
     _lock: DirLock,
+    /// Runs before each write's fsync (tests hold a write there).
+    #[cfg(test)]
+    pub before_sync: Mutex<Option<SyncHook>>,
 }
 
 fn snapshot_path(dir: &Path, through: u64) -> PathBuf {
@@ -75,15 +109,23 @@ fn snapshots(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(out)
 }
 
-fn apply_records(store: &mut Store, path: &Path, records: Vec<Vec<u8>>) -> Result<(), OpenError> {
-    for r in records {
-        let changes: Vec<Change> =
-            serde_json::from_slice(&r).map_err(|e| OpenError::Corrupt(path.to_path_buf(), e))?;
-        for c in changes {
-            store.apply(c);
-        }
+/// Replays every record of `path` into `store`; returns the intact length and whether a torn
+/// record followed it.
+fn apply_records(store: &mut Store, path: &Path) -> Result<(u64, bool), OpenError> {
+    let mut corrupt = None;
+    let read = journal::read_records(path, |r| {
+        let changes: Vec<Change> = serde_json::from_slice(r).map_err(|e| {
+            corrupt = Some(e);
+            io::Error::other("damaged record")
+        })?;
+        changes.into_iter().for_each(|c| store.apply(c));
+        Ok(())
+    });
+    match (read, corrupt) {
+        (_, Some(e)) => Err(OpenError::Corrupt(path.to_path_buf(), e)),
+        (Ok(r), None) => Ok(r),
+        (Err(e), None) => Err(OpenError::Io(path.to_path_buf(), e)),
     }
-    Ok(())
 }
 
 /// The state of `dir` as of the end of segment `through` (newest snapshot at or before it, then
@@ -100,14 +142,13 @@ fn replay(dir: &Path, through: Option<u64>) -> Result<(Store, u64), OpenError> {
         .rfind(|n| through.is_none_or(|t| *n <= t));
     if let Some(n) = base {
         let path = snapshot_path(dir, n);
-        let (records, _, torn) = journal::read_records(&path).map_err(io_err(&path))?;
+        let (_, torn) = apply_records(&mut store, &path)?;
         if torn {
             return Err(OpenError::Io(
                 path,
                 io::Error::other("snapshot is incomplete"),
             ));
         }
-        apply_records(&mut store, &snapshot_path(dir, n), records)?;
     } else {
         let legacy = dir.join(LEGACY_STATE);
         if legacy.exists() {
@@ -123,8 +164,7 @@ fn replay(dir: &Path, through: Option<u64>) -> Result<(Store, u64), OpenError> {
             continue;
         }
         let path = journal::segment_path(&jdir, seq);
-        let (records, good, torn) = journal::read_records(&path).map_err(io_err(&path))?;
-        apply_records(&mut store, &path, records)?;
+        let (good, torn) = apply_records(&mut store, &path)?;
         if torn && through.is_none() {
             // The tail of a write that was never acknowledged.
             tracing::warn!(
@@ -237,16 +277,15 @@ impl Persistence {
         }
         let (mut store, last) = replay(dir, None)?;
         store.index_frames();
+        // Frames are read when first asked for, not now: start costs metadata only.
         for entry in std::fs::read_dir(&fdir).map_err(io_err(&fdir))?.flatten() {
             let id = entry.file_name().to_string_lossy().into_owned();
-            if store.frame_referenced(&id) {
-                let bytes = std::fs::read(entry.path()).map_err(io_err(&entry.path()))?;
-                store.insert_frame(id, bytes.into());
-            } else {
+            if !store.frame_referenced(&id) {
                 // Written by a write that never completed, or left by a delete cut short.
                 let _ = std::fs::remove_file(entry.path());
             }
         }
+        store.keep_frames_in(fdir, FRAME_CACHE_BYTES);
         let segment = Segment::create(&jdir, last + 1).map_err(io_err(&jdir))?;
         let snapshot_len = snapshots(dir)
             .ok()
@@ -258,8 +297,11 @@ impl Persistence {
             segment: Mutex::new(segment),
             snapshot_len: Arc::new(AtomicU64::new(snapshot_len)),
             segment_bytes,
+            failed: Arc::new(AtomicBool::new(false)),
             compactor: Mutex::new(None),
             _lock: lock,
+            #[cfg(test)]
+            before_sync: Mutex::new(None),
         };
         if dir.join(LEGACY_STATE).exists() {
             p.snapshot(&store).map_err(io_err(dir))?;
@@ -269,13 +311,30 @@ impl Persistence {
 
     /// Appends one write's record and returns once it is on disk.
     pub fn append(&self, record: &[u8]) -> io::Result<()> {
+        self.begin(record)?.finish()
+    }
+
+    /// Appends one write's record in journal order without waiting for the disk, so the caller
+    /// can let go of the store first; the write is durable once `Unsynced::finish` returns.
+    pub fn begin(&self, record: &[u8]) -> io::Result<Unsynced> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(io::Error::other(
+                "an earlier journal write failed to reach the disk; restart the local HealthImaging",
+            ));
+        }
         let mut seg = lock(&self.segment);
-        seg.append(record)?;
+        let file = seg.write(record)?;
         if seg.len
             >= self
                 .segment_bytes
                 .max(self.snapshot_len.load(Ordering::Relaxed))
         {
+            // Every record of a closed segment is on disk before the next segment gets one, so
+            // a record acknowledged from the next segment never outlives one before it.
+            if let Err(e) = seg.sync() {
+                self.failed.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
             let closed = seg.seq;
             match Segment::create(&self.dir.join(JOURNAL), closed + 1) {
                 Ok(next) => {
@@ -283,11 +342,16 @@ impl Persistence {
                     drop(seg);
                     self.start_compaction(closed);
                 }
-                // The record itself is durable; keep appending to the current segment.
+                // The record itself is written; keep appending to the current segment.
                 Err(e) => tracing::error!("cannot start a new journal segment: {e}"),
             }
         }
-        Ok(())
+        Ok(Unsynced {
+            file,
+            failed: self.failed.clone(),
+            #[cfg(test)]
+            before_sync: lock(&self.before_sync).clone(),
+        })
     }
 
     fn start_compaction(&self, through: u64) {
@@ -335,7 +399,7 @@ impl Persistence {
         use std::io::Write;
         let fdir = self.dir.join(FRAMES);
         for (id, bytes) in frames {
-            let mut f = std::fs::File::create(fdir.join(id))?;
+            let mut f = std::fs::File::create(self.frame_path(id))?;
             f.write_all(bytes)?;
             f.sync_data()?;
         }
@@ -353,6 +417,11 @@ impl Persistence {
                 }
             }
         }
+    }
+
+    /// Where frame `id` is stored.
+    pub fn frame_path(&self, id: &str) -> PathBuf {
+        self.dir.join(FRAMES).join(id)
     }
 
     pub fn dir(&self) -> &Path {
@@ -438,6 +507,32 @@ mod tests {
         let (_p, again) = Persistence::open(dir.path()).unwrap();
         assert_eq!(names(&again), vec!["ds-1".to_string()]);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), good);
+    }
+
+    #[test]
+    fn frames_are_read_when_first_served_not_at_start() {
+        use crate::local::{document, seed};
+        let dir = tempfile::tempdir().unwrap();
+        let spec = seed::SyntheticSpec {
+            image_sets: 20,
+            sets_per_patient: 5,
+            frame_bytes: 1000,
+        };
+        let ds_id = seed::synthetic(dir.path(), &spec).unwrap().datastore_id;
+        let (_p, store) = Persistence::open(dir.path()).unwrap();
+        assert_eq!(store.frames_in_memory(), (0, 0), "nothing read at start");
+        let ds = store.live_datastore(&ds_id).unwrap();
+        assert_eq!(ds.image_sets().len(), 20);
+        let set = ds.image_sets().values().next().unwrap();
+        let (_, _, inst) = document::instances(&set.latest().document).next().unwrap();
+        let frame = inst["ImageFrames"][0]["ID"].as_str().unwrap();
+        let (blob, _) = store.image_frame(&ds_id, &set.id, frame).unwrap();
+        assert_eq!(blob.bytes.as_ref(), vec![0x5au8; 1000].as_slice());
+        assert_eq!(
+            store.frames_in_memory(),
+            (1, 1000),
+            "served frames are cached"
+        );
     }
 
     #[test]

@@ -106,11 +106,11 @@ impl Store {
         let mut jobs: Vec<(String, String)> = Vec::new();
         for ds in self.datastores.values_mut() {
             let id = ds.info.id.clone();
-            sets.extend(
-                std::mem::take(&mut ds.touched_sets)
-                    .into_iter()
-                    .map(|s| (id.clone(), s)),
-            );
+            let touched = std::mem::take(&mut ds.touched_sets);
+            for set in &touched {
+                ds.index.update(set, ds.image_sets.get(set));
+            }
+            sets.extend(touched.into_iter().map(|s| (id.clone(), s)));
             jobs.extend(
                 std::mem::take(&mut ds.touched_jobs)
                     .into_iter()
@@ -218,12 +218,14 @@ impl Store {
                     set.pending.as_ref().map(|p| p.settles_at),
                 );
                 if let Some(ds) = self.datastores.get_mut(&datastore) {
+                    ds.index.update(&set.id, Some(&set));
                     ds.image_sets.insert(set.id.clone(), set);
                 }
             }
             Change::RemoveImageSet { datastore, id } => {
                 self.forget_pending(&datastore, &id);
                 if let Some(ds) = self.datastores.get_mut(&datastore) {
+                    ds.index.update(&id, None);
                     ds.image_sets.remove(&id);
                 }
             }

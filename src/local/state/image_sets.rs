@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::settle::failure_message;
 use super::{
     new_id, now, AccessTime, Datastore, ImageSet, ImageSetState, ImageSetVersion, PendingWrite,
-    StorageTier, Store, WorkflowStatus,
+    StorageTier, Store, TextField, WorkflowStatus,
 };
 use crate::local::document;
 use crate::local::error::{ApiError, ApiResult};
@@ -129,6 +129,19 @@ impl Datastore {
         })
     }
 
+    /// Image sets that may hold `value` in `field`, in ID order: the index's candidates plus
+    /// those written since the last commit. A superset: callers check each.
+    pub fn image_sets_maybe_with(&self, field: TextField, value: &str) -> Vec<&ImageSet> {
+        let mut ids = self.index.text_equal(field, value);
+        ids.extend(self.uncommitted_image_sets());
+        let mut out: Vec<&ImageSet> = ids
+            .into_iter()
+            .filter_map(|id| self.image_sets.get(id))
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
     fn check_latest(&self, id: &str, latest: &str) -> ApiResult<&ImageSet> {
         let set = self.image_set(id)?;
         set.check_unlocked()?;
@@ -191,10 +204,17 @@ impl Store {
                     "Image frame {frame_id} does not exist in image set {id}"
                 ))
             })?;
-        let blob = self.frames.get(frame_id).cloned().ok_or_else(|| {
-            ApiError::internal(format!("Frame {frame_id} is missing from storage"))
-        })?;
-        Ok((blob, ts))
+        let bytes = self
+            .frames
+            .get(frame_id)
+            .map_err(|e| {
+                tracing::error!("cannot read frame {frame_id}: {e}");
+                ApiError::internal(format!("Frame {frame_id} could not be read from storage"))
+            })?
+            .ok_or_else(|| {
+                ApiError::internal(format!("Frame {frame_id} is missing from storage"))
+            })?;
+        Ok((FrameBlob { bytes }, ts))
     }
 
     pub fn update_image_set(
@@ -246,7 +266,11 @@ impl Store {
                 let study_uid =
                     document::text(document::study(&set.latest().document), "StudyInstanceUID")
                         .map(str::to_owned);
-                for other in ds.image_sets.values() {
+                let others: Vec<&ImageSet> = match &study_uid {
+                    Some(uid) => ds.image_sets_maybe_with(TextField::StudyInstanceUid, uid),
+                    None => ds.image_sets.values().collect(),
+                };
+                for other in others {
                     if other.id != id
                         && other.is_primary
                         && document::text(
@@ -361,10 +385,14 @@ impl Store {
                     let series: Vec<String> = document::series_map(&selected)
                         .map(|m| m.keys().cloned().collect())
                         .unwrap_or_default();
-                    let taken = ds.image_sets.values().any(|s| {
-                        s.is_primary
-                            && document::series_map(&s.latest().document)
-                                .is_some_and(|m| series.iter().any(|u| m.contains_key(u)))
+                    let taken = series.iter().any(|u| {
+                        ds.image_sets_maybe_with(TextField::SeriesInstanceUid, u)
+                            .into_iter()
+                            .any(|s| {
+                                s.is_primary
+                                    && document::series_map(&s.latest().document)
+                                        .is_some_and(|m| m.contains_key(u))
+                            })
                     });
                     if taken {
                         return Err(ApiError::conflict(

@@ -7,13 +7,15 @@
 
 mod changes;
 mod datastores;
+mod frames;
 mod image_sets;
+mod index;
 mod jobs;
 mod settle;
 mod status;
 mod tags;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,7 +25,9 @@ use serde_json::Value;
 
 pub use changes::{Change, Commit};
 pub use datastores::NewDatastore;
+pub use frames::CACHE_BYTES;
 pub use image_sets::{CopyRequest, CopyResult, FrameBlob, MetadataUpdate, UpdateResult};
+pub use index::{study_date_key, study_date_time, SearchIndex, TextField};
 pub use jobs::{JobOutcome, NewJob};
 pub use settle::{PendingWrite, WriteTiming};
 pub use status::{DatastoreStatus, ImageSetState, JobStatus, StorageTier, WorkflowStatus};
@@ -89,6 +93,8 @@ pub struct Datastore {
     /// Image sets and jobs handed out mutably since the last commit.
     touched_sets: BTreeSet<String>,
     touched_jobs: BTreeSet<String>,
+    /// Searchable attributes of the image sets as of the last commit.
+    index: SearchIndex,
 }
 
 impl Datastore {
@@ -99,6 +105,7 @@ impl Datastore {
             jobs: BTreeMap::new(),
             touched_sets: BTreeSet::new(),
             touched_jobs: BTreeSet::new(),
+            index: SearchIndex::default(),
         }
     }
 
@@ -145,6 +152,17 @@ impl Datastore {
 
     pub fn image_sets(&self) -> &BTreeMap<String, ImageSet> {
         &self.image_sets
+    }
+
+    /// The search index, current for every image set except those written since the last
+    /// commit (`uncommitted_image_sets`).
+    pub fn search_index(&self) -> &SearchIndex {
+        &self.index
+    }
+
+    /// Image sets changed (or removed) by a write that has not committed yet.
+    pub fn uncommitted_image_sets(&self) -> impl Iterator<Item = &str> {
+        self.touched_sets.iter().map(String::as_str)
     }
 
     pub fn jobs(&self) -> &BTreeMap<String, ImportJob> {
@@ -260,7 +278,7 @@ pub struct Store {
     /// Tags by resource ARN (data store or image set).
     tags: BTreeMap<String, BTreeMap<String, String>>,
     /// Frame bytes by frame ID, shared by every version that references them.
-    frames: HashMap<String, FrameBlob>,
+    frames: frames::Frames,
     /// Seconds a CREATING / DELETING data store takes to settle.
     pub transition_delay: f64,
     /// Delay and fault share of UpdateImageSetMetadata / CopyImageSet / DeleteImageSet.
@@ -278,17 +296,21 @@ impl Store {
         }
     }
 
-    /// Adds frame bytes (import); they are kept while an image set references them.
+    /// Adds frame bytes (import), already durable when there is a data folder; they are kept
+    /// while an image set references them.
     pub fn insert_frame(&mut self, id: String, bytes: Bytes) {
-        self.frames.insert(id, FrameBlob { bytes });
+        self.frames.insert(id, bytes);
     }
 
-    pub fn frame(&self, id: &str) -> Option<&FrameBlob> {
-        self.frames.get(id)
+    /// Frames are durable in `dir` and read from there when asked for, with a cache of
+    /// `cache_bytes`.
+    pub fn keep_frames_in(&mut self, dir: std::path::PathBuf, cache_bytes: usize) {
+        self.frames.keep_in(dir, cache_bytes);
     }
 
-    pub fn frame_count(&self) -> usize {
-        self.frames.len()
+    /// How many frames, and how many bytes of them, are held in memory.
+    pub fn frames_in_memory(&self) -> (usize, usize) {
+        self.frames.in_memory()
     }
 
     pub fn datastores(&self) -> impl Iterator<Item = &Datastore> {
