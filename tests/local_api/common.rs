@@ -182,3 +182,68 @@ pub async fn all_image_sets(
         .await
         .unwrap()
 }
+
+/// A raw answer of the server: status, `__type` of an error body (empty on success), message.
+pub struct Raw {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+/// Sends one SigV4-signed request exactly as given (any JSON, even what the SDK could never
+/// send), over a plain socket, and reads the answer.
+pub fn raw_request(env: &Env, method: &str, path_and_query: &str, body: &str) -> Raw {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use std::io::{Read, Write};
+
+    let host = env
+        .server
+        .endpoint_url()
+        .trim_start_matches("http://")
+        .to_string();
+    let identity = aws_credential_types::Credentials::new("test", "test", None, None, "raw").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("medical-imaging")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let headers = [
+        ("host", host.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let signable = SignableRequest::new(
+        method,
+        format!("http://{host}{path_and_query}"),
+        headers.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut head = format!("{method} {path_and_query} HTTP/1.1\r\n");
+    for (k, v) in headers.iter().copied().chain(instructions.headers()) {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    let mut s = std::net::TcpStream::connect(&host).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    // Small answers only: no chunked bodies expected for JSON errors and short outputs.
+    let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    Raw {
+        status,
+        code: json["__type"].as_str().unwrap_or_default().to_string(),
+        message: json["message"].as_str().unwrap_or_default().to_string(),
+    }
+}
