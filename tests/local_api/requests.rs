@@ -70,6 +70,16 @@ fn cases() -> Vec<Case> {
             .says("datastoreName must be a string"),
         case("POST", "/datastore", r#"{"clientToken": 7}"#, 400, SER)
             .says("clientToken must be a string"),
+        // A JSON type mismatch is a SerializationException wherever the member sits, naming
+        // its path (tags included: they used to answer ValidationException).
+        case("POST", "/datastore", r#"{"clientToken": "t", "tags": {"k": 5}}"#, 400, SER)
+            .says("tags.k must be a string"),
+        case("POST", "/datastore", r#"{"clientToken": "t", "tags": ["k"]}"#, 400, SER)
+            .says("tags must be a map"),
+        case("POST", &copy, r#"{"sourceImageSet": {"latestVersionId": 1}}"#, 400, SER)
+            .says("sourceImageSet.latestVersionId must be a string"),
+        case("POST", &copy, r#"{"sourceImageSet": {"latestVersionId": "1", "DICOMCopies": {"copiableAttributes": {}}}}"#, 400, SER)
+            .says("sourceImageSet.DICOMCopies.copiableAttributes must be a string"),
         // Missing and invalid members.
         case("POST", "/datastore", "{}", 400, VAL).says(null_at("clientToken")),
         case("POST", "/datastore", "", 400, VAL).says(null_at("clientToken")),
