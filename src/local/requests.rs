@@ -130,6 +130,13 @@ pub struct ImageSetRef {
     pub image_set_id: String,
 }
 
+impl ImageSetRef {
+    /// (data store ID, image set ID).
+    pub fn pair(&self) -> (&str, &str) {
+        (&self.datastore_id, &self.image_set_id)
+    }
+}
+
 impl Operation for ImageSetRef {
     fn read(raw: &Raw) -> ApiResult<Self> {
         let DatastoreRef(datastore_id) = DatastoreRef::read(raw)?;

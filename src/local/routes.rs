@@ -294,10 +294,7 @@ async fn search_image_sets(State(app): AppState, Input(r): Input<SearchImageSets
 }
 
 async fn get_image_set(State(app): AppState, Input(r): Input<ImageSetVersion>) -> Handler {
-    let ImageSetRef {
-        datastore_id: ds,
-        image_set_id: is,
-    } = &r.ids;
+    let (ds, is) = r.ids.pair();
     let store = app.read();
     let set = store.image_set(ds, is)?;
     let version = r.version.as_deref();
@@ -317,28 +314,20 @@ async fn get_image_set(State(app): AppState, Input(r): Input<ImageSetVersion>) -
 
 async fn get_image_set_metadata(State(app): AppState, Input(r): Input<ImageSetVersion>) -> Handler {
     let store = app.read();
-    let doc = store.image_set_metadata(
-        &r.ids.datastore_id,
-        &r.ids.image_set_id,
-        r.version.as_deref(),
-    )?;
+    let (ds, is) = r.ids.pair();
+    let doc = store.image_set_metadata(ds, is, r.version.as_deref())?;
     protocol::gzip_json(doc)
 }
 
 async fn get_image_frame(State(app): AppState, Input(r): Input<GetImageFrame>) -> Handler {
-    let ids = &r.ids;
-    let (blob, ts) =
-        app.read()
-            .image_frame(&ids.datastore_id, &ids.image_set_id, &r.image_frame_id)?;
+    let (ds, is) = r.ids.pair();
+    let (blob, ts) = app.read().image_frame(ds, is, &r.image_frame_id)?;
     // The response shares the stored bytes (no copy).
     Ok(protocol::frame(Body::from(blob.bytes), &ts))
 }
 
 async fn list_image_set_versions(State(app): AppState, Input(r): Input<ListVersions>) -> Handler {
-    let ImageSetRef {
-        datastore_id: ds,
-        image_set_id: is,
-    } = &r.ids;
+    let (ds, is) = r.ids.pair();
     let store = app.read();
     let set = store.image_set(ds, is)?;
     // Newest version first.
@@ -395,7 +384,8 @@ async fn copy_image_set(State(app): AppState, Input(r): Input<CopyImageSet>) -> 
 }
 
 async fn delete_image_set(State(app): AppState, Input(r): Input<ImageSetRef>) -> Handler {
-    app.write(|s| s.delete_image_set(&r.datastore_id, &r.image_set_id))?;
+    let (ds, is) = r.pair();
+    app.write(|s| s.delete_image_set(ds, is))?;
     Ok(protocol::ok(&json!({
         "datastoreId": r.datastore_id,
         "imageSetId": r.image_set_id,

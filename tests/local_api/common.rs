@@ -7,7 +7,14 @@ use std::time::Duration;
 use aws_sdk_medicalimaging::config::{Credentials, Region};
 use aws_sdk_medicalimaging::error::ProvideErrorMetadata;
 use aws_sdk_medicalimaging::error::SdkError;
-use aws_sdk_medicalimaging::types::JobStatus;
+use aws_sdk_medicalimaging::operation::get_image_frame::{GetImageFrameError, GetImageFrameOutput};
+use aws_sdk_medicalimaging::operation::update_image_set_metadata::{
+    UpdateImageSetMetadataError, UpdateImageSetMetadataOutput,
+};
+use aws_sdk_medicalimaging::types::{
+    DatastoreStatus, DicomImportJobProperties, ImageFrameInformation, ImageSetsMetadataSummary,
+    JobStatus, MetadataUpdates, SearchCriteria,
+};
 use aws_sdk_medicalimaging::Client;
 use healthimaging_mcp::local::{LocalConfig, LocalServer};
 
@@ -167,20 +174,59 @@ pub async fn metadata(
 }
 
 /// All image set summaries of a data store (every page).
-pub async fn all_image_sets(
+pub async fn all_image_sets(client: &Client, ds: &str) -> Vec<ImageSetsMetadataSummary> {
+    search_all(client, ds, None, 2).await
+}
+
+/// Every result of a search, read through the paginator in pages of `page_size`.
+pub async fn search_all(
     client: &Client,
     ds: &str,
-) -> Vec<aws_sdk_medicalimaging::types::ImageSetsMetadataSummary> {
+    criteria: Option<SearchCriteria>,
+    page_size: i32,
+) -> Vec<ImageSetsMetadataSummary> {
     client
         .search_image_sets()
         .datastore_id(ds)
-        .max_results(2)
+        .set_search_criteria(criteria)
+        .max_results(page_size)
         .into_paginator()
         .items()
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
         .unwrap()
+}
+
+/// The status GetDatastore reports.
+pub async fn datastore_status(client: &Client, id: &str) -> DatastoreStatus {
+    let p = client
+        .get_datastore()
+        .datastore_id(id)
+        .send()
+        .await
+        .unwrap();
+    p.datastore_properties().unwrap().datastore_status().clone()
+}
+
+/// GetDICOMImportJob's properties of a job.
+pub async fn job_properties(client: &Client, ds: &str, job_id: &str) -> DicomImportJobProperties {
+    let out = client
+        .get_dicom_import_job()
+        .datastore_id(ds)
+        .job_id(job_id)
+        .send()
+        .await
+        .unwrap();
+    out.job_properties().unwrap().clone()
+}
+
+/// Where a job's output lands in the S3 stand-in: `<bucket and prefix>/<ds>-DicomImport-<job>`.
+pub fn job_output_dir(env: &Env, output: &str, ds: &str, job_id: &str) -> PathBuf {
+    env.s3
+        .path()
+        .join(output)
+        .join(format!("{ds}-DicomImport-{job_id}"))
 }
 
 /// A raw answer of the server: status, `__type` of an error body (empty on success), message.
@@ -246,4 +292,44 @@ pub fn raw_request(env: &Env, method: &str, path_and_query: &str, body: &str) ->
         code: json["__type"].as_str().unwrap_or_default().to_string(),
         message: json["message"].as_str().unwrap_or_default().to_string(),
     }
+}
+
+type Sdk<E> = SdkError<E, aws_smithy_runtime_api::http::Response>;
+
+/// GetImageFrame of one frame.
+pub async fn image_frame(
+    client: &Client,
+    ds: &str,
+    is: &str,
+    frame_id: &str,
+) -> Result<GetImageFrameOutput, Sdk<GetImageFrameError>> {
+    let frame = ImageFrameInformation::builder()
+        .image_frame_id(frame_id)
+        .build()
+        .unwrap();
+    client
+        .get_image_frame()
+        .datastore_id(ds)
+        .image_set_id(is)
+        .image_frame_information(frame)
+        .send()
+        .await
+}
+
+/// UpdateImageSetMetadata of image set `is`, from its version `latest`.
+pub async fn update_metadata(
+    client: &Client,
+    ds: &str,
+    is: &str,
+    latest: &str,
+    change: MetadataUpdates,
+) -> Result<UpdateImageSetMetadataOutput, Sdk<UpdateImageSetMetadataError>> {
+    client
+        .update_image_set_metadata()
+        .datastore_id(ds)
+        .image_set_id(is)
+        .latest_version_id(latest)
+        .update_image_set_metadata_updates(change)
+        .send()
+        .await
 }

@@ -162,16 +162,9 @@ async fn creating_state_is_observable_with_a_transition_delay() {
         ..Default::default()
     });
     let id = create_datastore(&env.client, "slow").await;
-    let p = env
-        .client
-        .get_datastore()
-        .datastore_id(&id)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        p.datastore_properties().unwrap().datastore_status(),
-        &DatastoreStatus::Creating
+        datastore_status(&env.client, &id).await,
+        DatastoreStatus::Creating
     );
     // Imports need ACTIVE.
     let e = env
@@ -186,15 +179,8 @@ async fn creating_state_is_observable_with_a_transition_delay() {
         .unwrap_err();
     assert_eq!(err_of(&e), ("ConflictException".into(), 409));
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let p = env
-        .client
-        .get_datastore()
-        .datastore_id(&id)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        p.datastore_properties().unwrap().datastore_status(),
-        &DatastoreStatus::Active
+        datastore_status(&env.client, &id).await,
+        DatastoreStatus::Active
     );
 }

@@ -1,6 +1,5 @@
 use std::io::{Read, Write};
 
-use aws_sdk_medicalimaging::types::ImageFrameInformation;
 use healthimaging_mcp::local::LocalConfig;
 
 use crate::common::*;
@@ -62,17 +61,7 @@ async fn validation_and_not_found() {
         .await
         .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
-    let e = c
-        .get_image_frame()
-        .datastore_id(&ds)
-        .image_set_id(&any)
-        .image_frame_information(
-            ImageFrameInformation::builder()
-                .image_frame_id("a".repeat(32))
-                .build()
-                .unwrap(),
-        )
-        .send()
+    let e = image_frame(c, &ds, &any, &"a".repeat(32))
         .await
         .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
@@ -100,23 +89,21 @@ async fn validation_and_not_found() {
     assert_eq!(err_of(&e).1, 400);
     // DICOMUpdates over 30000 bytes.
     let big = serde_json::json!({"Study": {"DICOM": {"StudyDescription": "x".repeat(30_001)}}});
-    let e = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&any)
-        .latest_version_id("1")
-        .update_image_set_metadata_updates(
-            aws_sdk_medicalimaging::types::MetadataUpdates::DicomUpdates(
-                aws_sdk_medicalimaging::types::DicomUpdates::builder()
-                    .updatable_attributes(aws_sdk_medicalimaging::primitives::Blob::new(
-                        big.to_string(),
-                    ))
-                    .build(),
-            ),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let e = update_metadata(
+        c,
+        &ds,
+        &any,
+        "1",
+        aws_sdk_medicalimaging::types::MetadataUpdates::DicomUpdates(
+            aws_sdk_medicalimaging::types::DicomUpdates::builder()
+                .updatable_attributes(aws_sdk_medicalimaging::primitives::Blob::new(
+                    big.to_string(),
+                ))
+                .build(),
+        ),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
     // Tag keys may not start with aws:
     let arn = format!("arn:aws:medical-imaging:us-east-1:123456789012:datastore/{ds}");

@@ -60,19 +60,19 @@ async fn update_versions_conflict_and_revert() {
     let c = &env.client;
     let is = set_of_patient(&env, &ds, "HI-PAT-A", "CT").await;
 
-    let out = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("1")
-        .update_image_set_metadata_updates(updates(json!({
+    let out = update_metadata(
+        c,
+        &ds,
+        &is,
+        "1",
+        updates(json!({
             "SchemaVersion": "1.1",
             "Patient": {"DICOM": {"PatientName": "DOE^JOHN"}},
             "Study": {"DICOM": {"StudyDescription": "CT CHEST W/O"}}
-        })))
-        .send()
-        .await
-        .unwrap();
+        })),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.latest_version_id(), "2");
     assert_eq!(out.image_set_state(), &ImageSetState::Locked);
     assert_eq!(
@@ -111,17 +111,15 @@ async fn update_versions_conflict_and_revert() {
     assert_eq!(old.version_id(), "1");
 
     // Stale latestVersionId: conflict, nothing written.
-    let e = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("1")
-        .update_image_set_metadata_updates(updates(
-            json!({"Patient": {"DICOM": {"PatientName": "X^Y"}}}),
-        ))
-        .send()
-        .await
-        .unwrap_err();
+    let e = update_metadata(
+        c,
+        &ds,
+        &is,
+        "1",
+        updates(json!({"Patient": {"DICOM": {"PatientName": "X^Y"}}})),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err_of(&e), ("ConflictException".into(), 409));
     assert_eq!(
         metadata(c, &ds, &is, None).await["Patient"]["DICOM"]["PatientName"],
@@ -129,29 +127,27 @@ async fn update_versions_conflict_and_revert() {
     );
 
     // A UID change needs force.
-    let e = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("2")
-        .update_image_set_metadata_updates(updates(
-            json!({"Study": {"DICOM": {"StudyInstanceUID": "1.2.3"}}}),
-        ))
-        .send()
-        .await
-        .unwrap_err();
+    let e = update_metadata(
+        c,
+        &ds,
+        &is,
+        "2",
+        updates(json!({"Study": {"DICOM": {"StudyInstanceUID": "1.2.3"}}})),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
 
     // Revert to version 1 makes version 3 equal to version 1.
-    let out = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("2")
-        .update_image_set_metadata_updates(MetadataUpdates::RevertToVersionId("1".into()))
-        .send()
-        .await
-        .unwrap();
+    let out = update_metadata(
+        c,
+        &ds,
+        &is,
+        "2",
+        MetadataUpdates::RevertToVersionId("1".into()),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.latest_version_id(), "3");
     assert_eq!(
         metadata(c, &ds, &is, None).await["Patient"]["DICOM"]["PatientName"],
@@ -189,17 +185,18 @@ async fn remove_instance_and_series_level_by_level() {
     let series_uid = series_uid.as_str();
     assert_eq!(sops.len(), 5);
 
-    c.update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("1")
-        .update_image_set_metadata_updates(removals(json!({
+    update_metadata(
+        c,
+        &ds,
+        &is,
+        "1",
+        removals(json!({
             "SchemaVersion": "1.1",
             "Study": {"Series": {series_uid: {"Instances": {&sops[0]: {}}}}}
-        })))
-        .send()
-        .await
-        .unwrap();
+        })),
+    )
+    .await
+    .unwrap();
     let meta = metadata(c, &ds, &is, None).await;
     let left = meta["Study"]["Series"][series_uid]["Instances"]
         .as_object()
@@ -208,27 +205,26 @@ async fn remove_instance_and_series_level_by_level() {
     assert!(!left.contains_key(&sops[0]));
 
     // Removing an attribute with the wrong current value is refused.
-    let e = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("2")
-        .update_image_set_metadata_updates(removals(
-            json!({"Study": {"DICOM": {"StudyDescription": "NOT IT"}}}),
-        ))
-        .send()
-        .await
-        .unwrap_err();
+    let e = update_metadata(
+        c,
+        &ds,
+        &is,
+        "2",
+        removals(json!({"Study": {"DICOM": {"StudyDescription": "NOT IT"}}})),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err_of(&e).1, 400);
 
-    c.update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("2")
-        .update_image_set_metadata_updates(removals(json!({"Study": {"Series": {series_uid: {}}}})))
-        .send()
-        .await
-        .unwrap();
+    update_metadata(
+        c,
+        &ds,
+        &is,
+        "2",
+        removals(json!({"Study": {"Series": {series_uid: {}}}})),
+    )
+    .await
+    .unwrap();
     let meta = metadata(c, &ds, &is, None).await;
     assert!(meta["Study"]["Series"].as_object().unwrap().is_empty());
 }
@@ -301,19 +297,7 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
         ["ID"]
         .as_str()
         .unwrap();
-    let frame = c
-        .get_image_frame()
-        .datastore_id(&ds)
-        .image_set_id(&new_id)
-        .image_frame_information(
-            aws_sdk_medicalimaging::types::ImageFrameInformation::builder()
-                .image_frame_id(frame_id)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let frame = image_frame(c, &ds, &new_id, frame_id).await.unwrap();
     assert_eq!(
         frame
             .image_frame_blob
