@@ -33,49 +33,6 @@ fn allowed_keys(obj: &Object, allowed: &[&str], what: &str) -> ApiResult<()> {
     }
 }
 
-fn update_attrs(
-    target: &mut Object,
-    attrs: &Value,
-    level: Level,
-    force: bool,
-    what: &str,
-) -> ApiResult<()> {
-    for (k, v) in as_object(attrs, what)? {
-        check_attribute(level, k, v, force)?;
-        target.insert(k.clone(), v.clone());
-    }
-    Ok(())
-}
-
-fn remove_attrs(
-    target: &mut Object,
-    attrs: &Value,
-    level: Level,
-    force: bool,
-    what: &str,
-) -> ApiResult<()> {
-    for (k, v) in as_object(attrs, what)? {
-        check_attribute(level, k, &Value::Null, force)?;
-        match target.get(k) {
-            None => {
-                return Err(invalid(format!(
-                    "Cannot remove {k} from {what}: attribute is not present"
-                )))
-            }
-            // The document gives the value to remove; it has to be the current one.
-            Some(current) if !v.is_null() && current != v => {
-                return Err(invalid(format!(
-                "Cannot remove {k} from {what}: the given value does not match the current value"
-            )))
-            }
-            _ => {
-                target.remove(k);
-            }
-        }
-    }
-    Ok(())
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     Update,
@@ -90,11 +47,33 @@ struct Edit {
 }
 
 impl Edit {
+    /// Sets, or removes, the attributes of `attrs` in `target`, each within the constraints of
+    /// `level`. A removal may give the value to remove; it has to be the current one.
     fn attrs(self, target: &mut Object, attrs: &Value, level: Level, what: &str) -> ApiResult<()> {
-        match self.mode {
-            Mode::Update => update_attrs(target, attrs, level, self.force, what),
-            Mode::Remove => remove_attrs(target, attrs, level, self.force, what),
+        for (k, v) in as_object(attrs, what)? {
+            if self.mode == Mode::Update {
+                check_attribute(level, k, v, self.force)?;
+                target.insert(k.clone(), v.clone());
+                continue;
+            }
+            check_attribute(level, k, &Value::Null, self.force)?;
+            match target.get(k) {
+                None => {
+                    return Err(invalid(format!(
+                        "Cannot remove {k} from {what}: attribute is not present"
+                    )))
+                }
+                Some(current) if !v.is_null() && current != v => {
+                    return Err(invalid(format!(
+                        "Cannot remove {k} from {what}: the given value does not match the current value"
+                    )))
+                }
+                _ => {
+                    target.remove(k);
+                }
+            }
         }
+        Ok(())
     }
 
     /// Applies one series or instance entry of the document to the stored entry `key` of

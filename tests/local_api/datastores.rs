@@ -107,22 +107,15 @@ async fn datastore_lifecycle_paging_and_tags() {
 #[tokio::test(flavor = "multi_thread")]
 async fn create_is_idempotent_on_client_token() {
     let env = start();
-    let a = env
-        .client
-        .create_datastore()
-        .datastore_name("x")
-        .client_token("tok-1")
-        .send()
-        .await
-        .unwrap();
-    let b = env
-        .client
-        .create_datastore()
-        .datastore_name("x")
-        .client_token("tok-1")
-        .send()
-        .await
-        .unwrap();
+    let create = || {
+        env.client
+            .create_datastore()
+            .datastore_name("x")
+            .client_token("tok-1")
+            .send()
+    };
+    let a = create().await.unwrap();
+    let b = create().await.unwrap();
     assert_eq!(a.datastore_id(), b.datastore_id());
     let all = env.client.list_datastores().send().await.unwrap();
     assert_eq!(all.datastore_summaries().len(), 1);

@@ -178,35 +178,24 @@ async fn bad_files_are_reported_in_failure_and_do_not_fail_the_job() {
 async fn missing_input_fails_the_job_with_a_message() {
     let env = start();
     let ds = create_datastore(&env.client, "empty").await;
-    let (job_id, status) = import(
-        &env.client,
-        &ds,
-        "s3://no-such-bucket/x/",
-        "s3://out-bucket/",
-    )
-    .await;
-    assert_eq!(status, JobStatus::Failed);
-    let p = job_properties(&env.client, &ds, &job_id).await;
-    assert_eq!(
-        p.message(),
-        Some("The input bucket of s3://no-such-bucket/x/ does not exist or is not accessible")
-    );
-    assert_eq!(p.input_s3_uri(), "s3://no-such-bucket/x/");
-    // A folder with nothing in it fails the job too, saying so.
+    // A missing bucket, and a folder with nothing in it: the job fails, saying why.
     std::fs::create_dir_all(env.s3.path().join("in-bucket/empty")).unwrap();
-    let (job_id, status) = import(
-        &env.client,
-        &ds,
-        "s3://in-bucket/empty/",
-        "s3://out-bucket/",
-    )
-    .await;
-    assert_eq!(status, JobStatus::Failed);
-    let p = job_properties(&env.client, &ds, &job_id).await;
-    assert_eq!(
-        p.message(),
-        Some("No objects found under s3://in-bucket/empty/")
-    );
+    for (input, why) in [
+        (
+            "s3://no-such-bucket/x/",
+            "The input bucket of s3://no-such-bucket/x/ does not exist or is not accessible",
+        ),
+        (
+            "s3://in-bucket/empty/",
+            "No objects found under s3://in-bucket/empty/",
+        ),
+    ] {
+        let (job_id, status) = import(&env.client, &ds, input, "s3://out-bucket/").await;
+        assert_eq!(status, JobStatus::Failed);
+        let p = job_properties(&env.client, &ds, &job_id).await;
+        assert_eq!(p.message(), Some(why));
+        assert_eq!(p.input_s3_uri(), input);
+    }
     // Status filter on the list.
     let failed = env
         .client

@@ -23,6 +23,14 @@ fn between(a: V, b: V) -> SearchFilter {
         .unwrap()
 }
 
+fn sort(field: SortField, order: SortOrder) -> Sort {
+    Sort::builder()
+        .sort_field(field)
+        .sort_order(order)
+        .build()
+        .unwrap()
+}
+
 async fn search(
     env: &Env,
     ds: &str,
@@ -98,13 +106,7 @@ async fn every_filter_attribute_and_sort() {
                     .unwrap(),
             ),
         ))
-        .sort(
-            Sort::builder()
-                .sort_field(SortField::DicomStudyDateAndTime)
-                .sort_order(SortOrder::Asc)
-                .build()
-                .unwrap(),
-        )
+        .sort(sort(SortField::DicomStudyDateAndTime, SortOrder::Asc))
         .build();
     let in_2024 = search(&env, &ds, range).await;
     let dates: Vec<_> = in_2024
@@ -168,13 +170,7 @@ async fn every_filter_attribute_and_sort() {
         &env,
         &ds,
         SearchCriteria::builder()
-            .sort(
-                Sort::builder()
-                    .sort_field(SortField::CreatedAt)
-                    .sort_order(SortOrder::Asc)
-                    .build()
-                    .unwrap(),
-            )
+            .sort(sort(SortField::CreatedAt, SortOrder::Asc))
             .build(),
     )
     .await;
