@@ -271,11 +271,10 @@ async fn search_image_sets(State(app): AppState, Input(r): Input<SearchImageSets
     let query = search::parse(criteria)?;
     let store = app.read();
     let datastore = store.live_datastore(ds)?;
-    let hits: Vec<Value> = search::run(datastore, &query)
-        .into_iter()
-        .map(protocol::search_summary)
-        .collect();
+    let hits = search::run(datastore, &query);
+    // Only the page returned is shaped into JSON.
     let (page, next) = r.page.of(&hits, &format!("search:{ds}:{criteria}"))?;
+    let page: Vec<Value> = page.into_iter().map(protocol::search_summary).collect();
     let mut out = json!({
         "imageSetsMetadataSummaries": page,
         "sort": {

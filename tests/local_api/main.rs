@@ -9,3 +9,4 @@ mod import;
 mod persistence;
 mod requests;
 mod search;
+mod structure;
