@@ -229,6 +229,28 @@ pub fn job_output_dir(env: &Env, output: &str, ds: &str, job_id: &str) -> PathBu
         .join(format!("{ds}-DicomImport-{job_id}"))
 }
 
+/// Sends `request` as is on a new connection and reads the whole answer (the request should
+/// say `connection: close`).
+pub fn exchange(env: &Env, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let host = env
+        .server
+        .endpoint_url()
+        .trim_start_matches("http://")
+        .to_string();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.write_all(request).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    String::from_utf8_lossy(&resp).into_owned()
+}
+
+/// An unsigned GET of `path`: the whole answer.
+pub fn unsigned_get(env: &Env, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    exchange(env, request.as_bytes())
+}
+
 /// A raw answer of the server: status, `__type` of an error body (empty on success), message.
 pub struct Raw {
     pub status: u16,
@@ -240,7 +262,6 @@ pub struct Raw {
 /// send), over a plain socket, and reads the answer.
 pub fn raw_request(env: &Env, method: &str, path_and_query: &str, body: &str) -> Raw {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-    use std::io::{Read, Write};
 
     let host = env
         .server
@@ -277,12 +298,7 @@ pub fn raw_request(env: &Env, method: &str, path_and_query: &str, body: &str) ->
         "content-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
     ));
-    let mut s = std::net::TcpStream::connect(&host).unwrap();
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body.as_bytes()).unwrap();
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap();
-    let text = String::from_utf8_lossy(&resp);
+    let text = exchange(env, &[head.as_bytes(), body.as_bytes()].concat());
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     // Small answers only: no chunked bodies expected for JSON errors and short outputs.

@@ -1,5 +1,3 @@
-use std::io::{Read, Write};
-
 use healthimaging_mcp::local::LocalConfig;
 
 use crate::common::*;
@@ -137,14 +135,7 @@ async fn sigv4_is_verified() {
     assert_eq!(err_of(&e), ("UnrecognizedClientException".into(), 403));
 
     // No Authorization header at all.
-    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    write!(
-        s,
-        "GET /datastore HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
+    let resp = unsigned_get(&env, "/datastore");
     assert!(resp.starts_with("HTTP/1.1 403"), "{resp}");
     assert!(
         resp.to_ascii_lowercase()
@@ -189,15 +180,7 @@ async fn throttling_can_be_injected() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_routes_are_404() {
     let env = start();
-    let url = env.server.endpoint_url();
-    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    write!(
-        s,
-        "GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
+    let resp = unsigned_get(&env, "/nope");
     // Authentication comes first, as at AWS's front door.
     assert!(resp.starts_with("HTTP/1.1 403"), "{resp}");
 }

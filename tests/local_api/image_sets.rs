@@ -59,11 +59,10 @@ async fn update_versions_conflict_and_revert() {
     let ds = seeded(&env).await;
     let c = &env.client;
     let is = set_of_patient(&env, &ds, "HI-PAT-A", "CT").await;
+    let (ds_id, is_id) = (ds.as_str(), is.as_str());
+    let update = move |latest, change| update_metadata(c, ds_id, is_id, latest, change);
 
-    let out = update_metadata(
-        c,
-        &ds,
-        &is,
+    let out = update(
         "1",
         updates(json!({
             "SchemaVersion": "1.1",
@@ -111,10 +110,7 @@ async fn update_versions_conflict_and_revert() {
     assert_eq!(old.version_id(), "1");
 
     // Stale latestVersionId: conflict, nothing written.
-    let e = update_metadata(
-        c,
-        &ds,
-        &is,
+    let e = update(
         "1",
         updates(json!({"Patient": {"DICOM": {"PatientName": "X^Y"}}})),
     )
@@ -127,10 +123,7 @@ async fn update_versions_conflict_and_revert() {
     );
 
     // A UID change needs force.
-    let e = update_metadata(
-        c,
-        &ds,
-        &is,
+    let e = update(
         "2",
         updates(json!({"Study": {"DICOM": {"StudyInstanceUID": "1.2.3"}}})),
     )
@@ -139,15 +132,9 @@ async fn update_versions_conflict_and_revert() {
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
 
     // Revert to version 1 makes version 3 equal to version 1.
-    let out = update_metadata(
-        c,
-        &ds,
-        &is,
-        "2",
-        MetadataUpdates::RevertToVersionId("1".into()),
-    )
-    .await
-    .unwrap();
+    let out = update("2", MetadataUpdates::RevertToVersionId("1".into()))
+        .await
+        .unwrap();
     assert_eq!(out.latest_version_id(), "3");
     assert_eq!(
         metadata(c, &ds, &is, None).await["Patient"]["DICOM"]["PatientName"],
@@ -180,15 +167,14 @@ async fn remove_instance_and_series_level_by_level() {
     let ds = seeded(&env).await;
     let c = &env.client;
     let is = set_of_patient(&env, &ds, "HI-PAT-A", "CT").await;
+    let (ds_id, is_id) = (ds.as_str(), is.as_str());
+    let update = move |latest, change| update_metadata(c, ds_id, is_id, latest, change);
     let meta = metadata(c, &ds, &is, None).await;
     let (series_uid, sops) = first_series(&meta);
     let series_uid = series_uid.as_str();
     assert_eq!(sops.len(), 5);
 
-    update_metadata(
-        c,
-        &ds,
-        &is,
+    update(
         "1",
         removals(json!({
             "SchemaVersion": "1.1",
@@ -205,10 +191,7 @@ async fn remove_instance_and_series_level_by_level() {
     assert!(!left.contains_key(&sops[0]));
 
     // Removing an attribute with the wrong current value is refused.
-    let e = update_metadata(
-        c,
-        &ds,
-        &is,
+    let e = update(
         "2",
         removals(json!({"Study": {"DICOM": {"StudyDescription": "NOT IT"}}})),
     )
@@ -216,10 +199,7 @@ async fn remove_instance_and_series_level_by_level() {
     .unwrap_err();
     assert_eq!(err_of(&e).1, 400);
 
-    update_metadata(
-        c,
-        &ds,
-        &is,
+    update(
         "2",
         removals(json!({"Study": {"Series": {series_uid: {}}}})),
     )
