@@ -53,6 +53,36 @@ fn removals(doc: serde_json::Value) -> MetadataUpdates {
     )
 }
 
+/// CopyImageSetInformation from version 1 of the source (its `copiable` attributes, or all of
+/// it) into a new image set, or `into` (image set, latest version) an existing one.
+fn copy_info(
+    copiable: Option<&serde_json::Value>,
+    into: Option<(&str, &str)>,
+) -> CopyImageSetInformation {
+    let copies = copiable.map(|c| {
+        MetadataCopies::builder()
+            .copiable_attributes(c.to_string())
+            .build()
+            .unwrap()
+    });
+    let source = CopySourceImageSetInformation::builder()
+        .latest_version_id("1")
+        .set_dicom_copies(copies)
+        .build()
+        .unwrap();
+    let destination = into.map(|(id, latest)| {
+        CopyDestinationImageSet::builder()
+            .image_set_id(id)
+            .latest_version_id(latest)
+            .build()
+            .unwrap()
+    });
+    CopyImageSetInformation::builder()
+        .source_image_set(source)
+        .set_destination_image_set(destination)
+        .build()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn update_versions_conflict_and_revert() {
     let env = start();
@@ -221,29 +251,14 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
 
     // Two instances into a new image set.
     let copiable = json!({"SchemaVersion": "1.1", "Study": {"Series": {series_uid: {"Instances": {&sops[0]: {}, &sops[1]: {}}}}}});
-    let out = c
-        .copy_image_set()
-        .datastore_id(&ds)
-        .source_image_set_id(&src)
-        .copy_image_set_information(
-            CopyImageSetInformation::builder()
-                .source_image_set(
-                    CopySourceImageSetInformation::builder()
-                        .latest_version_id("1")
-                        .dicom_copies(
-                            MetadataCopies::builder()
-                                .copiable_attributes(copiable.to_string())
-                                .build()
-                                .unwrap(),
-                        )
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let copy = |info| {
+        c.copy_image_set()
+            .datastore_id(&ds)
+            .source_image_set_id(&src)
+            .copy_image_set_information(info)
+            .send()
+    };
+    let out = copy(copy_info(Some(&copiable), None)).await.unwrap();
     let dest = out.destination_image_set_properties().unwrap();
     let new_id = dest.image_set_id().to_string();
     assert_ne!(new_id, src);
@@ -291,37 +306,8 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
 
     // A third instance into the existing copy: version 2 with 3 instances.
     let third = json!({"SchemaVersion": "1.1", "Study": {"Series": {series_uid: {"Instances": {&sops[2]: {}}}}}});
-    let info = |dest_version: &str| {
-        CopyImageSetInformation::builder()
-            .source_image_set(
-                CopySourceImageSetInformation::builder()
-                    .latest_version_id("1")
-                    .dicom_copies(
-                        MetadataCopies::builder()
-                            .copiable_attributes(third.to_string())
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .destination_image_set(
-                CopyDestinationImageSet::builder()
-                    .image_set_id(&new_id)
-                    .latest_version_id(dest_version)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    };
-    let out = c
-        .copy_image_set()
-        .datastore_id(&ds)
-        .source_image_set_id(&src)
-        .copy_image_set_information(info("1"))
-        .send()
-        .await
-        .unwrap();
+    let info = |dest_version| copy_info(Some(&third), Some((&new_id, dest_version)));
+    let out = copy(info("1")).await.unwrap();
     assert_eq!(
         out.destination_image_set_properties()
             .unwrap()
@@ -338,40 +324,12 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
     );
 
     // Stale destination version: conflict.
-    let e = c
-        .copy_image_set()
-        .datastore_id(&ds)
-        .source_image_set_id(&src)
-        .copy_image_set_information(info("1"))
-        .send()
-        .await
-        .unwrap_err();
+    let e = copy(info("1")).await.unwrap_err();
     assert_eq!(err_of(&e), ("ConflictException".into(), 409));
 
     // Copying a CT of patient A into patient B's image set needs force.
     let other = set_of_patient(&env, &ds, "HI-PAT-B", "MR").await;
-    let e = c
-        .copy_image_set()
-        .datastore_id(&ds)
-        .source_image_set_id(&src)
-        .copy_image_set_information(
-            CopyImageSetInformation::builder()
-                .source_image_set(
-                    CopySourceImageSetInformation::builder()
-                        .latest_version_id("1")
-                        .build()
-                        .unwrap(),
-                )
-                .destination_image_set(
-                    CopyDestinationImageSet::builder()
-                        .image_set_id(&other)
-                        .latest_version_id("1")
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
+    let e = copy(copy_info(None, Some((&other, "1"))))
         .await
         .unwrap_err();
     assert_eq!(err_of(&e).1, 409);
