@@ -8,6 +8,7 @@ use aws_sdk_medicalimaging::config::{Credentials, Region};
 use aws_sdk_medicalimaging::error::ProvideErrorMetadata;
 use aws_sdk_medicalimaging::error::SdkError;
 use aws_sdk_medicalimaging::operation::get_image_frame::{GetImageFrameError, GetImageFrameOutput};
+use aws_sdk_medicalimaging::operation::get_image_set::{GetImageSetError, GetImageSetOutput};
 use aws_sdk_medicalimaging::operation::update_image_set_metadata::{
     UpdateImageSetMetadataError, UpdateImageSetMetadataOutput,
 };
@@ -328,6 +329,22 @@ pub async fn image_frame(
         .datastore_id(ds)
         .image_set_id(is)
         .image_frame_information(frame)
+        .send()
+        .await
+}
+
+/// GetImageSet of the latest version, or of `version`.
+pub async fn get_image_set(
+    client: &Client,
+    ds: &str,
+    is: &str,
+    version: Option<&str>,
+) -> Result<GetImageSetOutput, Sdk<GetImageSetError>> {
+    client
+        .get_image_set()
+        .datastore_id(ds)
+        .image_set_id(is)
+        .set_version_id(version.map(str::to_owned))
         .send()
         .await
 }

@@ -33,11 +33,7 @@ async fn validation_and_not_found() {
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
 
     let ds = seeded(&env).await;
-    let e = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id("f".repeat(32))
-        .send()
+    let e = get_image_set(c, &ds, &"f".repeat(32), None)
         .await
         .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
@@ -50,14 +46,7 @@ async fn validation_and_not_found() {
         .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
     let any = all_image_sets(c, &ds).await[0].image_set_id().to_string();
-    let e = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&any)
-        .version_id("99")
-        .send()
-        .await
-        .unwrap_err();
+    let e = get_image_set(c, &ds, &any, Some("99")).await.unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
     let e = image_frame(c, &ds, &any, &"a".repeat(32))
         .await

@@ -115,13 +115,7 @@ async fn update_versions_conflict_and_revert() {
     let v1 = metadata(c, &ds, &is, Some("1")).await;
     assert_eq!(v1["Patient"]["DICOM"]["PatientName"], "DOE^JANE");
 
-    let got = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .send()
-        .await
-        .unwrap();
+    let got = get_image_set(c, &ds, &is, None).await.unwrap();
     assert_eq!(got.version_id(), "2");
     assert_eq!(got.image_set_state(), &ImageSetState::Active);
     assert_eq!(
@@ -129,14 +123,7 @@ async fn update_versions_conflict_and_revert() {
         Some(&ImageSetWorkflowStatus::Updated)
     );
     assert_eq!(got.is_primary(), Some(true));
-    let old = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .version_id("1")
-        .send()
-        .await
-        .unwrap();
+    let old = get_image_set(c, &ds, &is, Some("1")).await.unwrap();
     assert_eq!(old.version_id(), "1");
 
     // Stale latestVersionId: conflict, nothing written.
@@ -278,13 +265,7 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
             .len(),
         2
     );
-    let copy_props = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&new_id)
-        .send()
-        .await
-        .unwrap();
+    let copy_props = get_image_set(c, &ds, &new_id, None).await.unwrap();
     assert_eq!(copy_props.is_primary(), Some(false));
 
     // Frames of the copy are served too.
@@ -347,13 +328,7 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
         del.image_set_workflow_status(),
         &ImageSetWorkflowStatus::Deleting
     );
-    let e = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&new_id)
-        .send()
-        .await
-        .unwrap_err();
+    let e = get_image_set(c, &ds, &new_id, None).await.unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
     assert!(all_image_sets(c, &ds)
         .await
@@ -368,12 +343,7 @@ async fn image_set_tags() {
     let env = start();
     let ds = seeded(&env).await;
     let is = set_of_patient(&env, &ds, "HI-PAT-B", "MR").await;
-    let arn = env
-        .client
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .send()
+    let arn = get_image_set(&env.client, &ds, &is, None)
         .await
         .unwrap()
         .image_set_arn()
