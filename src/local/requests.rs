@@ -358,15 +358,7 @@ impl Operation for UntagResource {
     fn read(raw: &Raw) -> ApiResult<Self> {
         let ResourceArn(arn) = ResourceArn::read(raw)?;
         let keys = raw.query.all("tagKeys");
-        if keys.len() > 200 {
-            return Err(ApiError::validation("tagKeys must have at most 200 items"));
-        }
-        if !raw.query.has("tagKeys") {
-            validate::required::<()>("tagKeys", None)?;
-        }
-        for k in &keys {
-            validate::tag_key("tagKeys", k)?;
-        }
+        validate::tag_keys(&keys, raw.query.has("tagKeys"))?;
         Ok(Self { arn, keys })
     }
 }
@@ -490,13 +482,7 @@ fn update_document(blob: Option<Blob>, key: &str) -> ApiResult<Option<Value>> {
             format!("DICOMUpdates.{key} is not valid base64"),
         )
     })?;
-    if raw.is_empty() || raw.len() > constraints::MAX_UPDATE_BLOB {
-        return Err(ApiError::constraint(
-            &format!("updateImageSetMetadataUpdates.DICOMUpdates.{key}"),
-            &format!("{} bytes", raw.len()),
-            "Member must have length between 1 and 30000, inclusive",
-        ));
-    }
+    validate::update_document_size(key, raw.len())?;
     serde_json::from_slice(&raw).map(Some).map_err(|e| {
         ApiError::validation(format!("DICOMUpdates.{key} is not a JSON document: {e}"))
     })
@@ -591,11 +577,7 @@ fn copiable_document(copies: DicomCopies) -> ApiResult<Value> {
     let raw = copies
         .copiable_attributes
         .ok_or_else(|| ApiError::validation("DICOMCopies.copiableAttributes is required"))?;
-    if raw.is_empty() || raw.chars().count() > constraints::MAX_COPIABLE {
-        return Err(ApiError::validation(
-            "copiableAttributes must have length between 1 and 260000",
-        ));
-    }
+    validate::copiable_attributes(&raw)?;
     serde_json::from_str(&raw).map_err(|e| {
         ApiError::validation(format!("copiableAttributes is not a JSON document: {e}"))
     })

@@ -109,6 +109,39 @@ pub fn tags(member: &str, tags: &BTreeMap<String, String>) -> ApiResult<()> {
     })
 }
 
+/// UntagResource's `tagKeys`: given (even empty), at most 200, each a tag key.
+pub fn tag_keys(keys: &[String], given: bool) -> ApiResult<()> {
+    if keys.len() > 200 {
+        return Err(ApiError::validation("tagKeys must have at most 200 items"));
+    }
+    if !given {
+        required::<()>("tagKeys", None)?;
+    }
+    keys.iter().try_for_each(|k| tag_key("tagKeys", k))
+}
+
+/// A decoded DICOMUpdates document (`key` names it): 1 to 30000 bytes.
+pub fn update_document_size(key: &str, len: usize) -> ApiResult<()> {
+    if len == 0 || len > constraints::MAX_UPDATE_BLOB {
+        return Err(ApiError::constraint(
+            &format!("updateImageSetMetadataUpdates.DICOMUpdates.{key}"),
+            &format!("{len} bytes"),
+            "Member must have length between 1 and 30000, inclusive",
+        ));
+    }
+    Ok(())
+}
+
+/// CopyImageSet's `copiableAttributes`: 1 to 260000 characters.
+pub fn copiable_attributes(raw: &str) -> ApiResult<()> {
+    if raw.is_empty() || raw.chars().count() > constraints::MAX_COPIABLE {
+        return Err(ApiError::validation(
+            "copiableAttributes must have length between 1 and 260000",
+        ));
+    }
+    Ok(())
+}
+
 /// StartDICOMImportJob's `importConfiguration`: 1 to 1000 DICOM JSON metadata mappings, each
 /// naming its study and metadata file. Kept as the document the client sent (it is echoed back).
 pub fn import_configuration(cfg: &Value) -> ApiResult<()> {
