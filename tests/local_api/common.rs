@@ -9,6 +9,9 @@ use aws_sdk_medicalimaging::error::ProvideErrorMetadata;
 use aws_sdk_medicalimaging::error::SdkError;
 use aws_sdk_medicalimaging::operation::get_image_frame::{GetImageFrameError, GetImageFrameOutput};
 use aws_sdk_medicalimaging::operation::get_image_set::{GetImageSetError, GetImageSetOutput};
+use aws_sdk_medicalimaging::operation::list_tags_for_resource::{
+    ListTagsForResourceError, ListTagsForResourceOutput,
+};
 use aws_sdk_medicalimaging::operation::update_image_set_metadata::{
     UpdateImageSetMetadataError, UpdateImageSetMetadataOutput,
 };
@@ -329,6 +332,18 @@ pub async fn image_frame(
         .datastore_id(ds)
         .image_set_id(is)
         .image_frame_information(frame)
+        .send()
+        .await
+}
+
+/// ListTagsForResource.
+pub async fn list_tags(
+    client: &Client,
+    arn: &str,
+) -> Result<ListTagsForResourceOutput, Sdk<ListTagsForResourceError>> {
+    client
+        .list_tags_for_resource()
+        .resource_arn(arn)
         .send()
         .await
 }

@@ -55,12 +55,7 @@ async fn datastore_lifecycle_paging_and_tags() {
     assert!(first_page.next_token().is_some());
 
     // Tags: from creation, added, removed.
-    let tags = c
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let tags = list_tags(c, &arn).await.unwrap();
     assert_eq!(tags.tags().get("team").map(String::as_str), Some("imaging"));
     c.tag_resource()
         .resource_arn(&arn)
@@ -74,12 +69,7 @@ async fn datastore_lifecycle_paging_and_tags() {
         .send()
         .await
         .unwrap();
-    let tags = c
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let tags = list_tags(c, &arn).await.unwrap();
     assert_eq!(tags.tags().len(), 1);
     assert_eq!(tags.tags().get("env").map(String::as_str), Some("ci"));
 

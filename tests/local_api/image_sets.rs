@@ -357,21 +357,9 @@ async fn image_set_tags() {
         .send()
         .await
         .unwrap();
-    let tags = env
-        .client
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let tags = list_tags(&env.client, &arn).await.unwrap();
     assert_eq!(tags.tags().get("study").map(String::as_str), Some("knee"));
     let missing = arn.replace(&is, &"0".repeat(32));
-    let e = env
-        .client
-        .list_tags_for_resource()
-        .resource_arn(&missing)
-        .send()
-        .await
-        .unwrap_err();
+    let e = list_tags(&env.client, &missing).await.unwrap_err();
     assert_eq!(err_of(&e).1, 404);
 }

@@ -264,14 +264,7 @@ async fn reimport_bumps_the_version_and_conflicts_go_to_a_non_primary_image_set(
     std::fs::copy(&ct, &again).unwrap();
     let (_, status) = import(c, &ds, "s3://in2-bucket/again/", "s3://out-bucket/").await;
     assert_eq!(status, JobStatus::Completed);
-    let hits = c
-        .search_image_sets()
-        .datastore_id(&ds)
-        .search_criteria(by_series(&series_uid))
-        .send()
-        .await
-        .unwrap();
-    let hits = hits.image_sets_metadata_summaries();
+    let hits = search_all(c, &ds, Some(by_series(&series_uid)), 50).await;
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].version(), Some(2));
     assert_eq!(all_image_sets(c, &ds).await.len(), before.len());
@@ -303,15 +296,9 @@ async fn reimport_bumps_the_version_and_conflicts_go_to_a_non_primary_image_set(
     );
     let (job_id, status) = import(c, &ds, "s3://in3-bucket/conflict/", "s3://out-bucket/").await;
     assert_eq!(status, JobStatus::Completed);
-    let hits = c
-        .search_image_sets()
-        .datastore_id(&ds)
-        .search_criteria(by_series(&series_uid))
-        .send()
-        .await
-        .unwrap();
+    let hits = search_all(c, &ds, Some(by_series(&series_uid)), 50).await;
     let mut primaries: HashMap<bool, usize> = HashMap::new();
-    for h in hits.image_sets_metadata_summaries() {
+    for h in &hits {
         *primaries.entry(h.is_primary().unwrap()).or_default() += 1;
     }
     assert_eq!(primaries.get(&true), Some(&1));

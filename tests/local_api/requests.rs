@@ -223,11 +223,7 @@ async fn unknown_members_are_ignored_on_success() {
     let listed = env.client.list_datastores().send().await.unwrap();
     let ds = &listed.datastore_summaries()[0];
     assert_eq!(ds.datastore_name(), "x");
-    let tags = env
-        .client
-        .list_tags_for_resource()
-        .resource_arn(ds.datastore_arn().unwrap())
-        .send()
+    let tags = list_tags(&env.client, ds.datastore_arn().unwrap())
         .await
         .unwrap();
     assert_eq!(tags.tags().get("k").map(String::as_str), Some("v"));

@@ -195,39 +195,27 @@ async fn every_filter_attribute_and_sort() {
 async fn invalid_criteria_are_validation_errors() {
     let env = start();
     let ds = seeded(&env).await;
+    let refused = |criteria: SearchCriteria| {
+        env.client
+            .search_image_sets()
+            .datastore_id(&ds)
+            .search_criteria(criteria)
+            .send()
+    };
     // BETWEEN on a patient ID is not allowed.
-    let e = env
-        .client
-        .search_image_sets()
-        .datastore_id(&ds)
-        .search_criteria(
-            SearchCriteria::builder()
-                .filters(between(
-                    V::DicomPatientId("a".into()),
-                    V::DicomPatientId("b".into()),
-                ))
-                .build(),
-        )
-        .send()
+    let patients = between(V::DicomPatientId("a".into()), V::DicomPatientId("b".into()));
+    let e = refused(SearchCriteria::builder().filters(patients).build())
         .await
         .unwrap_err();
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
     // Three filters are too many.
     let f = || eq(V::IsPrimary(true));
-    let e = env
-        .client
-        .search_image_sets()
-        .datastore_id(&ds)
-        .search_criteria(
-            SearchCriteria::builder()
-                .filters(f())
-                .filters(f())
-                .filters(f())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let three = SearchCriteria::builder()
+        .filters(f())
+        .filters(f())
+        .filters(f())
+        .build();
+    let e = refused(three).await.unwrap_err();
     assert_eq!(err_of(&e).1, 400);
     // A token from another query is refused.
     let page = env
