@@ -40,9 +40,14 @@ fn split_host(value: &str) -> Option<(String, Option<u16>)> {
     Some((authority.host().to_ascii_lowercase(), authority.port_u16()))
 }
 
+/// An `--allow-host` value that is not `host[:port]`.
+#[derive(Debug, thiserror::Error)]
+#[error("--allow-host {0:?} is not host[:port]")]
+pub struct BadAllowedHost(pub String);
+
 impl AllowedHosts {
-    /// `extra` entries are `host` (any port) or `host:port`; an invalid one is returned as the error.
-    pub fn new(bound: SocketAddr, extra: &[String]) -> Result<Self, String> {
+    /// `extra` entries are `host` (any port) or `host:port`; an invalid one is the error.
+    pub fn new(bound: SocketAddr, extra: &[String]) -> Result<Self, BadAllowedHost> {
         let port = Some(bound.port());
         let mut entries: Vec<(String, Option<u16>)> = ["127.0.0.1", "localhost", "[::1]"]
             .iter()
@@ -54,10 +59,7 @@ impl AllowedHosts {
             std::net::IpAddr::V6(ip) => entries.push((format!("[{ip}]"), port)),
         }
         for value in extra {
-            entries.push(
-                split_host(value)
-                    .ok_or_else(|| format!("--allow-host {value:?} is not host[:port]"))?,
-            );
+            entries.push(split_host(value).ok_or_else(|| BadAllowedHost(value.clone()))?);
         }
         Ok(Self { entries })
     }
@@ -217,7 +219,8 @@ mod tests {
         assert!(!h.allows("other.example:444"));
         let bound = AllowedHosts::new("10.1.2.3:7000".parse().unwrap(), &[]).unwrap();
         assert!(bound.allows("10.1.2.3:7000"));
-        assert!(AllowedHosts::new("127.0.0.1:1".parse().unwrap(), &["a b".into()]).is_err());
+        let e = AllowedHosts::new("127.0.0.1:1".parse().unwrap(), &["a b".into()]).unwrap_err();
+        assert_eq!(e.to_string(), r#"--allow-host "a b" is not host[:port]"#);
     }
 
     /// The limit holds the largest requests the service model allows.

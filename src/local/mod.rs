@@ -15,6 +15,7 @@ pub mod pagination;
 pub mod persist;
 pub mod protocol;
 pub mod quotas;
+pub mod requests;
 pub mod routes;
 pub mod s3;
 pub mod search;

@@ -8,13 +8,14 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::document;
 use super::error::{ApiError, ApiResult, ErrorKind};
 use super::state::{
-    Account, Datastore, ImageSet, ImageSetState, ImageSetVersion, ImportJob, UpdateResult,
-    WorkflowStatus,
+    Account, Datastore, DatastoreStatus, ImageSet, ImageSetState, ImageSetVersion, ImportJob,
+    UpdateResult, WorkflowStatus,
 };
 
 /// Query string parameters in arrival order (list members repeat their key).
@@ -36,6 +37,10 @@ impl Params {
             .filter(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
             .collect()
+    }
+    /// Whether the key is given at all (a list member may be given empty).
+    pub fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
     }
     pub fn bool(&self, key: &str) -> ApiResult<bool> {
         match self.get(key) {
@@ -80,26 +85,6 @@ pub fn json_body(body: &[u8]) -> ApiResult<Map<String, Value>> {
     }
 }
 
-/// A string member of a JSON body (`Ok(None)` when absent; error when not a string).
-pub fn opt_str(body: &Map<String, Value>, key: &str) -> ApiResult<Option<String>> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::new(
-            ErrorKind::Serialization,
-            format!("{key} must be a string"),
-        )),
-    }
-}
-
-pub fn req_str(body: &Map<String, Value>, key: &str) -> ApiResult<String> {
-    opt_str(body, key)?.ok_or_else(|| {
-        ApiError::validation(format!(
-            "1 validation error detected: Value null at '{key}' failed to satisfy constraint: Member must not be null"
-        ))
-    })
-}
-
 fn request_id() -> String {
     let b: [u8; 16] = rand::random();
     let h = hex::encode(b);
@@ -120,15 +105,28 @@ fn with_request_id(mut r: Response) -> Response {
     r
 }
 
-pub fn ok_json(v: Value) -> Response {
-    with_request_id(
-        (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            v.to_string(),
-        )
-            .into_response(),
-    )
+/// A 200 answer with a JSON body.
+pub fn ok<T: Serialize>(output: &T) -> Response {
+    match serde_json::to_string(output) {
+        Ok(body) => with_request_id(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response(),
+        ),
+        Err(e) => ApiError::internal(format!("cannot shape the response: {e}")).into_response(),
+    }
+}
+
+/// One page of a list operation: the items under the operation's member name, and the token
+/// of the next page when there is one.
+pub fn ok_page(member: &str, items: Vec<Value>, next_token: Option<String>) -> Response {
+    let mut out = Map::new();
+    out.insert(member.into(), Value::Array(items));
+    insert_opt(&mut out, "nextToken", next_token);
+    ok(&out)
 }
 
 impl IntoResponse for ApiError {
@@ -376,19 +374,72 @@ pub fn search_summary(set: &ImageSet) -> Value {
     m
 }
 
-/// Output of a write in flight (LOCKED with the in-flight workflow status, as the service
-/// answers): UpdateImageSetMetadata and the two halves of CopyImageSet.
-pub fn write_result(r: &UpdateResult, workflow: WorkflowStatus) -> Map<String, Value> {
-    let v = json!({
-        "imageSetId": r.image_set_id,
-        "latestVersionId": r.latest_version_id.to_string(),
-        "imageSetState": ImageSetState::Locked,
-        "imageSetWorkflowStatus": workflow,
-        "createdAt": r.created_at,
-        "updatedAt": r.updated_at,
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => unreachable!(),
+/// CreateDatastore and DeleteDatastore: the data store and the status it is in now.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatastoreState {
+    datastore_id: String,
+    datastore_status: DatastoreStatus,
+}
+
+impl DatastoreState {
+    pub fn of(ds: &Datastore) -> Self {
+        Self {
+            datastore_id: ds.id().to_owned(),
+            datastore_status: ds.info.status,
+        }
     }
+}
+
+/// An image set with a write in flight (LOCKED with the in-flight workflow status, as the
+/// service answers): UpdateImageSetMetadata and the two halves of CopyImageSet.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteState {
+    image_set_id: String,
+    latest_version_id: String,
+    image_set_state: ImageSetState,
+    image_set_workflow_status: WorkflowStatus,
+    created_at: f64,
+    updated_at: f64,
+}
+
+impl WriteState {
+    pub fn in_flight(r: &UpdateResult, workflow: WorkflowStatus) -> Self {
+        Self {
+            image_set_id: r.image_set_id.clone(),
+            latest_version_id: r.latest_version_id.to_string(),
+            image_set_state: ImageSetState::Locked,
+            image_set_workflow_status: workflow,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// UpdateImageSetMetadata's output.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOutput {
+    pub datastore_id: String,
+    #[serde(flatten)]
+    pub image_set: WriteState,
+}
+
+/// One side of CopyImageSet's output.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopiedImageSet {
+    #[serde(flatten)]
+    pub image_set: WriteState,
+    pub image_set_arn: String,
+}
+
+/// CopyImageSet's output.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyOutput {
+    pub datastore_id: String,
+    pub source_image_set_properties: CopiedImageSet,
+    pub destination_image_set_properties: CopiedImageSet,
 }

@@ -1,34 +1,30 @@
 //! The HTTP front: method + path → operation (reference §2.3), with the checks every request
 //! passes first (SigV4, optional throttling fault injection, in-flight accounting). Each handler
-//! reads its inputs, validates them, calls the state and shapes the answer via `protocol`.
+//! receives its typed input (`requests`), calls the state and shapes the answer (`protocol`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::app::App;
 use super::error::{ApiError, ApiResult, ErrorKind};
 use super::faults;
 use super::front_door::FrontDoor;
-use super::pagination;
-use super::protocol::{self, json_body, ok_json, opt_str, req_str, Params};
-use super::search;
-use super::state::{
-    CopyRequest, DatastoreStatus, ImageSetState, JobStatus, MetadataUpdate, NewDatastore, NewJob,
-    WorkflowStatus,
+use super::protocol::{self, CopiedImageSet, CopyOutput, DatastoreState, UpdateOutput, WriteState};
+use super::requests::{
+    CopyImageSet, DatastoreRef, GetImageFrame, ImageSetRef, ImageSetVersion, Input, JobRef,
+    ListDatastores, ListJobs, ListVersions, ResourceArn, SearchImageSets, StartImportJob,
+    TagResource, UntagResource, UpdateImageSet,
 };
-use super::validate;
-use crate::model::constraints;
+use super::search;
+use super::state::{DatastoreStatus, ImageSetState, JobStatus, NewDatastore, WorkflowStatus};
 
 type Handler = ApiResult<Response>;
 type AppState = State<Arc<App>>;
@@ -173,144 +169,59 @@ async fn front_door(State(app): AppState, req: Request, next: Next) -> Response 
     response
 }
 
-fn params(q: &Option<String>) -> Params {
-    Params::parse(q.as_deref())
-}
-
-fn tag_map(v: &Value, member: &str) -> ApiResult<BTreeMap<String, String>> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ApiError::validation(format!("{member} must be a map of strings")))?;
-    obj.iter()
-        .map(|(k, v)| {
-            validate::tag_key(member, k)?;
-            let v = v
-                .as_str()
-                .ok_or_else(|| ApiError::validation(format!("{member}.{k} must be a string")))?;
-            validate::tag_value(member, v)?;
-            Ok((k.clone(), v.to_string()))
-        })
-        .collect()
-}
-
 // ---- data stores ----------------------------------------------------------------------------
 
-async fn create_datastore(State(app): AppState, body: Bytes) -> Handler {
-    let b = json_body(&body)?;
-    let name = opt_str(&b, "datastoreName")?;
-    if let Some(n) = &name {
-        validate::datastore_name(n)?;
-    }
-    let client_token = req_str(&b, "clientToken")?;
-    validate::client_token(&client_token)?;
-    let kms = opt_str(&b, "kmsKeyArn")?;
-    if let Some(k) = &kms {
-        validate::kms_key_arn(k)?;
-    }
-    let lambda = opt_str(&b, "lambdaAuthorizerArn")?;
-    if let Some(l) = &lambda {
-        validate::lambda_arn(l)?;
-    }
-    let format = opt_str(&b, "losslessStorageFormat")?;
-    if let Some(f) = &format {
-        validate::enum_value(
-            "losslessStorageFormat",
-            f,
-            constraints::LOSSLESS_STORAGE_FORMAT,
-        )?;
-    }
-    let tags = b.get("tags").map(|t| tag_map(t, "tags")).transpose()?;
-    let req = NewDatastore {
-        name,
-        client_token,
-        kms_key_arn: kms,
-        lambda_authorizer_arn: lambda,
-        lossless_storage_format: format,
-        tags,
-    };
+async fn create_datastore(State(app): AppState, Input(req): Input<NewDatastore>) -> Handler {
     let out = app.write(|s| {
         let ds = s.create_datastore(req, |id| app.account.datastore_arn(id));
-        Ok(json!({"datastoreId": ds.id(), "datastoreStatus": ds.info.status}))
+        Ok(DatastoreState::of(ds))
     })?;
-    Ok(ok_json(out))
+    Ok(protocol::ok(&out))
 }
 
-async fn get_datastore(State(app): AppState, Path(id): Path<String>) -> Handler {
-    validate::resource_id("datastoreId", &id)?;
+async fn get_datastore(
+    State(app): AppState,
+    Input(DatastoreRef(id)): Input<DatastoreRef>,
+) -> Handler {
     let store = app.read();
     let ds = store.datastore(&id)?;
-    Ok(ok_json(
-        json!({"datastoreProperties": protocol::datastore_properties(ds, &app.account)}),
+    Ok(protocol::ok(
+        &json!({"datastoreProperties": protocol::datastore_properties(ds, &app.account)}),
     ))
 }
 
-async fn list_datastores(State(app): AppState, RawQuery(q): RawQuery) -> Handler {
-    let p = params(&q);
-    let status = p.get("datastoreStatus");
-    if let Some(s) = status {
-        validate::enum_value("datastoreStatus", s, constraints::DATASTORE_STATUS)?;
-    }
-    let max = validate::max_results(p.get("maxResults"))?;
+async fn list_datastores(State(app): AppState, Input(r): Input<ListDatastores>) -> Handler {
     let store = app.read();
-    let all = store.list_datastores(status.and_then(|s| s.parse::<DatastoreStatus>().ok()));
-    let (page, next) = pagination::page(&all, max, p.get("nextToken"), &format!("ds:{status:?}"))?;
-    let mut out = json!({
-        "datastoreSummaries": page.iter().map(|d| protocol::datastore_summary(d, &app.account)).collect::<Vec<_>>()
-    });
-    if let Some(t) = next {
-        out["nextToken"] = json!(t);
-    }
-    Ok(ok_json(out))
+    let all = store.list_datastores(r.status);
+    let status = r.status.map(DatastoreStatus::as_str);
+    let (page, next) = r.page.of(&all, &format!("ds:{status:?}"))?;
+    let summaries = page
+        .iter()
+        .map(|d| protocol::datastore_summary(d, &app.account));
+    Ok(protocol::ok_page(
+        "datastoreSummaries",
+        summaries.collect(),
+        next,
+    ))
 }
 
-async fn delete_datastore(State(app): AppState, Path(id): Path<String>) -> Handler {
-    validate::resource_id("datastoreId", &id)?;
-    let out = app.write(|s| {
-        let ds = s.delete_datastore(&id)?;
-        Ok(json!({"datastoreId": ds.id(), "datastoreStatus": ds.info.status}))
-    })?;
-    Ok(ok_json(out))
+async fn delete_datastore(
+    State(app): AppState,
+    Input(DatastoreRef(id)): Input<DatastoreRef>,
+) -> Handler {
+    let out = app.write(|s| s.delete_datastore(&id).map(DatastoreState::of))?;
+    Ok(protocol::ok(&out))
 }
 
 // ---- import jobs ----------------------------------------------------------------------------
 
-async fn start_import_job(State(app): AppState, Path(ds): Path<String>, body: Bytes) -> Handler {
-    validate::resource_id("datastoreId", &ds)?;
-    let b = json_body(&body)?;
-    let job_name = opt_str(&b, "jobName")?;
-    if let Some(n) = &job_name {
-        validate::job_name(n)?;
-    }
-    let role = req_str(&b, "dataAccessRoleArn")?;
-    validate::role_arn(&role)?;
-    let client_token = req_str(&b, "clientToken")?;
-    validate::client_token(&client_token)?;
-    let input = req_str(&b, "inputS3Uri")?;
-    validate::s3_uri("inputS3Uri", &input)?;
-    let output = req_str(&b, "outputS3Uri")?;
-    validate::s3_uri("outputS3Uri", &output)?;
-    let owner = opt_str(&b, "inputOwnerAccountId")?;
-    if let Some(o) = &owner {
-        validate::account_id(o)?;
-    }
-    let import_configuration = b.get("importConfiguration").cloned();
-    if let Some(cfg) = &import_configuration {
-        validate_import_configuration(cfg)?;
-    }
-    let req = NewJob {
-        job_name,
-        data_access_role_arn: role,
-        client_token,
-        input_s3_uri: input,
-        output_s3_uri: output,
-        input_owner_account_id: owner,
-        import_configuration,
-    };
-    let (job, is_new) = app.write(|s| s.submit_job(&ds, req))?;
+async fn start_import_job(State(app): AppState, Input(r): Input<StartImportJob>) -> Handler {
+    let ds = r.datastore_id;
+    let (job, is_new) = app.write(|s| s.submit_job(&ds, r.job))?;
     if is_new {
         super::import::spawn_job(app.clone(), ds.clone(), job.id.clone());
     }
-    Ok(ok_json(json!({
+    Ok(protocol::ok(&json!({
         "datastoreId": ds,
         "jobId": job.id,
         "jobStatus": job.status,
@@ -318,141 +229,51 @@ async fn start_import_job(State(app): AppState, Path(ds): Path<String>, body: By
     })))
 }
 
-fn validate_import_configuration(cfg: &Value) -> ApiResult<()> {
-    let maps = cfg
-        .get("dicomJsonMetadataImportConfiguration")
-        .and_then(|c| c.get("dicomMetadataMappings"))
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            ApiError::validation("importConfiguration must be {\"dicomJsonMetadataImportConfiguration\": {\"dicomMetadataMappings\": [...]}}")
-        })?;
-    if maps.is_empty() || maps.len() > 1000 {
-        return Err(ApiError::validation(
-            "dicomMetadataMappings must have 1 to 1000 items",
-        ));
-    }
-    for m in maps {
-        for key in ["studyInstanceUID", "metadataFilePath"] {
-            if m.get(key).and_then(Value::as_str).is_none() {
-                return Err(ApiError::validation(format!(
-                    "dicomMetadataMappings items need {key}"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-async fn get_import_job(State(app): AppState, Path((ds, job)): Path<(String, String)>) -> Handler {
-    validate::resource_id("datastoreId", &ds)?;
-    validate::job_id(&job)?;
+async fn get_import_job(State(app): AppState, Input(r): Input<JobRef>) -> Handler {
     let store = app.read();
-    let job = store.job(&ds, &job)?;
-    Ok(ok_json(
-        json!({"jobProperties": protocol::job_properties(job)}),
+    let job = store.job(&r.datastore_id, &r.job_id)?;
+    Ok(protocol::ok(
+        &json!({"jobProperties": protocol::job_properties(job)}),
     ))
 }
 
-async fn list_import_jobs(
-    State(app): AppState,
-    Path(ds): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Handler {
-    validate::resource_id("datastoreId", &ds)?;
-    let p = params(&q);
-    let status = p.get("jobStatus");
-    if let Some(s) = status {
-        validate::enum_value("jobStatus", s, constraints::JOB_STATUS)?;
-    }
-    let max = validate::max_results(p.get("maxResults"))?;
+async fn list_import_jobs(State(app): AppState, Input(r): Input<ListJobs>) -> Handler {
+    let ds = &r.datastore_id;
     let store = app.read();
-    let jobs = store.list_jobs(&ds, status.and_then(|s| s.parse::<JobStatus>().ok()))?;
-    let (page, next) = pagination::page(
-        &jobs,
-        max,
-        p.get("nextToken"),
-        &format!("jobs:{ds}:{status:?}"),
-    )?;
-    let mut out =
-        json!({"jobSummaries": page.iter().map(|j| protocol::job_summary(j)).collect::<Vec<_>>()});
-    if let Some(t) = next {
-        out["nextToken"] = json!(t);
-    }
-    Ok(ok_json(out))
+    let jobs = store.list_jobs(ds, r.status)?;
+    let status = r.status.map(JobStatus::as_str);
+    let (page, next) = r.page.of(&jobs, &format!("jobs:{ds}:{status:?}"))?;
+    let summaries = page.iter().map(|j| protocol::job_summary(j));
+    Ok(protocol::ok_page("jobSummaries", summaries.collect(), next))
 }
 
 // ---- tags -----------------------------------------------------------------------------------
 
-async fn tag_resource(State(app): AppState, Path(arn): Path<String>, body: Bytes) -> Handler {
-    validate::resource_arn(&arn)?;
-    let b = json_body(&body)?;
-    let tags = tag_map(validate::required("tags", b.get("tags"))?, "tags")?;
-    app.write(|s| s.tag_resource(&arn, tags))?;
-    Ok(ok_json(json!({})))
+async fn tag_resource(State(app): AppState, Input(r): Input<TagResource>) -> Handler {
+    app.write(|s| s.tag_resource(&r.arn, r.tags))?;
+    Ok(protocol::ok(&json!({})))
 }
 
-async fn untag_resource(
-    State(app): AppState,
-    Path(arn): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Handler {
-    validate::resource_arn(&arn)?;
-    let keys = params(&q).all("tagKeys");
-    if keys.len() > 200 {
-        return Err(ApiError::validation("tagKeys must have at most 200 items"));
-    }
-    if q.as_deref().is_none_or(|q| !q.contains("tagKeys")) {
-        validate::required::<Value>("tagKeys", None)?;
-    }
-    for k in &keys {
-        validate::tag_key("tagKeys", k)?;
-    }
-    app.write(|s| s.untag_resource(&arn, &keys))?;
-    Ok(ok_json(json!({})))
+async fn untag_resource(State(app): AppState, Input(r): Input<UntagResource>) -> Handler {
+    app.write(|s| s.untag_resource(&r.arn, &r.keys))?;
+    Ok(protocol::ok(&json!({})))
 }
 
-async fn list_tags(State(app): AppState, Path(arn): Path<String>) -> Handler {
-    validate::resource_arn(&arn)?;
+async fn list_tags(State(app): AppState, Input(ResourceArn(arn)): Input<ResourceArn>) -> Handler {
     let tags = app.read().list_tags(&arn)?;
-    Ok(ok_json(json!({"tags": tags})))
+    Ok(protocol::ok(&json!({"tags": tags})))
 }
 
 // ---- image sets -----------------------------------------------------------------------------
 
-fn ids(ds: &str, is: &str) -> ApiResult<()> {
-    validate::resource_id("datastoreId", ds)?;
-    validate::resource_id("imageSetId", is)
-}
-
-fn version_param(p: &Params, key: &str, member: &str) -> ApiResult<Option<String>> {
-    let v = p.get(key).map(str::to_owned);
-    if let Some(v) = &v {
-        validate::version_id(member, v)?;
-    }
-    Ok(v)
-}
-
-async fn search_image_sets(
-    State(app): AppState,
-    Path(ds): Path<String>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Handler {
-    validate::resource_id("datastoreId", &ds)?;
-    let p = params(&q);
-    let max = validate::max_results(p.get("maxResults"))?;
-    let criteria = Value::Object(json_body(&body)?);
-    let query = search::parse(&criteria)?;
+async fn search_image_sets(State(app): AppState, Input(r): Input<SearchImageSets>) -> Handler {
+    let (ds, criteria) = (&r.datastore_id, &r.criteria);
+    let query = search::parse(criteria)?;
     let store = app.read();
-    let datastore = store.live_datastore(&ds)?;
+    let datastore = store.live_datastore(ds)?;
     let hits = search::run(datastore, &query);
     // Only the page returned is shaped into JSON.
-    let (page, next) = pagination::page(
-        &hits,
-        max,
-        p.get("nextToken"),
-        &format!("search:{ds}:{criteria}"),
-    )?;
+    let (page, next) = r.page.of(&hits, &format!("search:{ds}:{criteria}"))?;
     let page: Vec<Value> = page.into_iter().map(protocol::search_summary).collect();
     let mut out = json!({
         "imageSetsMetadataSummaries": page,
@@ -468,67 +289,46 @@ async fn search_image_sets(
     if let Some(t) = next {
         out["nextToken"] = json!(t);
     }
-    Ok(ok_json(out))
+    Ok(protocol::ok(&out))
 }
 
-async fn get_image_set(
-    State(app): AppState,
-    Path((ds, is)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Handler {
-    ids(&ds, &is)?;
-    let version = version_param(&params(&q), "version", "versionId")?;
+async fn get_image_set(State(app): AppState, Input(r): Input<ImageSetVersion>) -> Handler {
+    let (ds, is) = r.ids.pair();
     let store = app.read();
-    let set = store.image_set(&ds, &is)?;
-    let v = set.version(version.as_deref()).ok_or_else(|| {
+    let set = store.image_set(ds, is)?;
+    let version = r.version.as_deref();
+    let v = set.version(version).ok_or_else(|| {
         ApiError::not_found(format!(
             "Version {} of image set {is} does not exist",
-            version.as_deref().unwrap_or("")
+            version.unwrap_or("")
         ))
     })?;
-    Ok(ok_json(protocol::image_set_properties(
-        &ds,
+    Ok(protocol::ok(&protocol::image_set_properties(
+        ds,
         set,
         v,
         &app.account,
     )))
 }
 
-async fn get_image_set_metadata(
-    State(app): AppState,
-    Path((ds, is)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Handler {
-    ids(&ds, &is)?;
-    let version = version_param(&params(&q), "version", "versionId")?;
+async fn get_image_set_metadata(State(app): AppState, Input(r): Input<ImageSetVersion>) -> Handler {
     let store = app.read();
-    protocol::gzip_json(store.image_set_metadata(&ds, &is, version.as_deref())?)
+    let (ds, is) = r.ids.pair();
+    let doc = store.image_set_metadata(ds, is, r.version.as_deref())?;
+    protocol::gzip_json(doc)
 }
 
-async fn get_image_frame(
-    State(app): AppState,
-    Path((ds, is)): Path<(String, String)>,
-    body: Bytes,
-) -> Handler {
-    ids(&ds, &is)?;
-    let b = json_body(&body)?;
-    let frame_id = req_str(&b, "imageFrameId")?;
-    validate::resource_id("imageFrameInformation.imageFrameId", &frame_id)?;
-    let (blob, ts) = app.read().image_frame(&ds, &is, &frame_id)?;
+async fn get_image_frame(State(app): AppState, Input(r): Input<GetImageFrame>) -> Handler {
+    let (ds, is) = r.ids.pair();
+    let (blob, ts) = app.read().image_frame(ds, is, &r.image_frame_id)?;
     // The response shares the stored bytes (no copy).
     Ok(protocol::frame(Body::from(blob.bytes), &ts))
 }
 
-async fn list_image_set_versions(
-    State(app): AppState,
-    Path((ds, is)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Handler {
-    ids(&ds, &is)?;
-    let p = params(&q);
-    let max = validate::max_results(p.get("maxResults"))?;
+async fn list_image_set_versions(State(app): AppState, Input(r): Input<ListVersions>) -> Handler {
+    let (ds, is) = r.ids.pair();
     let store = app.read();
-    let set = store.image_set(&ds, &is)?;
+    let set = store.image_set(ds, is)?;
     // Newest version first.
     let all: Vec<Value> = set
         .versions
@@ -536,184 +336,58 @@ async fn list_image_set_versions(
         .rev()
         .map(|v| protocol::version_properties(set, v))
         .collect();
-    let (page, next) = pagination::page(
-        &all,
-        max,
-        p.get("nextToken"),
-        &format!("versions:{ds}:{is}"),
-    )?;
-    let mut out = json!({"imageSetPropertiesList": page});
-    if let Some(t) = next {
-        out["nextToken"] = json!(t);
-    }
-    Ok(ok_json(out))
-}
-
-/// Decodes one base64 DICOMUpdates blob into its JSON document (1..=30000 bytes).
-fn update_blob(updates: &Map<String, Value>, key: &str) -> ApiResult<Option<Value>> {
-    let Some(v) = updates.get(key) else {
-        return Ok(None);
-    };
-    let b64 = v.as_str().ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::Serialization,
-            format!("DICOMUpdates.{key} must be a base64 string"),
-        )
-    })?;
-    let raw = STANDARD.decode(b64).map_err(|_| {
-        ApiError::new(
-            ErrorKind::Serialization,
-            format!("DICOMUpdates.{key} is not valid base64"),
-        )
-    })?;
-    if raw.is_empty() || raw.len() > constraints::MAX_UPDATE_BLOB {
-        return Err(ApiError::constraint(
-            &format!("updateImageSetMetadataUpdates.DICOMUpdates.{key}"),
-            &format!("{} bytes", raw.len()),
-            "Member must have length between 1 and 30000, inclusive",
-        ));
-    }
-    serde_json::from_slice(&raw).map(Some).map_err(|e| {
-        ApiError::validation(format!("DICOMUpdates.{key} is not a JSON document: {e}"))
-    })
+    let (page, next) = r.page.of(&all, &format!("versions:{ds}:{is}"))?;
+    Ok(protocol::ok_page("imageSetPropertiesList", page, next))
 }
 
 async fn update_image_set_metadata(
     State(app): AppState,
-    Path((ds, is)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
+    Input(r): Input<UpdateImageSet>,
 ) -> Handler {
-    ids(&ds, &is)?;
-    let p = params(&q);
-    let latest = version_param(&p, "latestVersion", "latestVersionId")?
-        .ok_or_else(|| validate::required::<str>("latestVersionId", None).unwrap_err())?;
-    let force = p.bool("force")?;
-    let include_study = p.bool("includeStudyImageSets")?;
-    let b = json_body(&body)?;
-    let update = match (b.get("DICOMUpdates"), opt_str(&b, "revertToVersionId")?) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::validation(
-                "Provide either DICOMUpdates or revertToVersionId, not both",
-            ))
-        }
-        (None, None) => {
-            return Err(ApiError::validation(
-                "updateImageSetMetadataUpdates must set DICOMUpdates or revertToVersionId",
-            ))
-        }
-        (None, Some(to)) => {
-            validate::version_id("revertToVersionId", &to)?;
-            MetadataUpdate::Revert(to)
-        }
-        (Some(u), None) => {
-            let u = u.as_object().ok_or_else(|| {
-                ApiError::new(ErrorKind::Serialization, "DICOMUpdates must be an object")
-            })?;
-            let removable = update_blob(u, "removableAttributes")?;
-            let updatable = update_blob(u, "updatableAttributes")?;
-            if removable.is_none() && updatable.is_none() {
-                return Err(ApiError::validation(
-                    "DICOMUpdates must carry removableAttributes or updatableAttributes",
-                ));
-            }
-            MetadataUpdate::Dicom {
-                removable,
-                updatable,
-            }
-        }
-    };
-    let r = app.write(|s| s.update_image_set(&ds, &is, &latest, force, include_study, update))?;
-    let mut out = protocol::write_result(&r, WorkflowStatus::Updating);
-    out.insert("datastoreId".into(), json!(ds));
-    Ok(ok_json(Value::Object(out)))
-}
-
-async fn copy_image_set(
-    State(app): AppState,
-    Path((ds, is)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Handler {
-    ids(&ds, &is)?;
-    let p = params(&q);
-    let force = p.bool("force")?;
-    let promote = p.bool("promoteToPrimary")?;
-    let b = json_body(&body)?;
-    let source = validate::required(
-        "copyImageSetInformation.sourceImageSet",
-        b.get("sourceImageSet"),
-    )?
-    .as_object()
-    .ok_or_else(|| ApiError::new(ErrorKind::Serialization, "sourceImageSet must be an object"))?;
-    let source_latest = req_str(source, "latestVersionId")?;
-    validate::version_id("sourceImageSet.latestVersionId", &source_latest)?;
-    let copiable = match source.get("DICOMCopies") {
-        None => None,
-        Some(c) => {
-            let raw = c
-                .get("copiableAttributes")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    ApiError::validation("DICOMCopies.copiableAttributes is required")
-                })?;
-            if raw.is_empty() || raw.chars().count() > constraints::MAX_COPIABLE {
-                return Err(ApiError::validation(
-                    "copiableAttributes must have length between 1 and 260000",
-                ));
-            }
-            Some(serde_json::from_str::<Value>(raw).map_err(|e| {
-                ApiError::validation(format!("copiableAttributes is not a JSON document: {e}"))
-            })?)
-        }
-    };
-    let destination = match b.get("destinationImageSet") {
-        None => None,
-        Some(d) => {
-            let d = d.as_object().ok_or_else(|| {
-                ApiError::new(
-                    ErrorKind::Serialization,
-                    "destinationImageSet must be an object",
-                )
-            })?;
-            let id = req_str(d, "imageSetId")?;
-            validate::resource_id("destinationImageSet.imageSetId", &id)?;
-            let latest = req_str(d, "latestVersionId")?;
-            validate::version_id("destinationImageSet.latestVersionId", &latest)?;
-            Some((id, latest))
-        }
-    };
-    let req = CopyRequest {
-        source_latest_version: source_latest,
-        copiable,
-        destination,
+    let UpdateImageSet {
+        ids,
+        latest_version,
         force,
-        promote_to_primary: promote,
-    };
-    let r = app.write(|s| s.copy_image_set(&ds, &is, req))?;
-    let mut src = protocol::write_result(&r.source, WorkflowStatus::CopyingWithReadOnlyAccess);
-    let mut dst = protocol::write_result(&r.destination, WorkflowStatus::Copying);
-    src.insert(
-        "imageSetArn".into(),
-        json!(app.account.image_set_arn(&ds, &is)),
-    );
-    dst.insert(
-        "imageSetArn".into(),
-        json!(app.account.image_set_arn(&ds, &r.destination.image_set_id)),
-    );
-    Ok(ok_json(json!({
-        "datastoreId": ds,
-        "sourceImageSetProperties": src,
-        "destinationImageSetProperties": dst,
-    })))
+        include_study,
+        update,
+    } = r;
+    let (ds, is) = (ids.datastore_id, ids.image_set_id);
+    let written =
+        app.write(|s| s.update_image_set(&ds, &is, &latest_version, force, include_study, update))?;
+    Ok(protocol::ok(&UpdateOutput {
+        datastore_id: ds,
+        image_set: WriteState::in_flight(&written, WorkflowStatus::Updating),
+    }))
 }
 
-async fn delete_image_set(State(app): AppState, Path((ds, is)): Path<(String, String)>) -> Handler {
-    ids(&ds, &is)?;
-    app.write(|s| s.delete_image_set(&ds, &is))?;
-    Ok(ok_json(json!({
-        "datastoreId": ds,
-        "imageSetId": is,
+async fn copy_image_set(State(app): AppState, Input(r): Input<CopyImageSet>) -> Handler {
+    let (ds, is) = (r.ids.datastore_id, r.ids.image_set_id);
+    let written = app.write(|s| s.copy_image_set(&ds, &is, r.copy))?;
+    let side = |id: &str, result, workflow| CopiedImageSet {
+        image_set: WriteState::in_flight(result, workflow),
+        image_set_arn: app.account.image_set_arn(&ds, id),
+    };
+    Ok(protocol::ok(&CopyOutput {
+        source_image_set_properties: side(
+            &is,
+            &written.source,
+            WorkflowStatus::CopyingWithReadOnlyAccess,
+        ),
+        destination_image_set_properties: side(
+            &written.destination.image_set_id,
+            &written.destination,
+            WorkflowStatus::Copying,
+        ),
+        datastore_id: ds.clone(),
+    }))
+}
+
+async fn delete_image_set(State(app): AppState, Input(r): Input<ImageSetRef>) -> Handler {
+    let (ds, is) = r.pair();
+    app.write(|s| s.delete_image_set(ds, is))?;
+    Ok(protocol::ok(&json!({
+        "datastoreId": r.datastore_id,
+        "imageSetId": r.image_set_id,
         "imageSetState": ImageSetState::Locked,
         "imageSetWorkflowStatus": WorkflowStatus::Deleting,
     })))

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use super::app::App;
 use super::error::ApiError;
 use super::faults::FaultPlan;
-use super::front_door::{AllowedHosts, FrontDoor};
+use super::front_door::{AllowedHosts, BadAllowedHost, FrontDoor};
 use super::persist::{OpenError, Persistence};
 use super::quotas::QuotaMode;
 use super::sigv4::Verifier;
@@ -90,6 +90,8 @@ pub enum StartError {
     Thread(std::io::Error),
     #[error("{0}")]
     Config(String),
+    #[error(transparent)]
+    AllowedHost(#[from] BadAllowedHost),
 }
 
 /// The well-known pair every example uses: fine on loopback, not on a reachable address.
@@ -237,7 +239,7 @@ fn door_for(config: &LocalConfig, addr: SocketAddr) -> Result<FrontDoor, StartEr
     }
     Ok(FrontDoor {
         verifier: Verifier::new(&config.credentials, &config.region),
-        hosts: AllowedHosts::new(addr, &config.allowed_hosts).map_err(StartError::Config)?,
+        hosts: AllowedHosts::new(addr, &config.allowed_hosts)?,
         body_timeout: config.idle_timeout,
     })
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::document::{self, Object};
 use super::error::{ApiError, ApiResult};
-use super::import::levels::Level;
+use crate::dicom::levels::Level;
 use crate::dicom::update_rules;
 
 /// The constraints on one attribute placed at `level` (shared with the workflows' checks).
@@ -33,72 +33,100 @@ fn allowed_keys(obj: &Object, allowed: &[&str], what: &str) -> ApiResult<()> {
     }
 }
 
-fn update_attrs(
-    target: &mut Object,
-    attrs: &Value,
-    level: Level,
-    force: bool,
-    what: &str,
-) -> ApiResult<()> {
-    for (k, v) in as_object(attrs, what)? {
-        check_attribute(level, k, v, force)?;
-        target.insert(k.clone(), v.clone());
-    }
-    Ok(())
-}
-
-fn remove_attrs(
-    target: &mut Object,
-    attrs: &Value,
-    level: Level,
-    force: bool,
-    what: &str,
-) -> ApiResult<()> {
-    for (k, v) in as_object(attrs, what)? {
-        check_attribute(level, k, &Value::Null, force)?;
-        match target.get(k) {
-            None => {
-                return Err(invalid(format!(
-                    "Cannot remove {k} from {what}: attribute is not present"
-                )))
-            }
-            // The document gives the value to remove; it has to be the current one.
-            Some(current) if !v.is_null() && current != v => {
-                return Err(invalid(format!(
-                "Cannot remove {k} from {what}: the given value does not match the current value"
-            )))
-            }
-            _ => {
-                target.remove(k);
-            }
-        }
-    }
-    Ok(())
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     Update,
     Remove,
 }
 
+/// How one update document changes attributes.
+#[derive(Clone, Copy)]
+struct Edit {
+    mode: Mode,
+    force: bool,
+}
+
+impl Edit {
+    /// Sets, or removes, the attributes of `attrs` in `target`, each within the constraints of
+    /// `level`. A removal may give the value to remove; it has to be the current one.
+    fn attrs(self, target: &mut Object, attrs: &Value, level: Level, what: &str) -> ApiResult<()> {
+        for (k, v) in as_object(attrs, what)? {
+            if self.mode == Mode::Update {
+                check_attribute(level, k, v, self.force)?;
+                target.insert(k.clone(), v.clone());
+                continue;
+            }
+            check_attribute(level, k, &Value::Null, self.force)?;
+            match target.get(k) {
+                None => {
+                    return Err(invalid(format!(
+                        "Cannot remove {k} from {what}: attribute is not present"
+                    )))
+                }
+                Some(current) if !v.is_null() && current != v => {
+                    return Err(invalid(format!(
+                        "Cannot remove {k} from {what}: the given value does not match the current value"
+                    )))
+                }
+                _ => {
+                    target.remove(k);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one series or instance entry of the document to the stored entry `key` of
+    /// `parent`: an empty entry in a removal removes the stored one, otherwise its DICOM
+    /// attributes change. Returns the stored entry when it stays.
+    fn entry<'a>(
+        self,
+        parent: &'a mut Object,
+        key: &str,
+        change: &Object,
+        level: Level,
+        what: &str,
+        missing: String,
+    ) -> ApiResult<Option<&'a mut Value>> {
+        if self.mode == Mode::Remove && change.is_empty() {
+            return parent
+                .remove(key)
+                .map(|_| None)
+                .ok_or_else(|| invalid(missing));
+        }
+        let entry = parent.get_mut(key).ok_or_else(|| invalid(missing))?;
+        if let Some(d) = change.get("DICOM") {
+            self.attrs(dicom_of(entry, what)?, d, level, what)?;
+        }
+        Ok(Some(entry))
+    }
+}
+
+/// The `DICOM` attributes of a stored series or instance entry (created empty when absent).
+fn dicom_of<'a>(entry: &'a mut Value, what: &str) -> ApiResult<&'a mut Object> {
+    entry
+        .as_object_mut()
+        .map(|t| {
+            t.entry("DICOM")
+                .or_insert_with(|| Value::Object(Map::new()))
+        })
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| ApiError::internal(format!("malformed {what}")))
+}
+
 /// Applies one updatable/removable document (already JSON) to `doc`.
-fn apply(doc: &mut Value, change: &Value, mode: Mode, force: bool) -> ApiResult<()> {
+fn apply(doc: &mut Value, change: &Value, edit: Edit) -> ApiResult<()> {
     let change = as_object(change, "the update document")?;
     allowed_keys(
         change,
         &["SchemaVersion", "Patient", "Study"],
         "the update document",
     )?;
-    let attrs = |obj: &mut Object, v: &Value, level: Level, what: &str| match mode {
-        Mode::Update => update_attrs(obj, v, level, force, what),
-        Mode::Remove => remove_attrs(obj, v, level, force, what),
-    };
     if let Some(p) = change.get("Patient") {
         let p = as_object(p, "Patient")?;
         allowed_keys(p, &["DICOM"], "Patient")?;
         if let Some(d) = p.get("DICOM") {
-            attrs(document::patient_mut(doc), d, Level::Patient, "Patient")?;
+            edit.attrs(document::patient_mut(doc), d, Level::Patient, "Patient")?;
         }
     }
     let Some(study) = change.get("Study") else {
@@ -107,69 +135,34 @@ fn apply(doc: &mut Value, change: &Value, mode: Mode, force: bool) -> ApiResult<
     let study = as_object(study, "Study")?;
     allowed_keys(study, &["DICOM", "Series"], "Study")?;
     if let Some(d) = study.get("DICOM") {
-        attrs(document::study_mut(doc), d, Level::Study, "Study")?;
+        edit.attrs(document::study_mut(doc), d, Level::Study, "Study")?;
     }
     let Some(series) = study.get("Series") else {
         return Ok(());
     };
     for (series_uid, s) in as_object(series, "Study.Series")? {
-        let s = as_object(s, &format!("series {series_uid}"))?;
-        allowed_keys(s, &["DICOM", "Instances"], &format!("series {series_uid}"))?;
+        let what = format!("series {series_uid}");
+        let s = as_object(s, &what)?;
+        allowed_keys(s, &["DICOM", "Instances"], &what)?;
+        let missing = format!("Series {series_uid} does not exist in this image set");
         let all_series = document::series_map_mut(doc);
-        let Some(target) = all_series.get_mut(series_uid) else {
-            return Err(ApiError::validation(format!(
-                "Series {series_uid} does not exist in this image set"
-            )));
-        };
-        if mode == Mode::Remove && s.is_empty() {
-            all_series.remove(series_uid);
+        let Some(target) = edit.entry(all_series, series_uid, s, Level::Series, &what, missing)?
+        else {
             continue;
-        }
-        if let Some(d) = s.get("DICOM") {
-            let obj = target
-                .as_object_mut()
-                .map(|t| {
-                    t.entry("DICOM")
-                        .or_insert_with(|| Value::Object(Map::new()))
-                })
-                .and_then(Value::as_object_mut)
-                .ok_or_else(|| ApiError::internal("malformed series"))?;
-            attrs(obj, d, Level::Series, &format!("series {series_uid}"))?;
-        }
+        };
         let Some(instances) = s.get("Instances") else {
             continue;
         };
         for (sop, inst) in as_object(instances, "Instances")? {
-            let inst = as_object(inst, &format!("instance {sop}"))?;
-            allowed_keys(inst, &["DICOM"], &format!("instance {sop}"))?;
+            let what = format!("instance {sop}");
+            let inst = as_object(inst, &what)?;
+            allowed_keys(inst, &["DICOM"], &what)?;
+            let missing = format!("Instance {sop} does not exist in series {series_uid}");
             let insts = target
                 .get_mut("Instances")
                 .and_then(Value::as_object_mut)
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "Instance {sop} does not exist in series {series_uid}"
-                    ))
-                })?;
-            let Some(existing) = insts.get_mut(sop) else {
-                return Err(invalid(format!(
-                    "Instance {sop} does not exist in series {series_uid}"
-                )));
-            };
-            if mode == Mode::Remove && inst.is_empty() {
-                insts.remove(sop);
-                continue;
-            }
-            if let Some(d) = inst.get("DICOM") {
-                let obj = existing
-                    .as_object_mut()
-                    .map(|t| {
-                        t.entry("DICOM")
-                            .or_insert_with(|| Value::Object(Map::new()))
-                    })
-                    .and_then(Value::as_object_mut)
-                    .ok_or_else(|| ApiError::internal("malformed instance"))?;
-                attrs(obj, d, Level::Instance, &format!("instance {sop}"))?;
-            }
+                .ok_or_else(|| invalid(missing.clone()))?;
+            edit.entry(insts, sop, inst, Level::Instance, &what, missing)?;
         }
     }
     Ok(())
@@ -210,10 +203,24 @@ pub fn apply_dicom_updates(
 ) -> ApiResult<Value> {
     let mut next = doc.clone();
     if let Some(r) = removable {
-        apply(&mut next, r, Mode::Remove, force)?;
+        apply(
+            &mut next,
+            r,
+            Edit {
+                mode: Mode::Remove,
+                force,
+            },
+        )?;
     }
     if let Some(u) = updatable {
-        apply(&mut next, u, Mode::Update, force)?;
+        apply(
+            &mut next,
+            u,
+            Edit {
+                mode: Mode::Update,
+                force,
+            },
+        )?;
     }
     if force {
         rekey(&mut next);

@@ -1,6 +1,10 @@
 //! Server-side validation: the model's constraints (`crate::model::constraints`) turned into
 //! ValidationException with AWS's message format, naming the member and the rule.
 
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
 use crate::model::constraints::{self, Shape};
 
 use super::error::{ApiError, ApiResult};
@@ -88,15 +92,81 @@ pub fn enum_value(member: &str, value: &str, allowed: &[&str]) -> ApiResult<()> 
     }
 }
 
-pub fn required<'a, T>(member: &str, value: Option<&'a T>) -> ApiResult<&'a T>
-where
-    T: ?Sized,
-{
+/// A required member: absent (or null) is AWS's not-null ValidationException.
+pub fn required<T>(member: &str, value: Option<T>) -> ApiResult<T> {
     value.ok_or_else(|| {
         ApiError::validation(format!(
             "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
         ))
     })
+}
+
+/// A tag map: every key and value within the model's shapes.
+pub fn tags(member: &str, tags: &BTreeMap<String, String>) -> ApiResult<()> {
+    tags.iter().try_for_each(|(k, v)| {
+        tag_key(member, k)?;
+        tag_value(member, v)
+    })
+}
+
+/// UntagResource's `tagKeys`: given (even empty), at most 200, each a tag key.
+pub fn tag_keys(keys: &[String], given: bool) -> ApiResult<()> {
+    if keys.len() > 200 {
+        return Err(ApiError::validation("tagKeys must have at most 200 items"));
+    }
+    if !given {
+        required::<()>("tagKeys", None)?;
+    }
+    keys.iter().try_for_each(|k| tag_key("tagKeys", k))
+}
+
+/// A decoded DICOMUpdates document (`key` names it): 1 to 30000 bytes.
+pub fn update_document_size(key: &str, len: usize) -> ApiResult<()> {
+    if len == 0 || len > constraints::MAX_UPDATE_BLOB {
+        return Err(ApiError::constraint(
+            &format!("updateImageSetMetadataUpdates.DICOMUpdates.{key}"),
+            &format!("{len} bytes"),
+            "Member must have length between 1 and 30000, inclusive",
+        ));
+    }
+    Ok(())
+}
+
+/// CopyImageSet's `copiableAttributes`: 1 to 260000 characters.
+pub fn copiable_attributes(raw: &str) -> ApiResult<()> {
+    if raw.is_empty() || raw.chars().count() > constraints::MAX_COPIABLE {
+        return Err(ApiError::validation(
+            "copiableAttributes must have length between 1 and 260000",
+        ));
+    }
+    Ok(())
+}
+
+/// StartDICOMImportJob's `importConfiguration`: 1 to 1000 DICOM JSON metadata mappings, each
+/// naming its study and metadata file. Kept as the document the client sent (it is echoed back).
+pub fn import_configuration(cfg: &Value) -> ApiResult<()> {
+    let maps = cfg
+        .get("dicomJsonMetadataImportConfiguration")
+        .and_then(|c| c.get("dicomMetadataMappings"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            ApiError::validation("importConfiguration must be {\"dicomJsonMetadataImportConfiguration\": {\"dicomMetadataMappings\": [...]}}")
+        })?;
+    if maps.is_empty() || maps.len() > 1000 {
+        return Err(ApiError::validation(
+            "dicomMetadataMappings must have 1 to 1000 items",
+        ));
+    }
+    for m in maps {
+        for key in ["studyInstanceUID", "metadataFilePath"] {
+            if m.get(key).and_then(Value::as_str).is_none() {
+                return Err(ApiError::validation(format!(
+                    "dicomMetadataMappings items need {key}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

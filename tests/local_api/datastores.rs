@@ -55,12 +55,7 @@ async fn datastore_lifecycle_paging_and_tags() {
     assert!(first_page.next_token().is_some());
 
     // Tags: from creation, added, removed.
-    let tags = c
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let tags = list_tags(c, &arn).await.unwrap();
     assert_eq!(tags.tags().get("team").map(String::as_str), Some("imaging"));
     c.tag_resource()
         .resource_arn(&arn)
@@ -74,12 +69,7 @@ async fn datastore_lifecycle_paging_and_tags() {
         .send()
         .await
         .unwrap();
-    let tags = c
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let tags = list_tags(c, &arn).await.unwrap();
     assert_eq!(tags.tags().len(), 1);
     assert_eq!(tags.tags().get("env").map(String::as_str), Some("ci"));
 
@@ -107,22 +97,15 @@ async fn datastore_lifecycle_paging_and_tags() {
 #[tokio::test(flavor = "multi_thread")]
 async fn create_is_idempotent_on_client_token() {
     let env = start();
-    let a = env
-        .client
-        .create_datastore()
-        .datastore_name("x")
-        .client_token("tok-1")
-        .send()
-        .await
-        .unwrap();
-    let b = env
-        .client
-        .create_datastore()
-        .datastore_name("x")
-        .client_token("tok-1")
-        .send()
-        .await
-        .unwrap();
+    let create = || {
+        env.client
+            .create_datastore()
+            .datastore_name("x")
+            .client_token("tok-1")
+            .send()
+    };
+    let a = create().await.unwrap();
+    let b = create().await.unwrap();
     assert_eq!(a.datastore_id(), b.datastore_id());
     let all = env.client.list_datastores().send().await.unwrap();
     assert_eq!(all.datastore_summaries().len(), 1);
@@ -162,16 +145,9 @@ async fn creating_state_is_observable_with_a_transition_delay() {
         ..Default::default()
     });
     let id = create_datastore(&env.client, "slow").await;
-    let p = env
-        .client
-        .get_datastore()
-        .datastore_id(&id)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        p.datastore_properties().unwrap().datastore_status(),
-        &DatastoreStatus::Creating
+        datastore_status(&env.client, &id).await,
+        DatastoreStatus::Creating
     );
     // Imports need ACTIVE.
     let e = env
@@ -186,15 +162,8 @@ async fn creating_state_is_observable_with_a_transition_delay() {
         .unwrap_err();
     assert_eq!(err_of(&e), ("ConflictException".into(), 409));
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let p = env
-        .client
-        .get_datastore()
-        .datastore_id(&id)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        p.datastore_properties().unwrap().datastore_status(),
-        &DatastoreStatus::Active
+        datastore_status(&env.client, &id).await,
+        DatastoreStatus::Active
     );
 }

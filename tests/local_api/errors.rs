@@ -1,6 +1,3 @@
-use std::io::{Read, Write};
-
-use aws_sdk_medicalimaging::types::ImageFrameInformation;
 use healthimaging_mcp::local::LocalConfig;
 
 use crate::common::*;
@@ -36,11 +33,7 @@ async fn validation_and_not_found() {
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
 
     let ds = seeded(&env).await;
-    let e = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id("f".repeat(32))
-        .send()
+    let e = get_image_set(c, &ds, &"f".repeat(32), None)
         .await
         .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
@@ -53,26 +46,9 @@ async fn validation_and_not_found() {
         .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
     let any = all_image_sets(c, &ds).await[0].image_set_id().to_string();
-    let e = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&any)
-        .version_id("99")
-        .send()
-        .await
-        .unwrap_err();
+    let e = get_image_set(c, &ds, &any, Some("99")).await.unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
-    let e = c
-        .get_image_frame()
-        .datastore_id(&ds)
-        .image_set_id(&any)
-        .image_frame_information(
-            ImageFrameInformation::builder()
-                .image_frame_id("a".repeat(32))
-                .build()
-                .unwrap(),
-        )
-        .send()
+    let e = image_frame(c, &ds, &any, &"a".repeat(32))
         .await
         .unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
@@ -100,23 +76,21 @@ async fn validation_and_not_found() {
     assert_eq!(err_of(&e).1, 400);
     // DICOMUpdates over 30000 bytes.
     let big = serde_json::json!({"Study": {"DICOM": {"StudyDescription": "x".repeat(30_001)}}});
-    let e = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&any)
-        .latest_version_id("1")
-        .update_image_set_metadata_updates(
-            aws_sdk_medicalimaging::types::MetadataUpdates::DicomUpdates(
-                aws_sdk_medicalimaging::types::DicomUpdates::builder()
-                    .updatable_attributes(aws_sdk_medicalimaging::primitives::Blob::new(
-                        big.to_string(),
-                    ))
-                    .build(),
-            ),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let e = update_metadata(
+        c,
+        &ds,
+        &any,
+        "1",
+        aws_sdk_medicalimaging::types::MetadataUpdates::DicomUpdates(
+            aws_sdk_medicalimaging::types::DicomUpdates::builder()
+                .updatable_attributes(aws_sdk_medicalimaging::primitives::Blob::new(
+                    big.to_string(),
+                ))
+                .build(),
+        ),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
     // Tag keys may not start with aws:
     let arn = format!("arn:aws:medical-imaging:us-east-1:123456789012:datastore/{ds}");
@@ -150,14 +124,7 @@ async fn sigv4_is_verified() {
     assert_eq!(err_of(&e), ("UnrecognizedClientException".into(), 403));
 
     // No Authorization header at all.
-    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    write!(
-        s,
-        "GET /datastore HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
+    let resp = unsigned_get(&env, "/datastore");
     assert!(resp.starts_with("HTTP/1.1 403"), "{resp}");
     assert!(
         resp.to_ascii_lowercase()
@@ -202,15 +169,7 @@ async fn throttling_can_be_injected() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_routes_are_404() {
     let env = start();
-    let url = env.server.endpoint_url();
-    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    write!(
-        s,
-        "GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
+    let resp = unsigned_get(&env, "/nope");
     // Authentication comes first, as at AWS's front door.
     assert!(resp.starts_with("HTTP/1.1 403"), "{resp}");
 }

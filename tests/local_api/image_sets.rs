@@ -53,26 +53,55 @@ fn removals(doc: serde_json::Value) -> MetadataUpdates {
     )
 }
 
+/// CopyImageSetInformation from version 1 of the source (its `copiable` attributes, or all of
+/// it) into a new image set, or `into` (image set, latest version) an existing one.
+fn copy_info(
+    copiable: Option<&serde_json::Value>,
+    into: Option<(&str, &str)>,
+) -> CopyImageSetInformation {
+    let copies = copiable.map(|c| {
+        MetadataCopies::builder()
+            .copiable_attributes(c.to_string())
+            .build()
+            .unwrap()
+    });
+    let source = CopySourceImageSetInformation::builder()
+        .latest_version_id("1")
+        .set_dicom_copies(copies)
+        .build()
+        .unwrap();
+    let destination = into.map(|(id, latest)| {
+        CopyDestinationImageSet::builder()
+            .image_set_id(id)
+            .latest_version_id(latest)
+            .build()
+            .unwrap()
+    });
+    CopyImageSetInformation::builder()
+        .source_image_set(source)
+        .set_destination_image_set(destination)
+        .build()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn update_versions_conflict_and_revert() {
     let env = start();
     let ds = seeded(&env).await;
     let c = &env.client;
     let is = set_of_patient(&env, &ds, "HI-PAT-A", "CT").await;
+    let (ds_id, is_id) = (ds.as_str(), is.as_str());
+    let update = move |latest, change| update_metadata(c, ds_id, is_id, latest, change);
 
-    let out = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("1")
-        .update_image_set_metadata_updates(updates(json!({
+    let out = update(
+        "1",
+        updates(json!({
             "SchemaVersion": "1.1",
             "Patient": {"DICOM": {"PatientName": "DOE^JOHN"}},
             "Study": {"DICOM": {"StudyDescription": "CT CHEST W/O"}}
-        })))
-        .send()
-        .await
-        .unwrap();
+        })),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.latest_version_id(), "2");
     assert_eq!(out.image_set_state(), &ImageSetState::Locked);
     assert_eq!(
@@ -86,13 +115,7 @@ async fn update_versions_conflict_and_revert() {
     let v1 = metadata(c, &ds, &is, Some("1")).await;
     assert_eq!(v1["Patient"]["DICOM"]["PatientName"], "DOE^JANE");
 
-    let got = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .send()
-        .await
-        .unwrap();
+    let got = get_image_set(c, &ds, &is, None).await.unwrap();
     assert_eq!(got.version_id(), "2");
     assert_eq!(got.image_set_state(), &ImageSetState::Active);
     assert_eq!(
@@ -100,28 +123,16 @@ async fn update_versions_conflict_and_revert() {
         Some(&ImageSetWorkflowStatus::Updated)
     );
     assert_eq!(got.is_primary(), Some(true));
-    let old = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .version_id("1")
-        .send()
-        .await
-        .unwrap();
+    let old = get_image_set(c, &ds, &is, Some("1")).await.unwrap();
     assert_eq!(old.version_id(), "1");
 
     // Stale latestVersionId: conflict, nothing written.
-    let e = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("1")
-        .update_image_set_metadata_updates(updates(
-            json!({"Patient": {"DICOM": {"PatientName": "X^Y"}}}),
-        ))
-        .send()
-        .await
-        .unwrap_err();
+    let e = update(
+        "1",
+        updates(json!({"Patient": {"DICOM": {"PatientName": "X^Y"}}})),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err_of(&e), ("ConflictException".into(), 409));
     assert_eq!(
         metadata(c, &ds, &is, None).await["Patient"]["DICOM"]["PatientName"],
@@ -129,27 +140,16 @@ async fn update_versions_conflict_and_revert() {
     );
 
     // A UID change needs force.
-    let e = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("2")
-        .update_image_set_metadata_updates(updates(
-            json!({"Study": {"DICOM": {"StudyInstanceUID": "1.2.3"}}}),
-        ))
-        .send()
-        .await
-        .unwrap_err();
+    let e = update(
+        "2",
+        updates(json!({"Study": {"DICOM": {"StudyInstanceUID": "1.2.3"}}})),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
 
     // Revert to version 1 makes version 3 equal to version 1.
-    let out = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("2")
-        .update_image_set_metadata_updates(MetadataUpdates::RevertToVersionId("1".into()))
-        .send()
+    let out = update("2", MetadataUpdates::RevertToVersionId("1".into()))
         .await
         .unwrap();
     assert_eq!(out.latest_version_id(), "3");
@@ -184,22 +184,22 @@ async fn remove_instance_and_series_level_by_level() {
     let ds = seeded(&env).await;
     let c = &env.client;
     let is = set_of_patient(&env, &ds, "HI-PAT-A", "CT").await;
+    let (ds_id, is_id) = (ds.as_str(), is.as_str());
+    let update = move |latest, change| update_metadata(c, ds_id, is_id, latest, change);
     let meta = metadata(c, &ds, &is, None).await;
     let (series_uid, sops) = first_series(&meta);
     let series_uid = series_uid.as_str();
     assert_eq!(sops.len(), 5);
 
-    c.update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("1")
-        .update_image_set_metadata_updates(removals(json!({
+    update(
+        "1",
+        removals(json!({
             "SchemaVersion": "1.1",
             "Study": {"Series": {series_uid: {"Instances": {&sops[0]: {}}}}}
-        })))
-        .send()
-        .await
-        .unwrap();
+        })),
+    )
+    .await
+    .unwrap();
     let meta = metadata(c, &ds, &is, None).await;
     let left = meta["Study"]["Series"][series_uid]["Instances"]
         .as_object()
@@ -208,27 +208,20 @@ async fn remove_instance_and_series_level_by_level() {
     assert!(!left.contains_key(&sops[0]));
 
     // Removing an attribute with the wrong current value is refused.
-    let e = c
-        .update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("2")
-        .update_image_set_metadata_updates(removals(
-            json!({"Study": {"DICOM": {"StudyDescription": "NOT IT"}}}),
-        ))
-        .send()
-        .await
-        .unwrap_err();
+    let e = update(
+        "2",
+        removals(json!({"Study": {"DICOM": {"StudyDescription": "NOT IT"}}})),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err_of(&e).1, 400);
 
-    c.update_image_set_metadata()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .latest_version_id("2")
-        .update_image_set_metadata_updates(removals(json!({"Study": {"Series": {series_uid: {}}}})))
-        .send()
-        .await
-        .unwrap();
+    update(
+        "2",
+        removals(json!({"Study": {"Series": {series_uid: {}}}})),
+    )
+    .await
+    .unwrap();
     let meta = metadata(c, &ds, &is, None).await;
     assert!(meta["Study"]["Series"].as_object().unwrap().is_empty());
 }
@@ -245,29 +238,14 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
 
     // Two instances into a new image set.
     let copiable = json!({"SchemaVersion": "1.1", "Study": {"Series": {series_uid: {"Instances": {&sops[0]: {}, &sops[1]: {}}}}}});
-    let out = c
-        .copy_image_set()
-        .datastore_id(&ds)
-        .source_image_set_id(&src)
-        .copy_image_set_information(
-            CopyImageSetInformation::builder()
-                .source_image_set(
-                    CopySourceImageSetInformation::builder()
-                        .latest_version_id("1")
-                        .dicom_copies(
-                            MetadataCopies::builder()
-                                .copiable_attributes(copiable.to_string())
-                                .build()
-                                .unwrap(),
-                        )
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let copy = |info| {
+        c.copy_image_set()
+            .datastore_id(&ds)
+            .source_image_set_id(&src)
+            .copy_image_set_information(info)
+            .send()
+    };
+    let out = copy(copy_info(Some(&copiable), None)).await.unwrap();
     let dest = out.destination_image_set_properties().unwrap();
     let new_id = dest.image_set_id().to_string();
     assert_ne!(new_id, src);
@@ -287,13 +265,7 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
             .len(),
         2
     );
-    let copy_props = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&new_id)
-        .send()
-        .await
-        .unwrap();
+    let copy_props = get_image_set(c, &ds, &new_id, None).await.unwrap();
     assert_eq!(copy_props.is_primary(), Some(false));
 
     // Frames of the copy are served too.
@@ -301,19 +273,7 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
         ["ID"]
         .as_str()
         .unwrap();
-    let frame = c
-        .get_image_frame()
-        .datastore_id(&ds)
-        .image_set_id(&new_id)
-        .image_frame_information(
-            aws_sdk_medicalimaging::types::ImageFrameInformation::builder()
-                .image_frame_id(frame_id)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let frame = image_frame(c, &ds, &new_id, frame_id).await.unwrap();
     assert_eq!(
         frame
             .image_frame_blob
@@ -327,37 +287,8 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
 
     // A third instance into the existing copy: version 2 with 3 instances.
     let third = json!({"SchemaVersion": "1.1", "Study": {"Series": {series_uid: {"Instances": {&sops[2]: {}}}}}});
-    let info = |dest_version: &str| {
-        CopyImageSetInformation::builder()
-            .source_image_set(
-                CopySourceImageSetInformation::builder()
-                    .latest_version_id("1")
-                    .dicom_copies(
-                        MetadataCopies::builder()
-                            .copiable_attributes(third.to_string())
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .destination_image_set(
-                CopyDestinationImageSet::builder()
-                    .image_set_id(&new_id)
-                    .latest_version_id(dest_version)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    };
-    let out = c
-        .copy_image_set()
-        .datastore_id(&ds)
-        .source_image_set_id(&src)
-        .copy_image_set_information(info("1"))
-        .send()
-        .await
-        .unwrap();
+    let info = |dest_version| copy_info(Some(&third), Some((&new_id, dest_version)));
+    let out = copy(info("1")).await.unwrap();
     assert_eq!(
         out.destination_image_set_properties()
             .unwrap()
@@ -374,40 +305,12 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
     );
 
     // Stale destination version: conflict.
-    let e = c
-        .copy_image_set()
-        .datastore_id(&ds)
-        .source_image_set_id(&src)
-        .copy_image_set_information(info("1"))
-        .send()
-        .await
-        .unwrap_err();
+    let e = copy(info("1")).await.unwrap_err();
     assert_eq!(err_of(&e), ("ConflictException".into(), 409));
 
     // Copying a CT of patient A into patient B's image set needs force.
     let other = set_of_patient(&env, &ds, "HI-PAT-B", "MR").await;
-    let e = c
-        .copy_image_set()
-        .datastore_id(&ds)
-        .source_image_set_id(&src)
-        .copy_image_set_information(
-            CopyImageSetInformation::builder()
-                .source_image_set(
-                    CopySourceImageSetInformation::builder()
-                        .latest_version_id("1")
-                        .build()
-                        .unwrap(),
-                )
-                .destination_image_set(
-                    CopyDestinationImageSet::builder()
-                        .image_set_id(&other)
-                        .latest_version_id("1")
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
+    let e = copy(copy_info(None, Some((&other, "1"))))
         .await
         .unwrap_err();
     assert_eq!(err_of(&e).1, 409);
@@ -425,13 +328,7 @@ async fn copy_into_new_and_existing_image_sets_then_delete() {
         del.image_set_workflow_status(),
         &ImageSetWorkflowStatus::Deleting
     );
-    let e = c
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&new_id)
-        .send()
-        .await
-        .unwrap_err();
+    let e = get_image_set(c, &ds, &new_id, None).await.unwrap_err();
     assert_eq!(err_of(&e), ("ResourceNotFoundException".into(), 404));
     assert!(all_image_sets(c, &ds)
         .await
@@ -446,12 +343,7 @@ async fn image_set_tags() {
     let env = start();
     let ds = seeded(&env).await;
     let is = set_of_patient(&env, &ds, "HI-PAT-B", "MR").await;
-    let arn = env
-        .client
-        .get_image_set()
-        .datastore_id(&ds)
-        .image_set_id(&is)
-        .send()
+    let arn = get_image_set(&env.client, &ds, &is, None)
         .await
         .unwrap()
         .image_set_arn()
@@ -465,21 +357,9 @@ async fn image_set_tags() {
         .send()
         .await
         .unwrap();
-    let tags = env
-        .client
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let tags = list_tags(&env.client, &arn).await.unwrap();
     assert_eq!(tags.tags().get("study").map(String::as_str), Some("knee"));
     let missing = arn.replace(&is, &"0".repeat(32));
-    let e = env
-        .client
-        .list_tags_for_resource()
-        .resource_arn(&missing)
-        .send()
-        .await
-        .unwrap_err();
+    let e = list_tags(&env.client, &missing).await.unwrap_err();
     assert_eq!(err_of(&e).1, 404);
 }

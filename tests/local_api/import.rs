@@ -86,19 +86,10 @@ async fn samples_import_into_one_primary_image_set_per_series_with_exact_frames(
                         .clone();
                     assert_eq!(full["Checksum"], want["crc32"]);
                     assert_eq!(full["Width"], f["columns"]);
-                    let out = c
-                        .get_image_frame()
-                        .datastore_id(&ds)
-                        .image_set_id(set.image_set_id())
-                        .image_frame_information(
-                            aws_sdk_medicalimaging::types::ImageFrameInformation::builder()
-                                .image_frame_id(frame["ID"].as_str().unwrap())
-                                .build()
-                                .unwrap(),
-                        )
-                        .send()
-                        .await
-                        .unwrap();
+                    let out =
+                        image_frame(c, &ds, set.image_set_id(), frame["ID"].as_str().unwrap())
+                            .await
+                            .unwrap();
                     assert_eq!(out.content_type(), Some(frame_content_type(ts)));
                     let bytes = out.image_frame_blob.collect().await.unwrap().into_bytes();
                     assert_eq!(
@@ -123,11 +114,7 @@ async fn samples_import_into_one_primary_image_set_per_series_with_exact_frames(
     let job = &jobs.job_summaries()[0];
     assert_eq!(job.job_status(), &JobStatus::Completed);
     assert!(job.ended_at().is_some());
-    let out_dir = env
-        .s3
-        .path()
-        .join("output-bucket/out")
-        .join(format!("{ds}-DicomImport-{}", job.job_id()));
+    let out_dir = job_output_dir(&env, "output-bucket/out", &ds, job.job_id());
     let m: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("job-output-manifest.json")).unwrap())
             .unwrap();
@@ -156,11 +143,7 @@ async fn bad_files_are_reported_in_failure_and_do_not_fail_the_job() {
     )
     .await;
     assert_eq!(status, JobStatus::Completed);
-    let out_dir = env
-        .s3
-        .path()
-        .join("out-bucket")
-        .join(format!("{ds}-DicomImport-{job_id}"));
+    let out_dir = job_output_dir(&env, "out-bucket", &ds, &job_id);
     let failure = std::fs::read_to_string(out_dir.join("FAILURE/failure.ndjson")).unwrap();
     let failed: Vec<Value> = failure
         .lines()
@@ -173,6 +156,12 @@ async fn bad_files_are_reported_in_failure_and_do_not_fail_the_job() {
         .collect();
     assert!(uris.contains(&"s3://in-bucket/mixed/notes.txt"));
     assert!(uris.contains(&"s3://in-bucket/mixed/truncated.dcm"));
+    let notes = &failed[uris.iter().position(|u| u.ends_with("notes.txt")).unwrap()];
+    assert_eq!(notes["exception"]["exceptionType"], "NotDicomFile");
+    assert_eq!(
+        notes["exception"]["message"],
+        "not a DICOM Part-10 file: no DICM magic after the 128-byte preamble"
+    );
     let m: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("job-output-manifest.json")).unwrap())
             .unwrap();
@@ -189,25 +178,24 @@ async fn bad_files_are_reported_in_failure_and_do_not_fail_the_job() {
 async fn missing_input_fails_the_job_with_a_message() {
     let env = start();
     let ds = create_datastore(&env.client, "empty").await;
-    let (job_id, status) = import(
-        &env.client,
-        &ds,
-        "s3://no-such-bucket/x/",
-        "s3://out-bucket/",
-    )
-    .await;
-    assert_eq!(status, JobStatus::Failed);
-    let job = env
-        .client
-        .get_dicom_import_job()
-        .datastore_id(&ds)
-        .job_id(&job_id)
-        .send()
-        .await
-        .unwrap();
-    let p = job.job_properties().unwrap();
-    assert!(p.message().unwrap().contains("does not exist"));
-    assert_eq!(p.input_s3_uri(), "s3://no-such-bucket/x/");
+    // A missing bucket, and a folder with nothing in it: the job fails, saying why.
+    std::fs::create_dir_all(env.s3.path().join("in-bucket/empty")).unwrap();
+    for (input, why) in [
+        (
+            "s3://no-such-bucket/x/",
+            "The input bucket of s3://no-such-bucket/x/ does not exist or is not accessible",
+        ),
+        (
+            "s3://in-bucket/empty/",
+            "No objects found under s3://in-bucket/empty/",
+        ),
+    ] {
+        let (job_id, status) = import(&env.client, &ds, input, "s3://out-bucket/").await;
+        assert_eq!(status, JobStatus::Failed);
+        let p = job_properties(&env.client, &ds, &job_id).await;
+        assert_eq!(p.message(), Some(why));
+        assert_eq!(p.input_s3_uri(), input);
+    }
     // Status filter on the list.
     let failed = env
         .client
@@ -217,7 +205,7 @@ async fn missing_input_fails_the_job_with_a_message() {
         .send()
         .await
         .unwrap();
-    assert_eq!(failed.job_summaries().len(), 1);
+    assert_eq!(failed.job_summaries().len(), 2);
     let done = env
         .client
         .list_dicom_import_jobs()
@@ -276,14 +264,7 @@ async fn reimport_bumps_the_version_and_conflicts_go_to_a_non_primary_image_set(
     std::fs::copy(&ct, &again).unwrap();
     let (_, status) = import(c, &ds, "s3://in2-bucket/again/", "s3://out-bucket/").await;
     assert_eq!(status, JobStatus::Completed);
-    let hits = c
-        .search_image_sets()
-        .datastore_id(&ds)
-        .search_criteria(by_series(&series_uid))
-        .send()
-        .await
-        .unwrap();
-    let hits = hits.image_sets_metadata_summaries();
+    let hits = search_all(c, &ds, Some(by_series(&series_uid)), 50).await;
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].version(), Some(2));
     assert_eq!(all_image_sets(c, &ds).await.len(), before.len());
@@ -315,26 +296,15 @@ async fn reimport_bumps_the_version_and_conflicts_go_to_a_non_primary_image_set(
     );
     let (job_id, status) = import(c, &ds, "s3://in3-bucket/conflict/", "s3://out-bucket/").await;
     assert_eq!(status, JobStatus::Completed);
-    let hits = c
-        .search_image_sets()
-        .datastore_id(&ds)
-        .search_criteria(by_series(&series_uid))
-        .send()
-        .await
-        .unwrap();
+    let hits = search_all(c, &ds, Some(by_series(&series_uid)), 50).await;
     let mut primaries: HashMap<bool, usize> = HashMap::new();
-    for h in hits.image_sets_metadata_summaries() {
+    for h in &hits {
         *primaries.entry(h.is_primary().unwrap()).or_default() += 1;
     }
     assert_eq!(primaries.get(&true), Some(&1));
     assert_eq!(primaries.get(&false), Some(&1));
-    let success = std::fs::read_to_string(
-        env.s3
-            .path()
-            .join("out-bucket")
-            .join(format!("{ds}-DicomImport-{job_id}/SUCCESS/success.ndjson")),
-    )
-    .unwrap();
+    let out_dir = job_output_dir(&env, "out-bucket", &ds, &job_id);
+    let success = std::fs::read_to_string(out_dir.join("SUCCESS/success.ndjson")).unwrap();
     let line: Value = serde_json::from_str(success.lines().next().unwrap()).unwrap();
     assert_eq!(line["importResponse"]["isPrimary"], false);
 }

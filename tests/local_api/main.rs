@@ -7,4 +7,6 @@ mod errors;
 mod image_sets;
 mod import;
 mod persistence;
+mod requests;
 mod search;
+mod structure;

@@ -40,17 +40,7 @@ async fn state_and_frames_survive_a_restart() {
         .next()
         .unwrap();
     let frame_id = inst["ImageFrames"][0]["ID"].as_str().unwrap();
-    let frame = c
-        .get_image_frame()
-        .datastore_id(&report.datastore_id)
-        .image_set_id(&is)
-        .image_frame_information(
-            aws_sdk_medicalimaging::types::ImageFrameInformation::builder()
-                .image_frame_id(frame_id)
-                .build()
-                .unwrap(),
-        )
-        .send()
+    let frame = image_frame(&c, &report.datastore_id, &is, frame_id)
         .await
         .unwrap();
     let bytes = frame.image_frame_blob.collect().await.unwrap().into_bytes();

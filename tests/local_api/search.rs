@@ -23,22 +23,34 @@ fn between(a: V, b: V) -> SearchFilter {
         .unwrap()
 }
 
+fn sort(field: SortField, order: SortOrder) -> Sort {
+    Sort::builder()
+        .sort_field(field)
+        .sort_order(order)
+        .build()
+        .unwrap()
+}
+
 async fn search(
     env: &Env,
     ds: &str,
     criteria: SearchCriteria,
 ) -> Vec<aws_sdk_medicalimaging::types::ImageSetsMetadataSummary> {
-    env.client
-        .search_image_sets()
-        .datastore_id(ds)
-        .search_criteria(criteria)
-        .max_results(1)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap()
+    search_all(&env.client, ds, Some(criteria), 1).await
+}
+
+/// The image sets whose attribute equals the value.
+async fn search_eq(
+    env: &Env,
+    ds: &str,
+    value: V,
+) -> Vec<aws_sdk_medicalimaging::types::ImageSetsMetadataSummary> {
+    search(
+        env,
+        ds,
+        SearchCriteria::builder().filters(eq(value)).build(),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -48,36 +60,15 @@ async fn every_filter_attribute_and_sort() {
     let m = manifest();
     let f0 = &m["files"][0];
 
-    let by_patient = search(
-        &env,
-        &ds,
-        SearchCriteria::builder()
-            .filters(eq(V::DicomPatientId("HI-PAT-A".into())))
-            .build(),
-    )
-    .await;
+    let by_patient = search_eq(&env, &ds, V::DicomPatientId("HI-PAT-A".into())).await;
     assert_eq!(by_patient.len(), 2);
     assert!(by_patient
         .iter()
         .all(|s| s.dicom_tags().unwrap().dicom_patient_name() == Some("DOE^JANE")));
 
-    let by_acc = search(
-        &env,
-        &ds,
-        SearchCriteria::builder()
-            .filters(eq(V::DicomAccessionNumber("ACC-B1".into())))
-            .build(),
-    )
-    .await;
+    let by_acc = search_eq(&env, &ds, V::DicomAccessionNumber("ACC-B1".into())).await;
     assert_eq!(by_acc.len(), 2, "study B1 has two series");
-    let by_study_id = search(
-        &env,
-        &ds,
-        SearchCriteria::builder()
-            .filters(eq(V::DicomStudyId("A2".into())))
-            .build(),
-    )
-    .await;
+    let by_study_id = search_eq(&env, &ds, V::DicomStudyId("A2".into())).await;
     assert_eq!(by_study_id.len(), 1);
     assert_eq!(
         by_study_id[0].dicom_tags().unwrap().dicom_series_modality(),
@@ -85,14 +76,7 @@ async fn every_filter_attribute_and_sort() {
     );
 
     let study_uid = f0["study_instance_uid"].as_str().unwrap();
-    let by_study = search(
-        &env,
-        &ds,
-        SearchCriteria::builder()
-            .filters(eq(V::DicomStudyInstanceUid(study_uid.into())))
-            .build(),
-    )
-    .await;
+    let by_study = search_eq(&env, &ds, V::DicomStudyInstanceUid(study_uid.into())).await;
     assert_eq!(by_study.len(), 1);
     let tags = by_study[0].dicom_tags().unwrap();
     assert_eq!(tags.dicom_number_of_study_related_instances(), 5);
@@ -101,14 +85,7 @@ async fn every_filter_attribute_and_sort() {
     assert_eq!(tags.dicom_series_number(), Some(1));
 
     let series_uid = f0["series_instance_uid"].as_str().unwrap();
-    let by_series = search(
-        &env,
-        &ds,
-        SearchCriteria::builder()
-            .filters(eq(V::DicomSeriesInstanceUid(series_uid.into())))
-            .build(),
-    )
-    .await;
+    let by_series = search_eq(&env, &ds, V::DicomSeriesInstanceUid(series_uid.into())).await;
     assert_eq!(by_series.len(), 1);
     assert_eq!(by_series[0].image_set_id(), by_study[0].image_set_id());
 
@@ -129,13 +106,7 @@ async fn every_filter_attribute_and_sort() {
                     .unwrap(),
             ),
         ))
-        .sort(
-            Sort::builder()
-                .sort_field(SortField::DicomStudyDateAndTime)
-                .sort_order(SortOrder::Asc)
-                .build()
-                .unwrap(),
-        )
+        .sort(sort(SortField::DicomStudyDateAndTime, SortOrder::Asc))
         .build();
     let in_2024 = search(&env, &ds, range).await;
     let dates: Vec<_> = in_2024
@@ -191,14 +162,7 @@ async fn every_filter_attribute_and_sort() {
     )
     .await;
     assert_eq!(both.len(), 2);
-    let non_primary = search(
-        &env,
-        &ds,
-        SearchCriteria::builder()
-            .filters(eq(V::IsPrimary(false)))
-            .build(),
-    )
-    .await;
+    let non_primary = search_eq(&env, &ds, V::IsPrimary(false)).await;
     assert!(non_primary.is_empty());
 
     // Sorted by createdAt ascending: non-decreasing.
@@ -206,13 +170,7 @@ async fn every_filter_attribute_and_sort() {
         &env,
         &ds,
         SearchCriteria::builder()
-            .sort(
-                Sort::builder()
-                    .sort_field(SortField::CreatedAt)
-                    .sort_order(SortOrder::Asc)
-                    .build()
-                    .unwrap(),
-            )
+            .sort(sort(SortField::CreatedAt, SortOrder::Asc))
             .build(),
     )
     .await;
@@ -237,39 +195,27 @@ async fn every_filter_attribute_and_sort() {
 async fn invalid_criteria_are_validation_errors() {
     let env = start();
     let ds = seeded(&env).await;
+    let refused = |criteria: SearchCriteria| {
+        env.client
+            .search_image_sets()
+            .datastore_id(&ds)
+            .search_criteria(criteria)
+            .send()
+    };
     // BETWEEN on a patient ID is not allowed.
-    let e = env
-        .client
-        .search_image_sets()
-        .datastore_id(&ds)
-        .search_criteria(
-            SearchCriteria::builder()
-                .filters(between(
-                    V::DicomPatientId("a".into()),
-                    V::DicomPatientId("b".into()),
-                ))
-                .build(),
-        )
-        .send()
+    let patients = between(V::DicomPatientId("a".into()), V::DicomPatientId("b".into()));
+    let e = refused(SearchCriteria::builder().filters(patients).build())
         .await
         .unwrap_err();
     assert_eq!(err_of(&e), ("ValidationException".into(), 400));
     // Three filters are too many.
     let f = || eq(V::IsPrimary(true));
-    let e = env
-        .client
-        .search_image_sets()
-        .datastore_id(&ds)
-        .search_criteria(
-            SearchCriteria::builder()
-                .filters(f())
-                .filters(f())
-                .filters(f())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let three = SearchCriteria::builder()
+        .filters(f())
+        .filters(f())
+        .filters(f())
+        .build();
+    let e = refused(three).await.unwrap_err();
     assert_eq!(err_of(&e).1, 400);
     // A token from another query is refused.
     let page = env

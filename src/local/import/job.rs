@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::parse::{parse_part10, ParsedInstance};
+use super::parse::{parse_part10, ParseError, ParsedInstance};
 use crate::local::app::App;
 use crate::local::document::{self, Object};
 use crate::local::error::{ApiError, ApiResult};
@@ -89,8 +89,51 @@ struct Pending {
     is_primary: bool,
 }
 
-/// Why a file was not imported: (exception type, message), as in `failure.ndjson`.
-type FileError = (String, String);
+/// Why a file was not imported, as `failure.ndjson` reports it.
+struct FileError {
+    exception_type: &'static str,
+    message: String,
+}
+
+impl From<ParseError> for FileError {
+    fn from(e: ParseError) -> Self {
+        let exception_type = match &e {
+            ParseError::NotDicom(_) => "NotDicomFile",
+            ParseError::Corrupt(_) => "CorruptFile",
+            ParseError::MissingAttribute(_) => "MissingRequiredAttribute",
+            ParseError::Pixel(_) => "InvalidPixelData",
+        };
+        Self {
+            exception_type,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Why a whole job failed; its text is the job's failure message.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The job's URIs were refused, or the store could not take the result.
+    #[error("{}", .0.message)]
+    Refused(#[from] ApiError),
+    #[error("the S3 stand-in folder is not accessible: {0}")]
+    S3Root(std::io::Error),
+    #[error("The input bucket of {0} does not exist or is not accessible")]
+    NoInputBucket(String),
+    #[error("cannot list {uri}: {source}")]
+    List { uri: String, source: std::io::Error },
+    #[error("No objects found under {0}")]
+    NoObjects(String),
+    #[error("cannot write job output to {uri}: {source}")]
+    Output { uri: String, source: std::io::Error },
+}
+
+/// A failed job as an API error (for `seed`, which runs a job in the foreground).
+impl From<ImportError> for ApiError {
+    fn from(e: ImportError) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
 
 /// One imported file's outcome.
 struct FileResult {
@@ -255,9 +298,9 @@ fn write_outputs(
                 );
                 success.push('\n');
             }
-            Err((kind, message)) => {
+            Err(e) => {
                 failure.push_str(
-                    &json!({"inputFile": r.uri, "exception": {"exceptionType": kind, "message": message}}).to_string(),
+                    &json!({"inputFile": r.uri, "exception": {"exceptionType": e.exception_type, "message": e.message}}).to_string(),
                 );
                 failure.push('\n');
             }
@@ -308,38 +351,37 @@ pub fn run_job(app: &App, datastore_id: &str, job_id: &str) -> ApiResult<usize> 
         s.mark_job_running(datastore_id, job_id);
         s.job(datastore_id, job_id).cloned()
     })?;
-    let outcome = import(app, &job).map_err(ApiError::internal);
+    let outcome = import(app, &job);
     let end = match &outcome {
         Ok(_) => JobOutcome::Completed,
-        Err(e) => JobOutcome::Failed(e.message.clone()),
+        Err(e) => JobOutcome::Failed(e.to_string()),
     };
     app.write(|s| {
         s.finish_job(datastore_id, job_id, end);
         Ok(())
     })?;
-    outcome
+    Ok(outcome?)
 }
 
-/// The import itself; the error is the job's failure message.
-fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
+/// The import itself.
+fn import(app: &App, job: &ImportJob) -> Result<usize, ImportError> {
     // Checked when the job was submitted; checked again for jobs saved by older versions.
-    let input = S3Uri::parse("inputS3Uri", &job.input_s3_uri).map_err(|e| e.message)?;
-    let output = S3Uri::parse("outputS3Uri", &job.output_s3_uri).map_err(|e| e.message)?;
-    let s3 = S3Folder::open(&app.s3_root)
-        .map_err(|e| format!("the S3 stand-in folder is not accessible: {e}"))?;
+    let input = S3Uri::parse("inputS3Uri", &job.input_s3_uri)?;
+    let output = S3Uri::parse("outputS3Uri", &job.output_s3_uri)?;
+    let s3 = S3Folder::open(&app.s3_root).map_err(ImportError::S3Root)?;
     if !s3.bucket_exists(&input.bucket) {
-        return Err(format!(
-            "The input bucket of {} does not exist or is not accessible",
-            job.input_s3_uri
-        ));
+        return Err(ImportError::NoInputBucket(job.input_s3_uri.clone()));
     }
     // Never re-read job output of this data store if the output prefix lies under the input prefix.
     let skip = (output.bucket == input.bucket).then(|| output_stem(&output, &job.datastore_id));
     let keys = s3
         .list(&input, skip.as_deref())
-        .map_err(|e| format!("cannot list {}: {e}", job.input_s3_uri))?;
+        .map_err(|source| ImportError::List {
+            uri: job.input_s3_uri.clone(),
+            source,
+        })?;
     if keys.is_empty() {
-        return Err(format!("No objects found under {}", job.input_s3_uri));
+        return Err(ImportError::NoObjects(job.input_s3_uri.clone()));
     }
     let parsed: Vec<(String, Result<ParsedInstance, FileError>)> = keys
         .iter()
@@ -347,11 +389,11 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
             let uri = format!("s3://{}/{key}", input.bucket);
             let r = s3
                 .read(&input.bucket, key)
-                .map_err(|e| ("ReadError".to_string(), e.to_string()))
-                .and_then(|bytes| {
-                    parse_part10(&bytes)
-                        .map_err(|e| (parse_error_kind(&e).to_string(), e.to_string()))
-                });
+                .map_err(|e| FileError {
+                    exception_type: "ReadError",
+                    message: e.to_string(),
+                })
+                .and_then(|bytes| Ok(parse_part10(&bytes)?));
             (uri, r)
         })
         .collect();
@@ -373,65 +415,55 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, String> {
         }
     }
     // Frames reach the disk before the image sets that reference them.
-    app.store_frames(&frames).map_err(|e| e.message)?;
-    let ids = app
-        .write(|store| {
-            let ds = store.live_datastore_mut(&job.datastore_id)?;
-            let mut pending: HashMap<Target, Pending> = HashMap::new();
-            for (uri, inst, entry) in instances {
-                let target = place(ds, &pending, &inst);
-                let p = pending
-                    .entry(target.clone())
-                    .or_insert_with(|| match &target {
-                        Target::Existing(id) => Pending {
-                            doc: ds.image_sets()[id].latest().document.clone(),
-                            is_primary: true,
-                        },
-                        Target::NewPrimary(..) => Pending {
-                            doc: document::empty(ds.id(), ""),
-                            is_primary: true,
-                        },
-                        Target::NewNonPrimary(_) => Pending {
-                            doc: document::empty(ds.id(), ""),
-                            is_primary: false,
-                        },
-                    });
-                add_instance(&mut p.doc, &inst, entry);
-                results.push(FileResult {
-                    uri,
-                    outcome: Ok(target),
+    app.store_frames(&frames)?;
+    let ids = app.write(|store| {
+        let ds = store.live_datastore_mut(&job.datastore_id)?;
+        let mut pending: HashMap<Target, Pending> = HashMap::new();
+        for (uri, inst, entry) in instances {
+            let target = place(ds, &pending, &inst);
+            let p = pending
+                .entry(target.clone())
+                .or_insert_with(|| match &target {
+                    Target::Existing(id) => Pending {
+                        doc: ds.image_sets()[id].latest().document.clone(),
+                        is_primary: true,
+                    },
+                    Target::NewPrimary(..) => Pending {
+                        doc: document::empty(ds.id(), ""),
+                        is_primary: true,
+                    },
+                    Target::NewNonPrimary(_) => Pending {
+                        doc: document::empty(ds.id(), ""),
+                        is_primary: false,
+                    },
                 });
-            }
-            let mut ids: HashMap<Target, (String, bool)> = HashMap::new();
-            for (target, p) in pending {
-                let id = match &target {
-                    Target::Existing(id) => {
-                        ds.push_version(id, p.doc, WorkflowStatus::Imported, false)?;
-                        id.clone()
-                    }
-                    _ => ds.create_image_set(p.doc, p.is_primary, WorkflowStatus::Imported),
-                };
-                ids.insert(target, (id, p.is_primary));
-            }
-            for (id, bytes) in frames {
-                store.insert_frame(id, bytes.into());
-            }
-            Ok(ids)
-        })
-        .map_err(|e| e.message)?;
-    write_outputs(&s3, &output, job, &results, &ids)
-        .map_err(|e| format!("cannot write job output to {}: {e}", job.output_s3_uri))?;
+            add_instance(&mut p.doc, &inst, entry);
+            results.push(FileResult {
+                uri,
+                outcome: Ok(target),
+            });
+        }
+        let mut ids: HashMap<Target, (String, bool)> = HashMap::new();
+        for (target, p) in pending {
+            let id = match &target {
+                Target::Existing(id) => {
+                    ds.push_version(id, p.doc, WorkflowStatus::Imported, false)?;
+                    id.clone()
+                }
+                _ => ds.create_image_set(p.doc, p.is_primary, WorkflowStatus::Imported),
+            };
+            ids.insert(target, (id, p.is_primary));
+        }
+        for (id, bytes) in frames {
+            store.insert_frame(id, bytes.into());
+        }
+        Ok(ids)
+    })?;
+    write_outputs(&s3, &output, job, &results, &ids).map_err(|source| ImportError::Output {
+        uri: job.output_s3_uri.clone(),
+        source,
+    })?;
     Ok(results.iter().filter(|r| r.outcome.is_ok()).count())
-}
-
-fn parse_error_kind(e: &super::parse::ParseError) -> &'static str {
-    use super::parse::ParseError;
-    match e {
-        ParseError::NotDicom(_) => "NotDicomFile",
-        ParseError::Corrupt(_) => "CorruptFile",
-        ParseError::MissingAttribute(_) => "MissingRequiredAttribute",
-        ParseError::Pixel(_) => "InvalidPixelData",
-    }
 }
 
 /// Starts a submitted job in the background.

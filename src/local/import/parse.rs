@@ -17,7 +17,7 @@ use crate::dicom::decode::{self, PixelInfo};
 use crate::dicom::json::{
     effective_vr, element_key, element_text, element_to_json, primitive_to_json, vr_needs_recording,
 };
-use crate::local::import::levels::{level_of_tag, Level};
+use crate::dicom::levels::{level_of_tag, Level};
 
 /// One stored frame of an instance.
 #[derive(Clone, PartialEq, Eq)]
@@ -204,6 +204,35 @@ fn parse_inner(bytes: &[u8], preamble: ReadPreamble) -> Result<ParsedInstance, P
     Ok(parsed)
 }
 
+/// Explicit VR elements whose VR has a 16-bit length (PS3.5 7.1.2); every other VR has a
+/// reserved field and a 32-bit length.
+fn has_short_length(vr: &[u8; 2]) -> bool {
+    matches!(
+        vr,
+        b"AE"
+            | b"AS"
+            | b"AT"
+            | b"CS"
+            | b"DA"
+            | b"DS"
+            | b"DT"
+            | b"FL"
+            | b"FD"
+            | b"IS"
+            | b"LO"
+            | b"LT"
+            | b"PN"
+            | b"SH"
+            | b"SL"
+            | b"SS"
+            | b"ST"
+            | b"TM"
+            | b"UI"
+            | b"UL"
+            | b"US"
+    )
+}
+
 /// For a file meta group without (0002,0000) FileMetaInformationGroupLength: `DICM`, a
 /// computed group length element and the rest of `body` (which starts after `DICM`).
 /// `None` when the group length is present or the group can't be walked.
@@ -215,30 +244,7 @@ fn with_meta_group_length(body: &[u8]) -> Option<Vec<u8>> {
     let mut pos = 0usize;
     while pos + 8 <= body.len() && u16_at(pos) == 0x0002 {
         let vr = [body[pos + 4], body[pos + 5]];
-        let short = matches!(
-            &vr,
-            b"AE"
-                | b"AS"
-                | b"AT"
-                | b"CS"
-                | b"DA"
-                | b"DS"
-                | b"DT"
-                | b"FL"
-                | b"FD"
-                | b"IS"
-                | b"LO"
-                | b"LT"
-                | b"PN"
-                | b"SH"
-                | b"SL"
-                | b"SS"
-                | b"ST"
-                | b"TM"
-                | b"UI"
-                | b"UL"
-                | b"US"
-        );
+        let short = has_short_length(&vr);
         let (length, header) = if !short {
             if pos + 12 > body.len() {
                 return None;
@@ -314,30 +320,7 @@ fn prescan_lengths(body: &[u8]) -> Result<(), ParseError> {
     // unknown VR is read as UN, with a 32-bit length).
     let explicit_header = |pos: usize, be: bool| -> Option<([u8; 2], u32, usize)> {
         let vr = [body[pos + 4], body[pos + 5]];
-        let short = matches!(
-            &vr,
-            b"AE"
-                | b"AS"
-                | b"AT"
-                | b"CS"
-                | b"DA"
-                | b"DS"
-                | b"DT"
-                | b"FL"
-                | b"FD"
-                | b"IS"
-                | b"LO"
-                | b"LT"
-                | b"PN"
-                | b"SH"
-                | b"SL"
-                | b"SS"
-                | b"ST"
-                | b"TM"
-                | b"UI"
-                | b"UL"
-                | b"US"
-        );
+        let short = has_short_length(&vr);
         if short {
             Some((vr, u32::from(u16_at(pos + 6, be)), 8))
         } else if pos + 12 <= len {
