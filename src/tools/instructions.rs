@@ -9,7 +9,8 @@ Find data stores with list_datastores (also the resource healthimaging://datasto
 
 const WORKFLOWS: &str = "\
 Patient, study and series work: prefer the workflow tools. They read every page, answer compactly and, for changes, \
-act on every image set involved, confirm each write and report per image set.
+act on every image set involved (each write against the current version, retried on conflict, then confirmed; \
+throttling slows a run down instead of failing items; running one again after an interruption is safe).
 - Find: search_by_patient_id, search_by_study_uid, search_by_series_uid, get_patient_studies, get_patient_series, \
 get_study_primary_image_sets, get_series_primary_image_set, get_patient_dicomweb_studies.
 - Change: delete_patient_studies, delete_study, delete_series_by_uid, delete_instance_in_study, delete_instance_in_series, \

@@ -172,14 +172,94 @@ pub fn input<T: JsonSchema>() -> Value {
     v
 }
 
+/// The types a property may take (`type` or the alternatives of `anyOf`/`oneOf`), each
+/// reference resolved in `defs`.
+fn types_of(p: &Value, defs: &Map<String, Value>) -> Vec<Value> {
+    if let Some(name) = p.get("$ref").and_then(Value::as_str) {
+        let target = name.rsplit('/').next().and_then(|n| defs.get(n));
+        return target.map_or_else(|| vec![json!("object")], |d| types_of(d, defs));
+    }
+    let alternatives = p
+        .get("anyOf")
+        .or_else(|| p.get("oneOf"))
+        .and_then(Value::as_array);
+    if let Some(alternatives) = alternatives {
+        let mut out = Vec::new();
+        for t in alternatives.iter().flat_map(|a| types_of(a, defs)) {
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        return out;
+    }
+    match p.get("type") {
+        Some(Value::Array(types)) => types.clone(),
+        Some(t) => vec![t.clone()],
+        None => Vec::new(),
+    }
+}
+
+/// A property of a result as published: its types, description, enum, and the types of its
+/// items or map values; what nested objects hold is left out (see `output`).
+fn summary(p: &Value, defs: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    match types_of(p, defs).as_slice() {
+        [] => {}
+        [one] => {
+            out.insert("type".into(), one.clone());
+        }
+        many => {
+            out.insert("type".into(), Value::Array(many.to_vec()));
+        }
+    }
+    let target = p
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| defs.get(r.rsplit('/').next()?));
+    for key in ["description", "enum"] {
+        if let Some(v) = p.get(key).or_else(|| target.and_then(|t| t.get(key))) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    if let Some(items) = p.get("items") {
+        out.insert("items".into(), summary(items, defs));
+    }
+    if let Some(values) = p.get("additionalProperties").filter(|v| v.is_object()) {
+        out.insert("additionalProperties".into(), summary(values, defs));
+    }
+    Value::Object(out)
+}
+
 /// The output schema of a tool, or `None` when its result is not described as an object
-/// (untyped JSON): MCP output schemas must be objects.
+/// (untyped JSON): MCP output schemas must be objects. Published one level deep: every field of
+/// the result with its type, description and whether it is always there (`required`); nested
+/// objects as `{"type": "object"}`. The full nested schemas of 36 tools would double
+/// `tools/list` (80 KB against the original's 52 KB) and tell a model little more.
 pub fn output<T: JsonSchema>() -> Option<Value> {
     let settings = SchemaSettings::draft2020_12()
         .with(|s| s.meta_schema = None)
         .for_serialize();
     let v = generate::<T>(settings);
-    (v.get("type") == Some(&json!("object"))).then_some(v)
+    if v.get("type") != Some(&json!("object")) {
+        return None;
+    }
+    let empty = Map::new();
+    let defs = v.get("$defs").and_then(Value::as_object).unwrap_or(&empty);
+    let props: Map<String, Value> = v
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty)
+        .iter()
+        .map(|(k, p)| (k.clone(), summary(p, defs)))
+        .collect();
+    let mut out = Map::from_iter([
+        ("type".to_string(), json!("object")),
+        ("properties".to_string(), Value::Object(props)),
+    ]);
+    if let Some(required) = v.get("required") {
+        out.insert("required".into(), required.clone());
+    }
+    Some(Value::Object(out))
 }
 
 #[cfg(test)]
@@ -203,5 +283,49 @@ mod tests {
     #[test]
     fn untyped_output_publishes_no_schema() {
         assert_eq!(output::<Value>(), None);
+    }
+
+    #[derive(serde::Serialize, JsonSchema)]
+    #[allow(dead_code)] // only its schema is used
+    enum Outcome {
+        Done,
+        Failed,
+    }
+
+    /// One image set's outcome.
+    #[derive(serde::Serialize, JsonSchema)]
+    struct Item {
+        id: String,
+        outcome: Outcome,
+    }
+
+    #[derive(serde::Serialize, JsonSchema)]
+    struct Report {
+        /// How many.
+        total: u32,
+        items: Vec<Item>,
+        last: Option<Item>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        outcome: Outcome,
+    }
+
+    #[test]
+    fn output_schemas_are_published_one_level_deep() {
+        let s = output::<Report>().unwrap();
+        assert_eq!(
+            s,
+            json!({
+                "type": "object",
+                "properties": {
+                    "total": {"type": "integer", "description": "How many."},
+                    "items": {"type": "array", "items": {"type": "object", "description": "One image set's outcome."}},
+                    "last": {"type": ["object", "null"]},
+                    "note": {"type": ["string", "null"]},
+                    "outcome": {"type": "string", "enum": ["Done", "Failed"]},
+                },
+                "required": ["total", "items", "last", "outcome"],
+            })
+        );
     }
 }

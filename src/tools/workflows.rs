@@ -18,10 +18,12 @@ const LIMIT: std::ops::RangeInclusive<i64> = 1..=MAX_LIMIT as i64;
 /// `max_deletions` of bulk_delete_by_criteria.
 const DELETIONS: std::ops::RangeInclusive<i64> = 1..=1000;
 
-/// What every write workflow reports, after its own description.
-const ITEMS: &str = " Returns totals and one line per image set (outcome, error). dry_run reports exactly what would change. Throttling slows it down instead of failing items; each write uses the current version, retries on conflict and is confirmed. Safe to run again.";
+/// What every write workflow reports, after its own description (the server instructions say
+/// the rest: confirmation, retries, progress, cancellation).
+const ITEMS: &str =
+    " Reports totals and each image set's outcome; dry_run reports exactly what would change.";
 /// What removing the last series or instance of an image set does.
-const EMPTYING: &str = " Removing an image set's last series or instance deletes the image set.";
+const EMPTYING: &str = " An image set left empty is deleted.";
 
 fn workflow<I, O, F, Fut>(
     name: &'static str,

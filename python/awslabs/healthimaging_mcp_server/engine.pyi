@@ -319,9 +319,8 @@ async def delete_patient_studies(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
     """Delete every image set of a patient, then search again and report how many remain (0 proves the
-    erasure). Returns totals and one line per image set (outcome, error). dry_run reports exactly
-    what would change. Throttling slows it down instead of failing items; each write uses the
-    current version, retries on conflict and is confirmed. Safe to run again.
+    erasure). Reports totals and each image set's outcome; dry_run reports exactly what would
+    change.
 
     dry_run: Report what would change; change nothing.
     progress: called with (done, total, message)
@@ -334,10 +333,8 @@ async def delete_study(
     dry_run: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
-    """Delete every image set of a study, then search again and report how many remain. Returns totals
-    and one line per image set (outcome, error). dry_run reports exactly what would change.
-    Throttling slows it down instead of failing items; each write uses the current version, retries
-    on conflict and is confirmed. Safe to run again.
+    """Delete every image set of a study, then search again and report how many remain. Reports totals
+    and each image set's outcome; dry_run reports exactly what would change.
 
     progress: called with (done, total, message)
     """
@@ -349,11 +346,8 @@ async def delete_series_by_uid(
     dry_run: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
-    """Remove a series from every image set holding it; other series stay. Removing an image set's last
-    series or instance deletes the image set. Returns totals and one line per image set (outcome,
-    error). dry_run reports exactly what would change. Throttling slows it down instead of failing
-    items; each write uses the current version, retries on conflict and is confirmed. Safe to run
-    again.
+    """Remove a series from every image set holding it; other series stay. An image set left empty is
+    deleted. Reports totals and each image set's outcome; dry_run reports exactly what would change.
 
     progress: called with (done, total, message)
     """
@@ -366,11 +360,8 @@ async def delete_instance_in_study(
     dry_run: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
-    """Remove a SOP instance from every image set of a study holding it. Removing an image set's last
-    series or instance deletes the image set. Returns totals and one line per image set (outcome,
-    error). dry_run reports exactly what would change. Throttling slows it down instead of failing
-    items; each write uses the current version, retries on conflict and is confirmed. Safe to run
-    again.
+    """Remove a SOP instance from every image set of a study holding it. An image set left empty is
+    deleted. Reports totals and each image set's outcome; dry_run reports exactly what would change.
 
     progress: called with (done, total, message)
     """
@@ -383,11 +374,8 @@ async def delete_instance_in_series(
     dry_run: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
-    """Remove a SOP instance from every image set holding the series. Removing an image set's last
-    series or instance deletes the image set. Returns totals and one line per image set (outcome,
-    error). dry_run reports exactly what would change. Throttling slows it down instead of failing
-    items; each write uses the current version, retries on conflict and is confirmed. Safe to run
-    again.
+    """Remove a SOP instance from every image set holding the series. An image set left empty is
+    deleted. Reports totals and each image set's outcome; dry_run reports exactly what would change.
 
     progress: called with (done, total, message)
     """
@@ -402,9 +390,7 @@ async def update_patient_study_metadata(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
     """Set Patient- and Study-level attributes on every image set of a study, each as a new version.
-    Returns totals and one line per image set (outcome, error). dry_run reports exactly what would
-    change. Throttling slows it down instead of failing items; each write uses the current version,
-    retries on conflict and is confirmed. Safe to run again.
+    Reports totals and each image set's outcome; dry_run reports exactly what would change.
 
     patient_updates: Patient-level attributes, DICOM keyword → value, e.g. {"PatientName":
         "DOE^JOHN"}.
@@ -420,10 +406,8 @@ async def bulk_update_patient_metadata(
     dry_run: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
-    """Set attributes on every image set of a patient, e.g. to fix a name everywhere. Returns totals
-    and one line per image set (outcome, error). dry_run reports exactly what would change.
-    Throttling slows it down instead of failing items; each write uses the current version, retries
-    on conflict and is confirmed. Safe to run again.
+    """Set attributes on every image set of a patient, e.g. to fix a name everywhere. Reports totals
+    and each image set's outcome; dry_run reports exactly what would change.
 
     metadata_updates: {"Patient": {...}, "Study": {...}} (DICOM keyword → value), or a flat map of
         Patient-level attributes.
@@ -439,9 +423,8 @@ async def bulk_delete_by_criteria(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
     """Delete every image set matching criteria; counts first and deletes nothing when more than
-    max_deletions match. Returns totals and one line per image set (outcome, error). dry_run reports
-    exactly what would change. Throttling slows it down instead of failing items; each write uses
-    the current version, retries on conflict and is confirmed. Safe to run again.
+    max_deletions match. Reports totals and each image set's outcome; dry_run reports exactly what
+    would change.
 
     criteria: Searchable attributes, e.g. {"DICOMPatientId": "123", "DICOMStudyInstanceUID":
         "1.2.3"} (at most 2), or search_image_sets' {"filters": [...]}.
@@ -456,10 +439,8 @@ async def remove_series_from_image_set(
     series_instance_uid: str,
     dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Remove one series from one image set (a new version). Removing an image set's last series or
-    instance deletes the image set. Returns totals and one line per image set (outcome, error).
-    dry_run reports exactly what would change. Throttling slows it down instead of failing items;
-    each write uses the current version, retries on conflict and is confirmed. Safe to run again.
+    """Remove one series from one image set (a new version). An image set left empty is deleted.
+    Reports totals and each image set's outcome; dry_run reports exactly what would change.
     """
 
 async def remove_instance_from_image_set(
@@ -470,8 +451,6 @@ async def remove_instance_from_image_set(
     sop_instance_uid: str,
     dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Remove one SOP instance from one image set (a new version). Removing an image set's last series
-    or instance deletes the image set. Returns totals and one line per image set (outcome, error).
-    dry_run reports exactly what would change. Throttling slows it down instead of failing items;
-    each write uses the current version, retries on conflict and is confirmed. Safe to run again.
+    """Remove one SOP instance from one image set (a new version). An image set left empty is deleted.
+    Reports totals and each image set's outcome; dry_run reports exactly what would change.
     """
