@@ -272,3 +272,17 @@ def test_unknown_keyword_is_a_type_error_and_bad_values_a_validation_error():
     error = asyncio.run(scenario())
     assert error.type == "validation_error"
     assert "max_results: Input should be greater than or equal to 1" in error.message
+
+
+def test_extension_stub_names_exist_at_runtime():
+    tree = ast.parse((Path(_engine.__file__).parent / "_engine.pyi").read_text())
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign):
+            names.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets}
+    typed_dicts = {"SeedReport", "ServerStats"}  # shapes of returned dicts, not runtime names
+    assert {"tools", "call", "instructions", "recent_runs", "rate_limits", "reset_client", "TOOLSETS"} <= names
+    missing = sorted(n for n in names - typed_dicts if not hasattr(_engine, n))
+    assert missing == []
