@@ -113,11 +113,14 @@ class HealthImagingServer(MCPServer):
     """Lists and calls the registry's tools (those of the served toolsets), answers stdio frames it
     cannot parse."""
 
-    def __init__(self, *args: Any, specs: list[dict[str, Any]], why_hidden: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, specs: list[dict[str, Any]], registry: set[str], why_hidden: str, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._specs = {s["name"]: s for s in specs}
         self._tools = [_listed(s) for s in specs]
-        self._registry = {s["name"] for s in _engine.tools()}
+        self._registry = registry
+        """Every tool name of the registry, served here or not."""
         self._why_hidden = why_hidden
 
     async def run_stdio_async(self) -> None:
@@ -201,9 +204,8 @@ def create_server(
     """The MCP server with the registry's tools of ``toolsets`` (default all; only read-only ones
     with ``readonly``)."""
     served = parse_toolsets(toolsets)
-    specs = [
-        s for s in _engine.tools() if s["toolset"] in served and (s["annotations"]["readOnlyHint"] or not readonly)
-    ]
+    every = _engine.tools()
+    specs = [s for s in every if s["toolset"] in served and (s["annotations"]["readOnlyHint"] or not readonly)]
     reasons = []
     if readonly:
         reasons.append("--readonly serves read-only tools only")
@@ -215,6 +217,7 @@ def create_server(
         version=__version__,
         log_level=log_level,  # type: ignore[arg-type]
         specs=specs,
+        registry={s["name"] for s in every},
         why_hidden="; ".join(reasons) or "not served",
         **settings,
     )
