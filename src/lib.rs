@@ -5,6 +5,7 @@ pub mod dicom;
 pub mod engine;
 pub mod local;
 pub mod model;
+pub mod tools;
 pub mod workflows;
 
 #[cfg(feature = "python")]

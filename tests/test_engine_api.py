@@ -1,25 +1,31 @@
-"""The notebook API: the engine's async functions, awaited directly, return plain dicts, fail with
-one exception class, and really run concurrently (the local HealthImaging counts requests in
-flight)."""
+"""The notebook API (``awslabs.healthimaging_mcp_server.engine``): one async function per tool,
+awaited directly, returning plain dicts, failing with one exception class, really running
+concurrently (the local HealthImaging counts requests in flight); its stub and module are what the
+generator makes from the registry, and agree."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import importlib.util
+import inspect
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from awslabs.healthimaging_mcp_server import _engine, local
+from awslabs.healthimaging_mcp_server import _engine, engine, local
+from conftest import search_all
 
 SCRIPT = """
 import asyncio, json, sys
-from awslabs.healthimaging_mcp_server import _engine
+from awslabs.healthimaging_mcp_server import engine
 
 async def main():
-    ds = (await _engine.list_datastores())["datastore_summaries"][0]["datastore_id"]
-    out = {"list": await _engine.search_image_sets(datastore_id=ds, max_results=50)}
+    ds = (await engine.list_datastores())["datastore_summaries"][0]["datastore_id"]
+    out = {"list": await engine.search_image_sets(datastore_id=ds, max_results=50)}
     {extra}
     print(json.dumps(out))
 
@@ -67,7 +73,7 @@ def test_awaited_calls_return_plain_dicts(slow_server):
         slow_server,
         extra="""
     first = out["list"]["image_sets_metadata_summaries"][0]
-    meta = await _engine.get_image_set_metadata(datastore_id=ds, image_set_id=first["image_set_id"])
+    meta = await engine.get_image_set_metadata(datastore_id=ds, image_set_id=first["image_set_id"])
     out["types"] = [type(out["list"]).__name__, type(first).__name__, type(meta["image_set_metadata"]).__name__]
     out["patient"] = meta["image_set_metadata"]["Patient"]["DICOM"]["PatientID"]
 """,
@@ -86,13 +92,13 @@ def test_failures_raise_one_exception_class_with_type_code_and_status(slow_serve
         extra="""
     errors = []
     for call in (
-        _engine.get_image_set(datastore_id=ds, image_set_id="not-an-id"),
-        _engine.get_image_set(datastore_id=ds, image_set_id="0" * 32),
-        _engine.list_datastores(max_results=51),
+        engine.get_image_set(datastore_id=ds, image_set_id="not-an-id"),
+        engine.get_image_set(datastore_id=ds, image_set_id="0" * 32),
+        engine.list_datastores(max_results=51),
     ):
         try:
             await call
-        except _engine.HealthImagingError as e:
+        except engine.HealthImagingError as e:
             errors.append([e.type, e.code, e.status, str(e)])
     out["errors"] = errors
 """,
@@ -111,9 +117,9 @@ def test_two_hundred_concurrent_calls_overlap(slow_server, monkeypatch):
 
     async def scenario() -> tuple[int, int]:
         await _engine.reset_client()
-        ds = (await _engine.list_datastores())["datastore_summaries"][0]["datastore_id"]
+        ds = (await engine.list_datastores())["datastore_summaries"][0]["datastore_id"]
         slow_server.reset_peak()
-        results = await asyncio.gather(*(_engine.get_datastore(datastore_id=ds) for _ in range(200)))
+        results = await asyncio.gather(*(engine.get_datastore(datastore_id=ds) for _ in range(200)))
         assert all(r["datastore_properties"]["datastore_id"] == ds for r in results)
         return len(results), slow_server.stats()["peak_in_flight"]
 
@@ -127,11 +133,11 @@ def run_engine_call(env: dict[str, str], call: str) -> dict:
     """Runs one engine call in a fresh interpreter; returns {"ok": result} or {"error": [...]}."""
     script = f"""
 import asyncio, json
-from awslabs.healthimaging_mcp_server import _engine
+from awslabs.healthimaging_mcp_server import engine
 async def main():
     try:
-        print(json.dumps({{"ok": await _engine.{call}}}))
-    except _engine.HealthImagingError as e:
+        print(json.dumps({{"ok": await engine.{call}}}))
+    except engine.HealthImagingError as e:
         print(json.dumps({{"error": [e.type, e.code, e.status, str(e)]}}))
 asyncio.run(main())
 """
@@ -169,3 +175,114 @@ def test_retry_attempts_follow_aws_max_attempts(tmp_path):
 def test_user_agent_names_this_server(slow_server):
     assert "ok" in run_engine_call(engine_env(slow_server), "list_datastores()")
     assert f"md/awslabs#mcp#healthimaging-mcp-server#{_engine.__version__}" in slow_server.stats()["last_user_agent"]
+
+
+# ---- the generated module and its stub --------------------------------------------------------
+
+GENERATOR = Path(__file__).resolve().parent.parent / "scripts" / "gen_engine_api.py"
+
+
+def generator():
+    spec = importlib.util.spec_from_file_location("gen_engine_api", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_module_and_stub_are_what_the_registry_generates():
+    for path, text in generator().generated().items():
+        assert path.read_text() == text, f"{path.name} is stale: run python scripts/gen_engine_api.py"
+
+
+def stub_functions() -> dict[str, ast.AsyncFunctionDef]:
+    tree = ast.parse((Path(engine.__file__).with_suffix(".pyi")).read_text())
+    return {f.name: f for f in tree.body if isinstance(f, ast.AsyncFunctionDef)}
+
+
+def test_stub_module_and_registry_agree():
+    """What stubtest would check, for this module: every stub function exists at runtime as a coroutine
+    function with the same keyword-only parameters, defaults and annotations, and both follow the
+    registry's input schemas (names, required-ness)."""
+    stubs = stub_functions()
+    registry = {t["name"]: t for t in _engine.tools()}
+    assert set(stubs) == set(registry)
+    for name, stub in stubs.items():
+        runtime = getattr(engine, name)
+        assert inspect.iscoroutinefunction(runtime), name
+        params = inspect.signature(runtime).parameters
+        assert not stub.args.args and stub.args.vararg is None, name
+        stub_params = {
+            a.arg: (ast.unparse(a.annotation), None if d is None else ast.literal_eval(d))
+            for a, d in zip(stub.args.kwonlyargs, stub.args.kw_defaults, strict=True)
+        }
+        assert list(stub_params) == list(params), name
+        for pname, (annotation, default) in stub_params.items():
+            p = params[pname]
+            assert p.kind is inspect.Parameter.KEYWORD_ONLY, (name, pname)
+            assert p.annotation == annotation, (name, pname)
+            assert (None if p.default is inspect.Parameter.empty else p.default) == default, (name, pname)
+        schema = registry[name]["inputSchema"]
+        expected = set(schema["properties"]) | ({"progress"} if registry[name]["progress"] else set())
+        assert set(params) == expected, name
+        required = {n for n, p in params.items() if p.default is inspect.Parameter.empty}
+        assert required == set(schema.get("required", [])), name
+    assert engine.HealthImagingError is _engine.HealthImagingError
+    for name in ("recent_runs", "rate_limits", "reset_client"):
+        assert callable(getattr(engine, name)), name
+
+
+def test_notebook_workflow_reports_progress_and_deletes_against_local(server, client, seeded, monkeypatch):
+    for k, v in engine_env(server).items():
+        monkeypatch.setenv(k, v)
+    ds = seeded.datastore_id
+    patient_a = {
+        s["imageSetId"]
+        for s in search_all(client, ds, page_size=50)[0]
+        if s["DICOMTags"]["DICOMPatientId"] == "HI-PAT-A"
+    }
+    assert len(patient_a) >= 2
+    reports: list[tuple[int, int, str]] = []
+
+    async def scenario():
+        await _engine.reset_client()
+        dry = await engine.delete_patient_studies(datastore_id=ds, patient_id="HI-PAT-A", dry_run=True)
+        assert dry["dry_run"] is True and dry["total"] == len(patient_a)
+        assert {s["imageSetId"] for s in search_all(client, ds, page_size=50)[0]} >= patient_a  # nothing deleted
+        return await engine.delete_patient_studies(
+            datastore_id=ds, patient_id="HI-PAT-A", progress=lambda d, t, m: reports.append((d, t, m))
+        )
+
+    report = asyncio.run(scenario())
+    assert {i["image_set_id"] for i in report["items"]} == patient_a and report["failed"] == 0
+    assert reports and reports[-1][:2] == (len(patient_a), len(patient_a)), reports
+    assert [d for d, _, _ in reports] == sorted(d for d, _, _ in reports)
+    left = {s["imageSetId"] for s in search_all(client, ds, page_size=50)[0]}
+    assert not left & patient_a and left  # patient A gone (boto3 says so), the other patient kept
+
+
+def test_unknown_keyword_is_a_type_error_and_bad_values_a_validation_error():
+    with pytest.raises(TypeError):
+        engine.get_datastore(datastore_id="x", datastoreId="y")  # type: ignore[call-arg]
+
+    async def scenario():
+        with pytest.raises(engine.HealthImagingError) as info:
+            await engine.search_by_patient_id(datastore_id="0" * 32, patient_id="P", max_results=0)
+        return info.value
+
+    error = asyncio.run(scenario())
+    assert error.type == "validation_error"
+    assert "max_results: Input should be greater than or equal to 1" in error.message
+
+
+def test_extension_stub_names_exist_at_runtime():
+    tree = ast.parse((Path(_engine.__file__).parent / "_engine.pyi").read_text())
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign):
+            names.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets}
+    typed_dicts = {"SeedReport", "ServerStats"}  # shapes of returned dicts, not runtime names
+    assert {"tools", "call", "instructions", "recent_runs", "rate_limits", "reset_client", "TOOLSETS"} <= names
+    missing = sorted(n for n in names - typed_dicts if not hasattr(_engine, n))
+    assert missing == []

@@ -19,23 +19,23 @@ RUNS = 25
 
 AWAIT_THEN_EXIT = """
 import asyncio
-from awslabs.healthimaging_mcp_server import _engine
+from awslabs.healthimaging_mcp_server import engine
 
 async def main():
-    ds = (await _engine.list_datastores())["datastore_summaries"][0]["datastore_id"]
-    await asyncio.gather(*(_engine.search_image_sets(datastore_id=ds) for _ in range(20)))
+    ds = (await engine.list_datastores())["datastore_summaries"][0]["datastore_id"]
+    await asyncio.gather(*(engine.search_image_sets(datastore_id=ds) for _ in range(20)))
 
 asyncio.run(main())
 """
 
 EXIT_WITH_CALLS_IN_FLIGHT = """
 import asyncio
-from awslabs.healthimaging_mcp_server import _engine
+from awslabs.healthimaging_mcp_server import engine
 
 async def main():
-    ds = (await _engine.list_datastores())["datastore_summaries"][0]["datastore_id"]
+    ds = (await engine.list_datastores())["datastore_summaries"][0]["datastore_id"]
     for _ in range(20):
-        asyncio.ensure_future(_engine.search_image_sets(datastore_id=ds))
+        asyncio.ensure_future(engine.search_image_sets(datastore_id=ds))
     await asyncio.sleep(0.01)  # leave with requests still running on tokio threads
 
 asyncio.run(main())

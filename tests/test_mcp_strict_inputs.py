@@ -29,7 +29,7 @@ def test_every_input_schema_forbids_unknown_arguments_and_bounds_its_integers(se
         assert t.input_schema.get("additionalProperties") is False, t.name
         for name, prop in t.input_schema["properties"].items():
             if name in INTEGER_RANGES:
-                integer = next(p for p in prop["anyOf"] if p.get("type") == "integer")
+                integer = next(p for p in prop.get("anyOf", [prop]) if p.get("type") == "integer")
                 bounded[(t.name, name)] = (integer["minimum"], integer["maximum"])
     assert bounded[("list_datastores", "max_results")] == (1, 50)
     assert bounded[("search_image_sets", "max_results")] == (1, 50)

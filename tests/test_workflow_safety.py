@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from awslabs.healthimaging_mcp_server import _engine, local
+from awslabs.healthimaging_mcp_server import _engine, engine, local
 from conftest import call, copy_into, get_metadata, make_client, mcp_env, mcp_session, ok, run_async, wait_until
 from test_mcp_workflow_writes import (
     EXTRA_BUCKET,
@@ -155,7 +155,7 @@ def test_cancelled_task_stops_the_work_and_is_recorded(staged, write_delay_ms, m
 
         async def scenario():
             await _engine.reset_client()
-            task = asyncio.ensure_future(_engine.delete_patient_studies(datastore_id=ds, patient_id="HI-PAT-CANCEL"))
+            task = asyncio.ensure_future(engine.delete_patient_studies(datastore_id=ds, patient_id="HI-PAT-CANCEL"))
             while len(patient_sets(client, ds, "HI-PAT-CANCEL")) > CANCEL_COUNT - 2:
                 await asyncio.sleep(0.05)
             task.cancel()
@@ -382,7 +382,7 @@ def test_rate_limit_table_in_the_notebook_api(staged, monkeypatch):
 
         async def limits():
             await _engine.reset_client()
-            await _engine.list_datastores()
+            await engine.list_datastores()
             return _engine.rate_limits()
 
         assert run_async(limits()) == {}

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::RwLock;
 
 use pyo3::prelude::*;
-use serde_json::Value;
+use serde::Serialize;
 
 use pyo3::types::PyCFunction;
 
@@ -67,9 +67,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// Runs `work` on the engine's runtime and returns an awaitable asyncio future.
-pub fn spawn<'py, F>(py: Python<'py>, work: F) -> PyResult<Bound<'py, PyAny>>
+pub fn spawn<'py, F, T>(py: Python<'py>, work: F) -> PyResult<Bound<'py, PyAny>>
 where
-    F: Future<Output = EngineResult<Value>> + Send + 'static,
+    F: Future<Output = EngineResult<T>> + Send + 'static,
+    T: Serialize,
 {
     spawn_run(py, "engine", work)
 }
@@ -77,13 +78,14 @@ where
 /// `spawn` for the run `tool`: cancelling the asyncio future (a cancelled task, an MCP
 /// cancellation, a client that went away) fires the run's cancellation token, so the workflow
 /// starts nothing new (see `workflows::cancel`).
-pub fn spawn_run<'py, F>(
+pub fn spawn_run<'py, F, T>(
     py: Python<'py>,
     tool: &'static str,
     work: F,
 ) -> PyResult<Bound<'py, PyAny>>
 where
-    F: Future<Output = EngineResult<Value>> + Send + 'static,
+    F: Future<Output = EngineResult<T>> + Send + 'static,
+    T: Serialize,
 {
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let future = event_loop.call_method0("create_future")?;
@@ -112,7 +114,10 @@ where
         }
         Python::attach(|py| {
             let (ok, value) = match result {
-                Ok(v) => match to_py(py, &v) {
+                Ok(v) => match serde_json::to_value(&v)
+                    .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+                    .and_then(|v| to_py(py, &v))
+                {
                     Ok(obj) => (true, obj),
                     Err(e) => (false, e.into_value(py).into_any()),
                 },

@@ -3,10 +3,10 @@
 
 mod bridge;
 mod convert;
-mod engine;
 mod errors;
 mod local;
-mod workflows;
+mod runtime;
+mod tools;
 
 use pyo3::prelude::*;
 
@@ -19,8 +19,8 @@ fn engine_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     errors::register(m)?;
     bridge::register(m)?;
-    engine::register(m)?;
-    workflows::register(m)?;
+    tools::register(m)?;
+    runtime::register(m)?;
     m.add_class::<local::LocalHealthImaging>()?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 """Typed interface of the Rust extension module ``awslabs.healthimaging_mcp_server._engine``."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
@@ -26,217 +26,33 @@ class HealthImagingError(Exception):
 
 EngineError = HealthImagingError
 
-# ---- the HealthImaging API (one shared client, configured from the environment) ----------------
-# Every function is a coroutine function: ``await`` it. Results are plain dicts with the
-# original server's snake_case field names and ISO-8601 timestamps.
+# ---- the tool registry (the MCP server and the public ``engine`` module are built on it) ------
 
-async def create_datastore(
-    *,
-    datastore_name: str,
-    kms_key_arn: str | None = None,
-    tags: dict[str, str] | None = None,
-    lossless_storage_format: str | None = None,
-    lambda_authorizer_arn: str | None = None,
-    client_token: str | None = None,
-) -> dict[str, Any]:
-    """CreateDatastore: ``{"datastore_id", "datastore_status"}``."""
+TOOLSETS: list[str]
+"""The toolset names (``api``, ``workflows``)."""
 
-async def get_datastore(*, datastore_id: str) -> dict[str, Any]:
-    """GetDatastore: ``{"datastore_properties": {...}}``."""
+def tools() -> list[dict[str, Any]]:
+    """Every tool: ``name``, ``description``, ``inputSchema``, ``outputSchema`` (when typed),
+    ``annotations`` (MCP hints), ``toolset``, ``progress`` (whether it reports progress)."""
 
-async def list_datastores(
-    *, datastore_status: str | None = None, max_results: int | None = None, next_token: str | None = None
-) -> dict[str, Any]:
-    """ListDatastores, one page: ``{"datastore_summaries": [...], "next_token"?}``."""
+def call(name: str, arguments: str, progress: Callable[[int, int, str], None] | None = None) -> Awaitable[str]:
+    """Runs tool ``name`` with ``arguments`` (JSON text). Awaits to the result as compact JSON
+    text, or raises ``HealthImagingError``. Cancelling the awaiting task cancels the run."""
 
-async def delete_datastore(*, datastore_id: str) -> dict[str, Any]:
-    """DeleteDatastore (refused while image sets remain)."""
+def instructions(toolsets: list[str]) -> str:
+    """The MCP server instructions for a server serving ``toolsets``."""
 
-async def start_dicom_import_job(
-    *,
-    datastore_id: str,
-    data_access_role_arn: str,
-    input_s3_uri: str,
-    output_s3_uri: str | None = None,
-    job_name: str | None = None,
-    client_token: str | None = None,
-    input_owner_account_id: str | None = None,
-) -> dict[str, Any]:
-    """StartDICOMImportJob. ``output_s3_uri`` is required by the API (validation_error without it)."""
+# ---- process-wide engine state ---------------------------------------------------------------
 
-async def get_dicom_import_job(*, datastore_id: str, job_id: str) -> dict[str, Any]:
-    """GetDICOMImportJob: ``{"job_properties": {...}}``."""
-
-async def list_dicom_import_jobs(
-    *, datastore_id: str, job_status: str | None = None, max_results: int | None = None, next_token: str | None = None
-) -> dict[str, Any]:
-    """ListDICOMImportJobs, one page: ``{"job_summaries": [...], "next_token"?}``."""
-
-async def search_image_sets(
-    *,
-    datastore_id: str,
-    search_criteria: dict[str, Any] | None = None,
-    max_results: int | None = None,
-    next_token: str | None = None,
-) -> dict[str, Any]:
-    """SearchImageSets, one page. ``search_criteria`` in the API's shape, e.g.
-    ``{"filters": [{"operator": "EQUAL", "values": [{"DICOMPatientId": "123"}]}]}``.
-    Returns ``{"image_sets_metadata_summaries": [...], "sort"?, "next_token"?}``."""
-
-async def get_image_set(*, datastore_id: str, image_set_id: str, version_id: str | None = None) -> dict[str, Any]:
-    """GetImageSet: state, workflow status, is_primary, storage tier, dates."""
-
-async def get_image_set_metadata(
-    *, datastore_id: str, image_set_id: str, version_id: str | None = None
-) -> dict[str, Any]:
-    """GetImageSetMetadata, decompressed: ``{"image_set_metadata": {Patient, Study, ...}, ...}``."""
-
-async def list_image_set_versions(
-    *, datastore_id: str, image_set_id: str, max_results: int | None = None, next_token: str | None = None
-) -> dict[str, Any]:
-    """ListImageSetVersions, one page, newest first."""
-
-async def update_image_set_metadata(
-    *,
-    datastore_id: str,
-    image_set_id: str,
-    latest_version_id: str,
-    update_image_set_metadata_updates: dict[str, Any],
-    force: bool | None = None,
-    include_study_image_sets: bool | None = None,
-) -> dict[str, Any]:
-    """UpdateImageSetMetadata. Updates: ``{"DICOMUpdates": {"updatableAttributes": {...},
-    "removableAttributes": {...}}}`` (documents as JSON objects) or ``{"revertToVersionId": "1"}``."""
-
-async def delete_image_set(*, datastore_id: str, image_set_id: str, version_id: str | None = None) -> dict[str, Any]:
-    """DeleteImageSet (all versions; ``version_id`` is refused)."""
-
-async def copy_image_set(
-    *,
-    datastore_id: str,
-    source_image_set_id: str,
-    copy_image_set_information: dict[str, Any],
-    source_datastore_id: str | None = None,
-    force: bool | None = None,
-    promote_to_primary: bool | None = None,
-) -> dict[str, Any]:
-    """CopyImageSet within one data store."""
-
-async def get_image_frame(
-    *, datastore_id: str, image_set_id: str, image_frame_information: dict[str, str]
-) -> dict[str, Any]:
-    """GetImageFrame: ``{"image_frame_id", "content_type", "size_bytes", "image_frame_blob" (base64)}``."""
-
-async def list_tags_for_resource(*, resource_arn: str) -> dict[str, Any]: ...
-async def tag_resource(*, resource_arn: str, tags: dict[str, str]) -> dict[str, Any]: ...
-async def untag_resource(*, resource_arn: str, tag_keys: list[str]) -> dict[str, Any]: ...
 async def reset_client() -> None:
-    """Forget the shared client; the next call builds one from the current environment."""
-
-# ---- workflows: every page, compact results -----------------------------------------------------
-
-async def search_by_patient_id(*, datastore_id: str, patient_id: str, max_results: int | None = None) -> dict[str, Any]:
-    """Every image set of a patient (up to ``max_results``, default 1000): ``{"total", "primary",
-    "truncated", "image_sets": [...]}``."""
-
-async def search_by_study_uid(
-    *, datastore_id: str, study_instance_uid: str, max_results: int | None = None
-) -> dict[str, Any]: ...
-async def search_by_series_uid(
-    *, datastore_id: str, series_instance_uid: str, max_results: int | None = None
-) -> dict[str, Any]: ...
-async def get_patient_studies(*, datastore_id: str, patient_id: str, max_results: int | None = None) -> dict[str, Any]:
-    """A patient's studies with their image sets, newest first."""
-
-async def get_patient_series(*, datastore_id: str, patient_id: str, max_results: int | None = None) -> dict[str, Any]:
-    """A patient's series, read from every image set's metadata."""
-
-async def get_study_primary_image_sets(*, datastore_id: str, study_instance_uid: str) -> dict[str, Any]: ...
-async def get_series_primary_image_set(*, datastore_id: str, series_instance_uid: str) -> dict[str, Any]: ...
-async def get_patient_dicomweb_studies(*, datastore_id: str, patient_id: str) -> dict[str, Any]:
-    """A patient's studies as QIDO-RS SearchStudies JSON (PS3.18 Annex F), primary data only."""
-
-# Destructive workflows: ``dry_run`` reports what would change; ``progress(done, total)`` (or
-# ``progress(done, total, message)``, the message with an ETA) is called on the caller's event
-# loop as image sets finish. Results: ``{"total", "failed", "already_deleted", "already_done",
-# "unchanged", "changed_since_selected", "not_attempted", "items": [{"image_set_id", "outcome",
-# "detail"?, "error"?}], ...}``. Cancelling the awaiting task stops the run: nothing new starts.
+    """Forgets the shared client; the next call builds one from the current environment."""
 
 def recent_runs() -> list[dict[str, Any]]:
-    """The last 20 destructive runs of this process, cancelled ones included (newest last):
-    ``{"tool", "datastore_id", "cancelled", "finished_at", "total", "counts": {outcome: n},
-    "image_set_ids": {outcome: [id, ...]}}``."""
+    """The last destructive runs (cancelled ones included), newest last: ``tool``,
+    ``datastore_id``, ``cancelled``, counts per outcome and image set IDs."""
 
 def rate_limits() -> dict[str, dict[str, float]]:
-    """The client-side rate limit in force per operation, ``{operation: {"rate", "burst"}}``
-    (empty against a custom endpoint unless ``HEALTHIMAGING_MCP_RATE_<OPERATION>`` is set)."""
-
-async def delete_patient_studies(
-    *, datastore_id: str, patient_id: str, dry_run: bool = False, progress: Callable[[int, int], None] | None = None
-) -> dict[str, Any]: ...
-async def delete_study(
-    *,
-    datastore_id: str,
-    study_instance_uid: str,
-    dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]: ...
-async def delete_series_by_uid(
-    *,
-    datastore_id: str,
-    series_instance_uid: str,
-    dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]: ...
-async def delete_instance_in_study(
-    *,
-    datastore_id: str,
-    study_instance_uid: str,
-    sop_instance_uid: str,
-    dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]: ...
-async def delete_instance_in_series(
-    *,
-    datastore_id: str,
-    series_instance_uid: str,
-    sop_instance_uid: str,
-    dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]: ...
-async def remove_series_from_image_set(
-    *, datastore_id: str, image_set_id: str, series_instance_uid: str, dry_run: bool = False
-) -> dict[str, Any]: ...
-async def remove_instance_from_image_set(
-    *, datastore_id: str, image_set_id: str, series_instance_uid: str, sop_instance_uid: str, dry_run: bool = False
-) -> dict[str, Any]: ...
-async def update_patient_study_metadata(
-    *,
-    datastore_id: str,
-    study_instance_uid: str,
-    patient_updates: dict[str, Any],
-    study_updates: dict[str, Any],
-    dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]: ...
-async def bulk_update_patient_metadata(
-    *,
-    datastore_id: str,
-    patient_id: str,
-    metadata_updates: dict[str, Any],
-    dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]: ...
-async def bulk_delete_by_criteria(
-    *,
-    datastore_id: str,
-    criteria: dict[str, Any],
-    max_deletions: int | None = None,
-    dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]: ...
-
-# ---- the embedded local HealthImaging -------------------------------------------------------
+    """The client-side rate limit per operation: ``{operation: {"rate": tps, "burst": n}}``."""
 
 class SeedReport(TypedDict):
     datastore_id: str

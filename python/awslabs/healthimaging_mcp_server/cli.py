@@ -74,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         help="register only read-only tools (no writes, no deletes)",
     )
     p.add_argument(
+        "--toolsets",
+        metavar="NAMES",
+        default=os.environ.get("HEALTHIMAGING_MCP_TOOLSETS"),
+        help="comma-separated tool groups to serve: api (one tool per API operation), workflows "
+        "(patient/study/series tools), or all (default; also $HEALTHIMAGING_MCP_TOOLSETS)",
+    )
+    p.add_argument(
         "--local",
         action="store_true",
         help="run against an embedded local HealthImaging seeded with sample DICOM (no AWS account)",
@@ -112,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(args)
     log_level = os.environ.get("FASTMCP_LOG_LEVEL", "WARNING").upper()
+    from .server import parse_toolsets
+
+    try:
+        toolsets = parse_toolsets(args.toolsets)
+    except ValueError as e:
+        print(f"awslabs.healthimaging-mcp-server: --toolsets: {e}", file=sys.stderr, flush=True)
+        return 2
     door = None
     if args.transport == "streamable-http":
         from .http_auth import AuthConfigError, front_door
@@ -134,9 +148,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if door is None:
-            create_server(readonly=args.readonly, log_level=log_level).run("stdio")
+            create_server(readonly=args.readonly, toolsets=toolsets, log_level=log_level).run("stdio")
         else:
-            server = create_server(readonly=args.readonly, log_level=log_level, **door.server_settings())
+            server = create_server(
+                readonly=args.readonly, toolsets=toolsets, log_level=log_level, **door.server_settings()
+            )
             door.warn_if_open(args.host)  # once the server has set up logging
             serve_http(server, door, host=args.host, port=args.port, stateless=args.stateless)
     except KeyboardInterrupt:

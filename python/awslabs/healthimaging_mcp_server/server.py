@@ -1,121 +1,71 @@
-"""The MCP server: tools registered from the table in `tools.py`, data stores as resources.
+"""The MCP server: every tool comes from the Rust tool registry (``_engine.tools()``), with its
+schemas and hints sent as they are, and every call goes through one path (``_engine.call``):
+the arguments cross into Rust once, are checked there, and the result comes back once as
+compact JSON (the text block) and the same value as structured content. Data stores are
+resources. There is no per-tool code here.
 
-Every tool calls one async engine function; every failure becomes an MCP error result whose
-text is ``{"error": true, "type": ..., "message": ...}``.
+Every failure is an MCP error result whose text is ``{"error": true, "type": ..., "message": ...}``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from collections.abc import Iterable
+from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.stdio import stdio_server
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field, ValidationError
+from mcp_types import Tool as MCPTool
 
-from . import __version__, _engine
-from .arguments import describe_invalid, echo, strict
+from . import __version__, _engine, engine
 from .stdio import AnsweringUnparseable
-from .tools import TOOLS, ToolSpec
 
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "awslabs.healthimaging-mcp-server"
-
-INSTRUCTIONS = """\
-AWS HealthImaging: medical images (DICOM) stored as image sets in data stores.
-
-- Find data stores with list_datastores (also the resource healthimaging://datastores).
-- Find image sets with search_image_sets (filters on patient ID, accession number, study ID,
-  study/series UID, study date, created/updated time, is_primary; at most 2 filters; 50 results
-  per page, follow next_token).
-- Read an image set with get_image_set (properties), get_image_set_metadata (the DICOM metadata
-  as JSON: Patient, Study, Series, Instances with frame IDs) and get_image_frame (pixel data).
-- Changes: update_image_set_metadata and copy_image_set create new versions and need the
-  current latest_version_id; on conflict_error read the image set again and retry.
-  delete_image_set and delete_datastore cannot be undone.
-- Imports: start_dicom_import_job (input and output S3 URIs and an IAM role), then poll
-  get_dicom_import_job.
-Errors are JSON: {"error": true, "type": validation_error | not_found | auth_error |
-conflict_error | throttling_error | service_error | server_error, "message": ...}.
-"""
+TOOLSETS: tuple[str, ...] = tuple(_engine.TOOLSETS)
 
 
 def error_text(kind: str, message: str) -> str:
-    return json.dumps({"error": True, "type": kind, "message": message})
+    return json.dumps({"error": True, "type": kind, "message": message}, separators=(",", ":"))
 
 
-def _engine_error(e: _engine.HealthImagingError) -> ToolError:
-    body = {"error": True, "type": e.type, "message": e.message}
+def _error_body(e: _engine.HealthImagingError) -> str:
+    body: dict[str, Any] = {"error": True, "type": e.type, "message": e.message}
     if getattr(e, "code", None):
         body["code"] = e.code
     if getattr(e, "status", None):
         body["status"] = e.status
-    return ToolError(json.dumps(body))
+    return json.dumps(body, separators=(",", ":"))
 
 
-def _tool_function(spec: ToolSpec) -> Callable[..., Awaitable[Any]]:
-    """An async function with the tool's exact signature, calling its engine function."""
-    engine_fn = getattr(_engine, spec.function)
-
-    async def call(**kwargs: Any) -> Any:
-        ctx: Context | None = kwargs.pop("ctx", None)
-        args = {k: v for k, v in kwargs.items() if v is not None}
-        reporter = _ProgressReporter(ctx) if ctx is not None else None
-        if reporter is not None:
-            args["progress"] = reporter.report
-        try:
-            result = await engine_fn(**args)
-        except _engine.HealthImagingError as e:
-            raise _engine_error(e) from None
-        finally:
-            if reporter is not None:
-                await reporter.close()
-        return _flagged_if_all_failed(result)
-
-    params = [
-        inspect.Parameter(
-            p.name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=inspect.Parameter.empty if p.required else None,
-            annotation=Annotated[
-                p.type if p.required else p.type | None,
-                Field(description=p.description, ge=p.minimum, le=p.maximum),
-            ],
-        )
-        for p in spec.params
-    ]
-    if spec.progress:
-        params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
-    call.__name__ = spec.name
-    call.__qualname__ = spec.name
-    call.__doc__ = spec.description
-    call.__signature__ = inspect.Signature(params, return_annotation=spec.output)  # type: ignore[attr-defined]
-    # The SDK finds the Context parameter through the annotations, the rest through the signature.
-    call.__annotations__ = {p.name: p.annotation for p in params} | {"return": spec.output}
-    return call
+def _error_result(text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
-def _structured(text: str) -> bool:
-    return text.startswith('{"error": true')
+def _all_failed(result: Any) -> bool:
+    """A workflow report whose every item failed: an error result that still carries the report."""
+    return isinstance(result, dict) and result.get("total", 0) > 0 and result.get("failed") == result["total"]
 
 
-def _flagged_if_all_failed(result: Any) -> Any:
-    """A workflow report whose every item failed, as an MCP error result still carrying the report."""
-    if isinstance(result, dict) and result.get("total", 0) > 0 and result.get("failed") == result["total"]:
-        return CallToolResult(
-            content=[TextContent(type="text", text=json.dumps(result, indent=2))],
-            structured_content=result,
-            is_error=True,
-        )
-    return result
+def _listed(spec: dict[str, Any]) -> MCPTool:
+    hints = spec["annotations"]
+    return MCPTool(
+        name=spec["name"],
+        description=spec["description"],
+        input_schema=spec["inputSchema"],
+        output_schema=spec.get("outputSchema"),
+        annotations=ToolAnnotations(
+            read_only_hint=hints["readOnlyHint"],
+            destructive_hint=hints["destructiveHint"],
+            idempotent_hint=hints["idempotentHint"],
+            open_world_hint=hints["openWorldHint"],
+        ),
+    )
 
 
 class _ProgressReporter:
@@ -160,12 +110,18 @@ class _ProgressReporter:
 
 
 class HealthImagingServer(MCPServer):
-    """Reports argument errors and unexpected failures in the same structured form as engine errors,
-    and answers stdio frames it cannot parse."""
+    """Lists and calls the registry's tools (those of the served toolsets), answers stdio frames it
+    cannot parse."""
 
-    def __init__(self, *args: Any, tools: list[Tool], **kwargs: Any) -> None:
-        super().__init__(*args, tools=tools, **kwargs)
-        self._parameters = {t.name: tuple(t.parameters.get("properties", {})) for t in tools}
+    def __init__(
+        self, *args: Any, specs: list[dict[str, Any]], registry: set[str], why_hidden: str, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._specs = {s["name"]: s for s in specs}
+        self._tools = [_listed(s) for s in specs]
+        self._registry = registry
+        """Every tool name of the registry, served here or not."""
+        self._why_hidden = why_hidden
 
     async def run_stdio_async(self) -> None:
         async with stdio_server() as (read_stream, write_stream):
@@ -175,32 +131,43 @@ class HealthImagingServer(MCPServer):
                 self._lowlevel_server.create_initialization_options(),
             )
 
+    async def list_tools(self) -> list[MCPTool]:
+        return list(self._tools)
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        spec = self._specs.get(name)
+        return None if spec is None else spec["inputSchema"]
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        spec = self._specs.get(name)
+        if spec is None and name in self._registry:
+            return _error_result(error_text("validation_error", f"Unknown tool: {name} ({self._why_hidden})"))
+        # An unknown name goes on too: the registry answers it (its value echoed only as a prefix).
+        reporter = _ProgressReporter(context) if context is not None and spec and spec["progress"] else None
         try:
-            return await super().call_tool(name, arguments, context)
-        except ToolError as e:
-            cause = e.__cause__
-            if isinstance(cause, ToolError) and _structured(str(cause)):
-                raise ToolError(str(cause)) from None
-            if _structured(str(e)):
-                raise
-            if isinstance(cause, ValidationError):
-                known = self._parameters.get(name, ())
-                raise ToolError(error_text("validation_error", describe_invalid(name, cause, known))) from None
-            if cause is None and name not in {t.name for t in await self.list_tools()}:
-                raise ToolError(error_text("validation_error", f"Unknown tool: {echo(name)}")) from None
+            text = await _engine.call(name, json.dumps(arguments), reporter.report if reporter else None)
+        except _engine.HealthImagingError as e:
+            return _error_result(_error_body(e))
+        except Exception as e:
             # A crash: log its type only (its text may carry request data), answer in the same form.
-            log.warning("tool %s failed unexpectedly: %s", name, type(cause or e).__name__)
-            raise ToolError(
-                error_text("server_error", f"{name} failed unexpectedly ({type(cause or e).__name__})")
-            ) from None
+            log.warning("tool %s failed unexpectedly: %s", spec["name"] if spec else "?", type(e).__name__)
+            return _error_result(error_text("server_error", f"the tool failed unexpectedly ({type(e).__name__})"))
+        finally:
+            if reporter is not None:
+                await reporter.close()
+        value = json.loads(text)
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)],
+            structured_content=value if isinstance(value, dict) else None,
+            is_error=_all_failed(value),
+        )
 
 
 def _resource_error(e: _engine.HealthImagingError) -> ResourceError:
     """An engine error as the SDK's resource error (logged without traceback, answered with the
     structured error as its message): -32602 for a data store that does not exist or an ID that
     cannot be one, -32603 otherwise."""
-    body = str(_engine_error(e))
+    body = _error_body(e)
     return ResourceNotFoundError(body) if e.type in ("not_found", "validation_error") else ResourceError(body)
 
 
@@ -208,39 +175,50 @@ async def _all_datastores() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     token = None
     while True:
-        page = await _engine.list_datastores(max_results=50, next_token=token)
+        page = await engine.list_datastores(max_results=50, next_token=token)
         out.extend(page.get("datastore_summaries", []))
         token = page.get("next_token")
         if not token:
             return out
 
 
-def create_server(*, readonly: bool = False, log_level: str = "WARNING", **settings: Any) -> MCPServer:
-    """The MCP server with every tool of the table (only read-only ones with ``readonly``)."""
-    tools = [
-        strict(
-            Tool.from_function(
-                _tool_function(spec),
-                name=spec.name,
-                description=spec.description,
-                annotations=ToolAnnotations(
-                    read_only_hint=spec.read_only,
-                    destructive_hint=spec.destructive,
-                    idempotent_hint=spec.idempotent,
-                    open_world_hint=True,
-                ),
-                structured_output=True,
-            )
-        )
-        for spec in TOOLS
-        if spec.read_only or not readonly
-    ]
+def parse_toolsets(value: str | Iterable[str] | None) -> list[str]:
+    """``"api,workflows"`` (or a list of names) → the toolset names; empty or ``all`` means every
+    toolset. Raises ValueError naming an unknown one."""
+    names = [n.strip() for n in (value.split(",") if isinstance(value, str) else value or ()) if n.strip()]
+    if not names or names == ["all"]:
+        return list(TOOLSETS)
+    unknown = [n for n in names if n not in TOOLSETS]
+    if unknown:
+        raise ValueError(f"unknown toolset {unknown[0]!r}; known: {', '.join(TOOLSETS)} (or all)")
+    return [t for t in TOOLSETS if t in names]
+
+
+def create_server(
+    *,
+    readonly: bool = False,
+    toolsets: str | Iterable[str] | None = None,
+    log_level: str = "WARNING",
+    **settings: Any,
+) -> MCPServer:
+    """The MCP server with the registry's tools of ``toolsets`` (default all; only read-only ones
+    with ``readonly``)."""
+    served = parse_toolsets(toolsets)
+    every = _engine.tools()
+    specs = [s for s in every if s["toolset"] in served and (s["annotations"]["readOnlyHint"] or not readonly)]
+    reasons = []
+    if readonly:
+        reasons.append("--readonly serves read-only tools only")
+    if served != list(TOOLSETS):
+        reasons.append(f"--toolsets {','.join(served)}")
     server = HealthImagingServer(
         SERVER_NAME,
-        instructions=INSTRUCTIONS,
+        instructions=_engine.instructions(served),
         version=__version__,
         log_level=log_level,  # type: ignore[arg-type]
-        tools=tools,
+        specs=specs,
+        registry={s["name"] for s in every},
+        why_hidden="; ".join(reasons) or "not served",
         **settings,
     )
 
@@ -264,7 +242,7 @@ def create_server(*, readonly: bool = False, log_level: str = "WARNING", **setti
     )
     async def datastore_resource(datastore_id: str) -> str:
         try:
-            return json.dumps(await _engine.get_datastore(datastore_id=datastore_id))
+            return json.dumps(await engine.get_datastore(datastore_id=datastore_id))
         except _engine.HealthImagingError as e:
             raise _resource_error(e) from None
 

@@ -1,0 +1,860 @@
+"""The notebook API: every tool of the MCP server as an async function with keyword arguments.
+Results are plain dicts (the tools' structured results); failures raise ``HealthImagingError``
+with ``type``, ``message``, ``code`` and ``status``. Cancelling the awaiting task cancels the
+call (a workflow starts no new image set).
+
+    from awslabs.healthimaging_mcp_server import engine
+    stores = await engine.list_datastores(max_results=10)
+
+Generated from the Rust tool registry by scripts/gen_engine_api.py; do not edit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ._engine import HealthImagingError, rate_limits, recent_runs, reset_client
+from ._engine import call as _call
+
+__all__ = [
+    "HealthImagingError",
+    "bulk_delete_by_criteria",
+    "bulk_update_patient_metadata",
+    "copy_image_set",
+    "create_datastore",
+    "delete_datastore",
+    "delete_image_set",
+    "delete_instance_in_series",
+    "delete_instance_in_study",
+    "delete_patient_studies",
+    "delete_series_by_uid",
+    "delete_study",
+    "get_datastore",
+    "get_dicom_import_job",
+    "get_image_frame",
+    "get_image_set",
+    "get_image_set_metadata",
+    "get_patient_dicomweb_studies",
+    "get_patient_series",
+    "get_patient_studies",
+    "get_series_primary_image_set",
+    "get_study_primary_image_sets",
+    "list_datastores",
+    "list_dicom_import_jobs",
+    "list_image_set_versions",
+    "list_tags_for_resource",
+    "remove_instance_from_image_set",
+    "remove_series_from_image_set",
+    "search_by_patient_id",
+    "search_by_series_uid",
+    "search_by_study_uid",
+    "search_image_sets",
+    "start_dicom_import_job",
+    "tag_resource",
+    "untag_resource",
+    "update_image_set_metadata",
+    "update_patient_study_metadata",
+    "rate_limits",
+    "recent_runs",
+    "reset_client",
+]
+
+
+async def _run(name: str, arguments: dict[str, Any], progress: Callable[..., None] | None = None) -> Any:
+    # None means absent; the registry checks the rest (unknown names, types, ranges).
+    text = await _call(name, json.dumps({k: v for k, v in arguments.items() if v is not None}), progress)
+    return json.loads(text)
+
+
+async def create_datastore(
+    *,
+    datastore_name: str,
+    kms_key_arn: str | None = None,
+    tags: dict[str, str] | None = None,
+    lossless_storage_format: str | None = None,
+    lambda_authorizer_arn: str | None = None,
+    client_token: str | None = None,
+) -> dict[str, Any]:
+    """Create a data store (CreateDatastore); returns its ID and status CREATING: poll get_datastore
+    until ACTIVE.
+
+    kms_key_arn: Customer-managed KMS key (default: an AWS-owned key).
+    lossless_storage_format: Default HTJ2K.
+    lambda_authorizer_arn: Lambda authorizing DICOMweb OIDC requests.
+    client_token: Idempotency token: a retry with the same token is safe.
+    """
+    return await _run(
+        "create_datastore",
+        {
+            "datastore_name": datastore_name,
+            "kms_key_arn": kms_key_arn,
+            "tags": tags,
+            "lossless_storage_format": lossless_storage_format,
+            "lambda_authorizer_arn": lambda_authorizer_arn,
+            "client_token": client_token,
+        },
+    )
+
+
+async def delete_datastore(
+    *,
+    datastore_id: str,
+) -> dict[str, Any]:
+    """Delete a data store (DeleteDatastore); refused while it holds image sets. Returns status
+    DELETING.
+    """
+    return await _run(
+        "delete_datastore",
+        {
+            "datastore_id": datastore_id,
+        },
+    )
+
+
+async def get_datastore(
+    *,
+    datastore_id: str,
+) -> dict[str, Any]:
+    """A data store's properties: name, status, ARN, KMS key, storage format, dates."""
+    return await _run(
+        "get_datastore",
+        {
+            "datastore_id": datastore_id,
+        },
+    )
+
+
+async def list_datastores(
+    *,
+    datastore_status: str | None = None,
+    max_results: int | None = None,
+    next_token: str | None = None,
+) -> dict[str, Any]:
+    """List data stores, one page at a time (follow next_token).
+
+    next_token: From the previous page.
+    """
+    return await _run(
+        "list_datastores",
+        {
+            "datastore_status": datastore_status,
+            "max_results": max_results,
+            "next_token": next_token,
+        },
+    )
+
+
+async def start_dicom_import_job(
+    *,
+    datastore_id: str,
+    data_access_role_arn: str,
+    input_s3_uri: str,
+    job_name: str | None = None,
+    client_token: str | None = None,
+    output_s3_uri: str | None = None,
+    input_owner_account_id: str | None = None,
+) -> dict[str, Any]:
+    """Import DICOM Part-10 files from S3 into a data store (StartDICOMImportJob); output_s3_uri is
+    required. Poll get_dicom_import_job until COMPLETED or FAILED.
+
+    data_access_role_arn: IAM role HealthImaging assumes to read the input and write the output.
+    input_s3_uri: s3://bucket/prefix/ holding the DICOM Part-10 files.
+    output_s3_uri: Required by the API: where the job writes its manifest and SUCCESS/FAILURE
+        reports.
+    input_owner_account_id: Account owning the input bucket.
+    """
+    return await _run(
+        "start_dicom_import_job",
+        {
+            "datastore_id": datastore_id,
+            "data_access_role_arn": data_access_role_arn,
+            "input_s3_uri": input_s3_uri,
+            "job_name": job_name,
+            "client_token": client_token,
+            "output_s3_uri": output_s3_uri,
+            "input_owner_account_id": input_owner_account_id,
+        },
+    )
+
+
+async def get_dicom_import_job(
+    *,
+    datastore_id: str,
+    job_id: str,
+) -> dict[str, Any]:
+    """An import job: status, URIs, dates, failure message. Per-file outcomes are in the reports under
+    its output_s3_uri.
+    """
+    return await _run(
+        "get_dicom_import_job",
+        {
+            "datastore_id": datastore_id,
+            "job_id": job_id,
+        },
+    )
+
+
+async def list_dicom_import_jobs(
+    *,
+    datastore_id: str,
+    job_status: str | None = None,
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """A data store's import jobs, one page at a time."""
+    return await _run(
+        "list_dicom_import_jobs",
+        {
+            "datastore_id": datastore_id,
+            "job_status": job_status,
+            "next_token": next_token,
+            "max_results": max_results,
+        },
+    )
+
+
+async def search_image_sets(
+    *,
+    datastore_id: str,
+    search_criteria: dict[str, Any] | None = None,
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """Search image sets (SearchImageSets), one page at a time; each result carries DICOM tags, version
+    and is_primary. For a patient, study or series prefer the workflow tools (all pages, compact).
+
+    search_criteria: The API's SearchCriteria: {"filters": [{"operator": "EQUAL"|"BETWEEN",
+        "values": [{"DICOMPatientId": "..."}]}] (1 or 2 filters, ANDed), "sort": {"sortField":
+        "updatedAt"|"createdAt"|"DICOMStudyDateAndTime", "sortOrder": "ASC"|"DESC"}}. EQUAL:
+        DICOMPatientId, DICOMAccessionNumber, DICOMStudyId, DICOMStudyInstanceUID,
+        DICOMSeriesInstanceUID, isPrimary. BETWEEN [low, high]: createdAt, updatedAt (epoch seconds
+        or ISO-8601), DICOMStudyDateAndTime ({"DICOMStudyDate": "YYYYMMDD" or "YYYY-MM-DD"}).
+    """
+    return await _run(
+        "search_image_sets",
+        {
+            "datastore_id": datastore_id,
+            "search_criteria": search_criteria,
+            "next_token": next_token,
+            "max_results": max_results,
+        },
+    )
+
+
+async def get_image_set(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    version_id: str | None = None,
+) -> dict[str, Any]:
+    """An image set's properties (latest version or version_id): state, workflow status, is_primary,
+    ARN, dates.
+
+    version_id: Default: the latest version.
+    """
+    return await _run(
+        "get_image_set",
+        {
+            "datastore_id": datastore_id,
+            "image_set_id": image_set_id,
+            "version_id": version_id,
+        },
+    )
+
+
+async def get_image_set_metadata(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    version_id: str | None = None,
+) -> dict[str, Any]:
+    """An image set's metadata as JSON: Patient, Study, Series, Instances (DICOM attributes by keyword)
+    and each instance's ImageFrames IDs.
+
+    version_id: Default: the latest version.
+    """
+    return await _run(
+        "get_image_set_metadata",
+        {
+            "datastore_id": datastore_id,
+            "image_set_id": image_set_id,
+            "version_id": version_id,
+        },
+    )
+
+
+async def list_image_set_versions(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """An image set's versions, newest first, one page at a time."""
+    return await _run(
+        "list_image_set_versions",
+        {
+            "datastore_id": datastore_id,
+            "image_set_id": image_set_id,
+            "next_token": next_token,
+            "max_results": max_results,
+        },
+    )
+
+
+async def update_image_set_metadata(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    latest_version_id: str,
+    update_image_set_metadata_updates: dict[str, Any],
+    force: bool | None = None,
+    include_study_image_sets: bool | None = None,
+) -> dict[str, Any]:
+    """Update an image set's metadata (UpdateImageSetMetadata), creating a new version.
+
+    latest_version_id: The image set's current version (else conflict_error: read it again).
+    update_image_set_metadata_updates: {"DICOMUpdates": {"updatableAttributes": DOC,
+        "removableAttributes": DOC}}, DOC shaped like the metadata, e.g. {"SchemaVersion": "1.1",
+        "Patient": {"DICOM": {"PatientName": "DOE^JOHN"}}}; an empty object for a series or instance
+        under removableAttributes removes it. Or {"revertToVersionId": "1"}.
+    force: Allow updates DICOM rules otherwise refuse (UIDs, ...).
+    include_study_image_sets: Apply the same update to the study's other primary image sets.
+    """
+    return await _run(
+        "update_image_set_metadata",
+        {
+            "datastore_id": datastore_id,
+            "image_set_id": image_set_id,
+            "latest_version_id": latest_version_id,
+            "update_image_set_metadata_updates": update_image_set_metadata_updates,
+            "force": force,
+            "include_study_image_sets": include_study_image_sets,
+        },
+    )
+
+
+async def delete_image_set(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    version_id: str | None = None,
+) -> dict[str, Any]:
+    """Delete an image set with all its versions (DeleteImageSet).
+
+    version_id: Refused: DeleteImageSet deletes every version.
+    """
+    return await _run(
+        "delete_image_set",
+        {
+            "datastore_id": datastore_id,
+            "image_set_id": image_set_id,
+            "version_id": version_id,
+        },
+    )
+
+
+async def copy_image_set(
+    *,
+    datastore_id: str,
+    source_image_set_id: str,
+    copy_image_set_information: dict[str, Any],
+    source_datastore_id: str | None = None,
+    force: bool | None = None,
+    promote_to_primary: bool | None = None,
+) -> dict[str, Any]:
+    """Copy an image set, or chosen series/instances, into a new or an existing image set of the same
+    data store (CopyImageSet).
+
+    copy_image_set_information: {"sourceImageSet": {"latestVersionId": "1", "DICOMCopies"?:
+        {"copiableAttributes": {"SchemaVersion": "1.1", "Study": {"Series": {SERIES_UID:
+        {"Instances": {SOP_UID: {}}}}}}}}, "destinationImageSet"?: {"imageSetId": "...",
+        "latestVersionId": "1"}}.
+    source_datastore_id: Must equal datastore_id: copies never cross data stores.
+    force: Copy even if Patient/Study/Series metadata disagree.
+    promote_to_primary: Make the copy part of the primary hierarchy.
+    """
+    return await _run(
+        "copy_image_set",
+        {
+            "datastore_id": datastore_id,
+            "source_image_set_id": source_image_set_id,
+            "copy_image_set_information": copy_image_set_information,
+            "source_datastore_id": source_datastore_id,
+            "force": force,
+            "promote_to_primary": promote_to_primary,
+        },
+    )
+
+
+async def get_image_frame(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    image_frame_information: dict[str, str],
+) -> dict[str, Any]:
+    """One image frame's stored pixel data (base64 image_frame_blob) and content type (image/jph for
+    HTJ2K, ...).
+
+    image_frame_information: {"imageFrameId": ID}, the ID from the metadata's ImageFrames.
+    """
+    return await _run(
+        "get_image_frame",
+        {
+            "datastore_id": datastore_id,
+            "image_set_id": image_set_id,
+            "image_frame_information": image_frame_information,
+        },
+    )
+
+
+async def list_tags_for_resource(
+    *,
+    resource_arn: str,
+) -> dict[str, Any]:
+    """The tags of a data store or image set."""
+    return await _run(
+        "list_tags_for_resource",
+        {
+            "resource_arn": resource_arn,
+        },
+    )
+
+
+async def tag_resource(
+    *,
+    resource_arn: str,
+    tags: dict[str, str],
+) -> dict[str, Any]:
+    """Add or overwrite tags on a data store or image set."""
+    return await _run(
+        "tag_resource",
+        {
+            "resource_arn": resource_arn,
+            "tags": tags,
+        },
+    )
+
+
+async def untag_resource(
+    *,
+    resource_arn: str,
+    tag_keys: list[str],
+) -> dict[str, Any]:
+    """Remove tags, by key, from a data store or image set."""
+    return await _run(
+        "untag_resource",
+        {
+            "resource_arn": resource_arn,
+            "tag_keys": tag_keys,
+        },
+    )
+
+
+async def search_by_patient_id(
+    *,
+    datastore_id: str,
+    patient_id: str,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """Every image set of a patient (all pages; primary and not), compactly: IDs, study/series UIDs,
+    dates, descriptions, counts.
+
+    patient_id: DICOM Patient ID, exact (leading/trailing spaces are padding).
+    max_results: Most image sets to read, over all pages (default 1000); 'truncated' says if more
+        matched.
+    """
+    return await _run(
+        "search_by_patient_id",
+        {
+            "datastore_id": datastore_id,
+            "patient_id": patient_id,
+            "max_results": max_results,
+        },
+    )
+
+
+async def search_by_study_uid(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """Every image set of a study (all pages; primary and not), compactly.
+
+    max_results: Most image sets to read, over all pages (default 1000).
+    """
+    return await _run(
+        "search_by_study_uid",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+            "max_results": max_results,
+        },
+    )
+
+
+async def search_by_series_uid(
+    *,
+    datastore_id: str,
+    series_instance_uid: str,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """Every image set holding a series (all pages; primary and not), compactly.
+
+    max_results: Most image sets to read, over all pages (default 1000).
+    """
+    return await _run(
+        "search_by_series_uid",
+        {
+            "datastore_id": datastore_id,
+            "series_instance_uid": series_instance_uid,
+            "max_results": max_results,
+        },
+    )
+
+
+async def get_patient_studies(
+    *,
+    datastore_id: str,
+    patient_id: str,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """A patient's studies, newest first: date, description, accession number, modalities, series
+    count, and the image sets holding each.
+
+    patient_id: DICOM Patient ID, exact (leading/trailing spaces are padding).
+    max_results: Most image sets to read, over all pages (default 1000); 'truncated' says if more
+        matched.
+    """
+    return await _run(
+        "get_patient_studies",
+        {
+            "datastore_id": datastore_id,
+            "patient_id": patient_id,
+            "max_results": max_results,
+        },
+    )
+
+
+async def get_patient_series(
+    *,
+    datastore_id: str,
+    patient_id: str,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """A patient's series from each image set's metadata: modality, number, description, body part,
+    instance count, image set, is_primary.
+
+    patient_id: DICOM Patient ID, exact (leading/trailing spaces are padding).
+    max_results: Most image sets to read, over all pages (default 1000); 'truncated' says if more
+        matched.
+    """
+    return await _run(
+        "get_patient_series",
+        {
+            "datastore_id": datastore_id,
+            "patient_id": patient_id,
+            "max_results": max_results,
+        },
+    )
+
+
+async def get_study_primary_image_sets(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+) -> dict[str, Any]:
+    """The primary image sets of a study, compactly."""
+    return await _run(
+        "get_study_primary_image_sets",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+        },
+    )
+
+
+async def get_series_primary_image_set(
+    *,
+    datastore_id: str,
+    series_instance_uid: str,
+) -> dict[str, Any]:
+    """The primary image set of a series (found = false if none)."""
+    return await _run(
+        "get_series_primary_image_set",
+        {
+            "datastore_id": datastore_id,
+            "series_instance_uid": series_instance_uid,
+        },
+    )
+
+
+async def get_patient_dicomweb_studies(
+    *,
+    datastore_id: str,
+    patient_id: str,
+) -> dict[str, Any]:
+    """A patient's studies as QIDO-RS SearchStudies answers them (DICOM JSON: tag keys with vr and
+    Value), from primary image sets.
+    """
+    return await _run(
+        "get_patient_dicomweb_studies",
+        {
+            "datastore_id": datastore_id,
+            "patient_id": patient_id,
+        },
+    )
+
+
+async def delete_patient_studies(
+    *,
+    datastore_id: str,
+    patient_id: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Delete every image set of a patient, then search again and report how many remain (0 proves the
+    erasure). Reports totals and each image set's outcome; dry_run reports exactly what would
+    change.
+
+    dry_run: Report what would change; change nothing.
+    progress: called with (done, total, message)
+    """
+    return await _run(
+        "delete_patient_studies",
+        {
+            "datastore_id": datastore_id,
+            "patient_id": patient_id,
+            "dry_run": dry_run,
+        },
+        progress,
+    )
+
+
+async def delete_study(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Delete every image set of a study, then search again and report how many remain. Reports totals
+    and each image set's outcome; dry_run reports exactly what would change.
+
+    progress: called with (done, total, message)
+    """
+    return await _run(
+        "delete_study",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+            "dry_run": dry_run,
+        },
+        progress,
+    )
+
+
+async def delete_series_by_uid(
+    *,
+    datastore_id: str,
+    series_instance_uid: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Remove a series from every image set holding it; other series stay. An image set left empty is
+    deleted. Reports totals and each image set's outcome; dry_run reports exactly what would change.
+
+    progress: called with (done, total, message)
+    """
+    return await _run(
+        "delete_series_by_uid",
+        {
+            "datastore_id": datastore_id,
+            "series_instance_uid": series_instance_uid,
+            "dry_run": dry_run,
+        },
+        progress,
+    )
+
+
+async def delete_instance_in_study(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    sop_instance_uid: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Remove a SOP instance from every image set of a study holding it. An image set left empty is
+    deleted. Reports totals and each image set's outcome; dry_run reports exactly what would change.
+
+    progress: called with (done, total, message)
+    """
+    return await _run(
+        "delete_instance_in_study",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+            "sop_instance_uid": sop_instance_uid,
+            "dry_run": dry_run,
+        },
+        progress,
+    )
+
+
+async def delete_instance_in_series(
+    *,
+    datastore_id: str,
+    series_instance_uid: str,
+    sop_instance_uid: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Remove a SOP instance from every image set holding the series. An image set left empty is
+    deleted. Reports totals and each image set's outcome; dry_run reports exactly what would change.
+
+    progress: called with (done, total, message)
+    """
+    return await _run(
+        "delete_instance_in_series",
+        {
+            "datastore_id": datastore_id,
+            "series_instance_uid": series_instance_uid,
+            "sop_instance_uid": sop_instance_uid,
+            "dry_run": dry_run,
+        },
+        progress,
+    )
+
+
+async def update_patient_study_metadata(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    patient_updates: dict[str, Any],
+    study_updates: dict[str, Any],
+    dry_run: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Set Patient- and Study-level attributes on every image set of a study, each as a new version.
+    Reports totals and each image set's outcome; dry_run reports exactly what would change.
+
+    patient_updates: Patient-level attributes, DICOM keyword → value, e.g. {"PatientName":
+        "DOE^JOHN"}.
+    study_updates: Study-level attributes, e.g. {"StudyDescription": "CT CHEST"}.
+    progress: called with (done, total, message)
+    """
+    return await _run(
+        "update_patient_study_metadata",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+            "patient_updates": patient_updates,
+            "study_updates": study_updates,
+            "dry_run": dry_run,
+        },
+        progress,
+    )
+
+
+async def bulk_update_patient_metadata(
+    *,
+    datastore_id: str,
+    patient_id: str,
+    metadata_updates: dict[str, Any],
+    dry_run: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Set attributes on every image set of a patient, e.g. to fix a name everywhere. Reports totals
+    and each image set's outcome; dry_run reports exactly what would change.
+
+    metadata_updates: {"Patient": {...}, "Study": {...}} (DICOM keyword → value), or a flat map of
+        Patient-level attributes.
+    progress: called with (done, total, message)
+    """
+    return await _run(
+        "bulk_update_patient_metadata",
+        {
+            "datastore_id": datastore_id,
+            "patient_id": patient_id,
+            "metadata_updates": metadata_updates,
+            "dry_run": dry_run,
+        },
+        progress,
+    )
+
+
+async def bulk_delete_by_criteria(
+    *,
+    datastore_id: str,
+    criteria: dict[str, Any],
+    max_deletions: int | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Delete every image set matching criteria; counts first and deletes nothing when more than
+    max_deletions match. Reports totals and each image set's outcome; dry_run reports exactly what
+    would change.
+
+    criteria: Searchable attributes, e.g. {"DICOMPatientId": "123", "DICOMStudyInstanceUID":
+        "1.2.3"} (at most 2), or search_image_sets' {"filters": [...]}.
+    max_deletions: Safety limit (default 25): nothing is deleted when more match.
+    progress: called with (done, total, message)
+    """
+    return await _run(
+        "bulk_delete_by_criteria",
+        {
+            "datastore_id": datastore_id,
+            "criteria": criteria,
+            "max_deletions": max_deletions,
+            "dry_run": dry_run,
+        },
+        progress,
+    )
+
+
+async def remove_series_from_image_set(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    series_instance_uid: str,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Remove one series from one image set (a new version). An image set left empty is deleted.
+    Reports totals and each image set's outcome; dry_run reports exactly what would change.
+    """
+    return await _run(
+        "remove_series_from_image_set",
+        {
+            "datastore_id": datastore_id,
+            "image_set_id": image_set_id,
+            "series_instance_uid": series_instance_uid,
+            "dry_run": dry_run,
+        },
+    )
+
+
+async def remove_instance_from_image_set(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    series_instance_uid: str,
+    sop_instance_uid: str,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Remove one SOP instance from one image set (a new version). An image set left empty is deleted.
+    Reports totals and each image set's outcome; dry_run reports exactly what would change.
+    """
+    return await _run(
+        "remove_instance_from_image_set",
+        {
+            "datastore_id": datastore_id,
+            "image_set_id": image_set_id,
+            "series_instance_uid": series_instance_uid,
+            "sop_instance_uid": sop_instance_uid,
+            "dry_run": dry_run,
+        },
+    )

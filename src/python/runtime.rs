@@ -1,0 +1,44 @@
+//! The engine's process-wide state, for notebooks and tests: the shared client, the last
+//! destructive runs, the client-side rate limits.
+
+use pyo3::prelude::*;
+
+use super::bridge::spawn;
+use super::convert::to_py;
+use crate::engine::{self, rate_limit};
+use crate::workflows::cancel;
+
+/// Forgets the shared client; the next call builds one from the current environment.
+#[pyfunction]
+fn reset_client(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    spawn(py, async {
+        engine::reset_client().await;
+        Ok(())
+    })
+}
+
+/// The last destructive runs (cancelled ones included): tool, data store, counts per outcome
+/// and image set IDs, newest last.
+#[pyfunction]
+fn recent_runs(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    to_py(py, &serde_json::Value::Array(cancel::recent_runs()))
+}
+
+/// The client-side rate limit now in force per operation: `{operation: {"rate": tps,
+/// "burst": n}}` (empty before the first request, and against a custom endpoint unless set).
+#[pyfunction]
+fn rate_limits(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    let table: serde_json::Map<String, serde_json::Value> = rate_limit::current()
+        .map(|l| l.snapshot())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(op, l)| (op, serde_json::json!({"rate": l.rate, "burst": l.burst})))
+        .collect();
+    to_py(py, &serde_json::Value::Object(table))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(reset_client, m)?)?;
+    m.add_function(wrap_pyfunction!(recent_runs, m)?)?;
+    m.add_function(wrap_pyfunction!(rate_limits, m)?)
+}

@@ -1,0 +1,44 @@
+//! The server instructions an MCP client shows its model: which tools to prefer, and how
+//! errors, dry runs, progress and cancellation work. Only the toolsets a server serves are
+//! described.
+
+use super::Toolset;
+
+const INTRO: &str = "AWS HealthImaging: medical images (DICOM) stored as image sets in data stores. \
+Find data stores with list_datastores (also the resource healthimaging://datastores); every other tool needs a datastore_id.\n";
+
+const WORKFLOWS: &str = "\
+Patient, study and series work: prefer the workflow tools. They read every page, answer compactly and, for changes, \
+act on every image set involved (each write against the current version, retried on conflict, then confirmed; \
+throttling slows a run down instead of failing items; running one again after an interruption is safe).
+- Find: search_by_patient_id, search_by_study_uid, search_by_series_uid, get_patient_studies, get_patient_series, \
+get_study_primary_image_sets, get_series_primary_image_set, get_patient_dicomweb_studies.
+- Change: delete_patient_studies, delete_study, delete_series_by_uid, delete_instance_in_study, delete_instance_in_series, \
+remove_series_from_image_set, remove_instance_from_image_set, update_patient_study_metadata, bulk_update_patient_metadata, \
+bulk_delete_by_criteria. Run with dry_run=true first: it reports exactly what would change and changes nothing. \
+Long runs send progress notifications (pass a progressToken); cancelling the request stops the run before its next \
+image set (writes already sent may finish). A report whose every item failed is an error result.\n";
+
+const API: &str = "\
+Single API operations: search_image_sets (one page, at most 2 filters, follow next_token), get_image_set, \
+get_image_set_metadata (DICOM metadata as JSON with frame IDs), get_image_frame, list_image_set_versions; \
+update_image_set_metadata and copy_image_set need the current latest_version_id (on conflict_error read the image \
+set again). Deletes cannot be undone. Imports: start_dicom_import_job, then poll get_dicom_import_job.\n";
+
+const ERRORS: &str = "\
+Errors are JSON {\"error\": true, \"type\": validation_error | not_found | auth_error | conflict_error | \
+throttling_error | service_error | server_error, \"message\": ...}. A validation_error is sent before any request: \
+fix the argument it names (unknown arguments are refused, with the likely meant name).";
+
+/// The instructions for a server serving `toolsets`.
+pub fn instructions(toolsets: &[Toolset]) -> String {
+    let mut out = String::from(INTRO);
+    if toolsets.contains(&Toolset::Workflows) {
+        out.push_str(WORKFLOWS);
+    }
+    if toolsets.contains(&Toolset::Api) {
+        out.push_str(API);
+    }
+    out.push_str(ERRORS);
+    out
+}
