@@ -8,13 +8,13 @@ use std::future::Future;
 use std::sync::RwLock;
 
 use pyo3::prelude::*;
-use serde_json::Value;
+use serde::Serialize;
 
 use pyo3::types::PyCFunction;
 
 use super::convert::to_py;
 use super::errors::to_py_err;
-use crate::engine::EngineResult;
+use crate::engine::{EngineError, EngineResult};
 use crate::workflows::cancel::{self, CancelToken, RunContext};
 
 /// `true` once the interpreter has begun to exit.
@@ -67,9 +67,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// Runs `work` on the engine's runtime and returns an awaitable asyncio future.
-pub fn spawn<'py, F>(py: Python<'py>, work: F) -> PyResult<Bound<'py, PyAny>>
+pub fn spawn<'py, F, T>(py: Python<'py>, work: F) -> PyResult<Bound<'py, PyAny>>
 where
-    F: Future<Output = EngineResult<Value>> + Send + 'static,
+    F: Future<Output = EngineResult<T>> + Send + 'static,
+    T: Serialize + Send + 'static,
 {
     spawn_run(py, "engine", work)
 }
@@ -77,13 +78,14 @@ where
 /// `spawn` for the run `tool`: cancelling the asyncio future (a cancelled task, an MCP
 /// cancellation, a client that went away) fires the run's cancellation token, so the workflow
 /// starts nothing new (see `workflows::cancel`).
-pub fn spawn_run<'py, F>(
+pub fn spawn_run<'py, F, T>(
     py: Python<'py>,
     tool: &'static str,
     work: F,
 ) -> PyResult<Bound<'py, PyAny>>
 where
-    F: Future<Output = EngineResult<Value>> + Send + 'static,
+    F: Future<Output = EngineResult<T>> + Send + 'static,
+    T: Serialize + Send + 'static,
 {
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let future = event_loop.call_method0("create_future")?;
@@ -102,7 +104,11 @@ where
     let (future_ref, loop_ref) = (future.clone().unbind(), event_loop.unbind());
     let run = RunContext { tool, token };
     pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
-        let result = cancel::scoped(run, work).await;
+        // The typed result becomes JSON here, at the edge, off the interpreter.
+        let result = cancel::scoped(run, work).await.and_then(|v| {
+            serde_json::to_value(v)
+                .map_err(|e| EngineError::server(format!("the result did not serialize: {e}")))
+        });
         let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
         if *closed {
             // The interpreter is going away: touching (or even releasing) Python objects now
