@@ -135,8 +135,9 @@ pub fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// Test helpers: an output type's schema as a client sees it (serialization contract: an
-/// `Option` is optional only where it is left out when `None`).
+/// Test helpers: an output type's schema under the serialization contract (as the tool
+/// registry publishes it: a field is optional exactly when it is left out, and an `Option`
+/// that is always there is nullable), and its `required` and property names.
 #[cfg(test)]
 pub mod testing {
     use schemars::generate::SchemaSettings;
@@ -151,14 +152,17 @@ pub mod testing {
             .to_value()
     }
 
-    /// The `required` list of `T`'s schema (of its `$defs` entry `name` when given).
+    fn at<'a>(schema: &'a Value, def: Option<&str>) -> &'a Value {
+        match def {
+            Some(name) => &schema["$defs"][name],
+            None => schema,
+        }
+    }
+
+    /// The `required` list of `T`'s schema (of its `$defs` entry `def` when given), sorted.
     pub fn required<T: JsonSchema>(def: Option<&str>) -> Vec<String> {
         let schema = output_schema::<T>();
-        let at = match def {
-            Some(name) => &schema["$defs"][name],
-            None => &schema,
-        };
-        let mut names: Vec<String> = at["required"]
+        let mut names: Vec<String> = at(&schema, def)["required"]
             .as_array()
             .map(|r| {
                 r.iter()
@@ -170,14 +174,10 @@ pub mod testing {
         names
     }
 
-    /// Every property name of the schema (sorted).
+    /// Every property name of the schema (of its `$defs` entry `def` when given), sorted.
     pub fn properties<T: JsonSchema>(def: Option<&str>) -> Vec<String> {
         let schema = output_schema::<T>();
-        let at = match def {
-            Some(name) => &schema["$defs"][name],
-            None => &schema,
-        };
-        let mut names: Vec<String> = at["properties"]
+        let mut names: Vec<String> = at(&schema, def)["properties"]
             .as_object()
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
@@ -208,6 +208,42 @@ mod tests {
         );
         let t = testing::output_schema::<Timestamp>();
         assert_eq!(t["format"], "date-time");
+    }
+
+    #[derive(Serialize, JsonSchema)]
+    struct Sample {
+        count: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        when: Option<Timestamp>,
+        /// Always there.
+        maybe: Option<i32>,
+    }
+
+    #[test]
+    fn optional_means_left_out_and_nullable_means_always_there() {
+        let s = testing::output_schema::<Sample>();
+        assert_eq!(s["required"], serde_json::json!(["count", "maybe"]));
+        assert_eq!(
+            s["properties"]["maybe"]["type"],
+            serde_json::json!(["integer", "null"])
+        );
+        assert_eq!(
+            serde_json::to_value(Sample {
+                count: 1,
+                note: None,
+                when: None,
+                maybe: None
+            })
+            .unwrap(),
+            serde_json::json!({"count": 1, "maybe": null})
+        );
+        assert_eq!(testing::required::<Sample>(None), ["count", "maybe"]);
+        assert_eq!(
+            testing::properties::<Sample>(None),
+            ["count", "maybe", "note", "when"]
+        );
     }
 
     #[test]

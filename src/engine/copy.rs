@@ -202,3 +202,37 @@ pub async fn copy_image_set(req: CopyRequest) -> EngineResult<CopyResult> {
         destination_image_set_properties: out.destination_image_set_properties().map(Into::into),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::convert::testing::required;
+    use serde_json::json;
+
+    #[test]
+    fn copy_output_keeps_its_json() {
+        let src = CopySourceImageSetProperties::builder()
+            .image_set_id("s".repeat(32))
+            .latest_version_id("2")
+            .image_set_state(ImageSetState::Locked)
+            .image_set_workflow_status(ImageSetWorkflowStatus::Copying)
+            .build()
+            .unwrap();
+        let out = CopyResult {
+            datastore_id: "d".into(),
+            source_image_set_properties: Some((&src).into()),
+            destination_image_set_properties: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&out).unwrap(),
+            json!({"datastore_id": "d", "source_image_set_properties": {
+                "image_set_id": "s".repeat(32), "latest_version_id": "2",
+                "image_set_state": "LOCKED", "image_set_workflow_status": "COPYING"}})
+        );
+        assert_eq!(required::<CopyResult>(None), ["datastore_id"]);
+        assert_eq!(
+            required::<CopyResult>(Some("CopiedImageSet")),
+            ["image_set_id", "latest_version_id"]
+        );
+    }
+}

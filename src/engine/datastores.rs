@@ -87,7 +87,7 @@ impl From<&DatastoreSummary> for DatastoreItem {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DatastoreList {
     pub datastore_summaries: Vec<DatastoreItem>,
-    /// Pass as next_token for the next page; absent on the last page.
+    /// For the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }

@@ -6,7 +6,7 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-/// The kind of a failure, as `type` in errors (`validation_error`, `not_found`, ...).
+/// The kind of a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
@@ -19,10 +19,10 @@ pub enum ErrorType {
     Conflict,
     #[serde(rename = "throttling_error")]
     Throttling,
-    /// HealthImaging (or the network to it) failed.
+    // HealthImaging (or the network to it) failed.
     #[serde(rename = "service_error")]
     Service,
-    /// A fault of this server itself.
+    // A fault of this server itself.
     #[serde(rename = "server_error")]
     Server,
 }
@@ -54,8 +54,8 @@ pub struct EngineError {
 
 pub type EngineResult<T> = Result<T, EngineError>;
 
-/// An error reported inside a result (one item of a run, a check after it) rather than as the
-/// tool's failure.
+// An error reported inside a result (one item of a run, a check after it) rather than as the
+// tool's failure.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ErrorReport {
     #[serde(rename = "type")]

@@ -87,3 +87,33 @@ pub async fn get_image_frame(
         image_frame_blob: base64::engine::general_purpose::STANDARD.encode(&bytes),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::convert::testing::required;
+
+    #[test]
+    fn frame_output_has_every_field_required() {
+        assert_eq!(
+            required::<ImageFrame>(None),
+            [
+                "content_type",
+                "image_frame_blob",
+                "image_frame_id",
+                "size_bytes"
+            ]
+        );
+        let f = ImageFrame {
+            image_frame_id: "f".into(),
+            content_type: "image/jph".into(),
+            size_bytes: 2,
+            image_frame_blob: "AAE=".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            serde_json::json!({"image_frame_id": "f", "content_type": "image/jph",
+                               "size_bytes": 2, "image_frame_blob": "AAE="})
+        );
+    }
+}

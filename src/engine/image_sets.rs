@@ -388,10 +388,10 @@ pub struct ImageSetSearch {
     pub image_sets_metadata_summaries: Vec<ImageSetSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<SortOut>,
-    /// Pass as next_token for the next page; absent on the last page.
+    /// For the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    /// Criteria values converted before searching (ISO study dates), by where they were given.
+    /// Converted criteria values (ISO study dates).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub normalized: Option<Map<String, Value>>,
 }
@@ -499,7 +499,7 @@ pub async fn get_image_set(
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ImageSetVersionList {
     pub image_set_properties_list: Vec<ImageSetVersion>,
-    /// Pass as next_token for the next page; absent on the last page.
+    /// For the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
@@ -569,4 +569,116 @@ pub async fn delete_image_set(
         image_set_state: Named::of(out.image_set_state()),
         image_set_workflow_status: Named::of(out.image_set_workflow_status()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::convert::testing::{properties, required};
+
+    fn summary() -> ImageSetsMetadataSummary {
+        ImageSetsMetadataSummary::builder()
+            .image_set_id("i".repeat(32))
+            .version(2)
+            .is_primary(true)
+            .updated_at(DateTime::from_secs_f64(1_700_000_047.662))
+            .dicom_tags(
+                DicomTags::builder()
+                    .dicom_patient_id("P1")
+                    .dicom_study_instance_uid("1.2")
+                    .dicom_number_of_study_related_series(1)
+                    .dicom_number_of_study_related_instances(3)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn image_set_outputs_keep_their_json() {
+        let found = ImageSetSearch {
+            image_sets_metadata_summaries: vec![(&summary()).into()],
+            sort: Some(SortOut {
+                sort_field: Named(SortField::CreatedAt),
+                sort_order: Named(SortOrder::Asc),
+            }),
+            next_token: None,
+            normalized: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&found).unwrap(),
+            json!({
+                "image_sets_metadata_summaries": [{
+                    "image_set_id": "i".repeat(32), "version": 2, "is_primary": true,
+                    "updated_at": "2023-11-14T22:14:07.662Z",
+                    "dicom_tags": {"dicom_patient_id": "P1", "dicom_study_instance_uid": "1.2",
+                        "dicom_number_of_study_related_series": 1,
+                        "dicom_number_of_study_related_instances": 3}}],
+                "sort": {"sort_field": "createdAt", "sort_order": "ASC"}})
+        );
+        let version = ImageSetProperties::builder()
+            .image_set_id("i".repeat(32))
+            .version_id("3")
+            .image_set_state(ImageSetState::Active)
+            .image_set_workflow_status(ImageSetWorkflowStatus::Updated)
+            .overrides(Overrides::builder().forced(true).build())
+            .build()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(ImageSetVersion::from(&version)).unwrap(),
+            json!({"image_set_id": "i".repeat(32), "version_id": "3", "image_set_state": "ACTIVE",
+                   "image_set_workflow_status": "UPDATED", "overrides": {"forced": true}})
+        );
+    }
+
+    #[test]
+    fn image_set_schemas_mark_required_fields() {
+        assert_eq!(
+            required::<ImageSetInfo>(None),
+            [
+                "datastore_id",
+                "image_set_id",
+                "image_set_state",
+                "version_id"
+            ]
+        );
+        assert_eq!(properties::<ImageSetInfo>(None).len(), 14);
+        assert_eq!(
+            required::<ImageSetSearch>(None),
+            ["image_sets_metadata_summaries"]
+        );
+        assert_eq!(
+            required::<ImageSetSearch>(Some("ImageSetSummary")),
+            ["image_set_id"]
+        );
+        assert_eq!(
+            required::<ImageSetSearch>(Some("DicomTagsOut")),
+            [
+                "dicom_number_of_study_related_instances",
+                "dicom_number_of_study_related_series"
+            ]
+        );
+        assert_eq!(
+            required::<ImageSetVersionList>(Some("ImageSetVersion")),
+            ["image_set_id", "image_set_state", "version_id"]
+        );
+        assert_eq!(
+            required::<ImageSetDeletion>(None),
+            [
+                "datastore_id",
+                "image_set_id",
+                "image_set_state",
+                "image_set_workflow_status"
+            ]
+        );
+        // The service's enums are listed in the schema.
+        let schema = crate::engine::convert::testing::output_schema::<ImageSetDeletion>();
+        assert_eq!(
+            schema["$defs"]["ImageSetWorkflowStatus"]["enum"]
+                .as_array()
+                .unwrap()
+                .len(),
+            ImageSetWorkflowStatus::values().len()
+        );
+    }
 }

@@ -96,7 +96,7 @@ pub struct ImportJobInfo {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ImportJobList {
     pub job_summaries: Vec<ImportJobItem>,
-    /// Pass as next_token for the next page; absent on the last page.
+    /// For the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
@@ -202,4 +202,58 @@ pub async fn list_dicom_import_jobs(
         job_summaries: out.job_summaries().iter().map(Into::into).collect(),
         next_token: out.next_token().map(Into::into),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::convert::testing::required;
+    use aws_sdk_medicalimaging::primitives::DateTime;
+    use serde_json::json;
+
+    #[test]
+    fn import_outputs_keep_their_json() {
+        let s = DicomImportJobSummary::builder()
+            .job_id("j1")
+            .job_name("n")
+            .job_status(JobStatus::Completed)
+            .datastore_id("d")
+            .ended_at(DateTime::from_secs(1_700_000_000))
+            .build()
+            .unwrap();
+        let list = ImportJobList {
+            job_summaries: vec![(&s).into()],
+            next_token: Some("t".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&list).unwrap(),
+            json!({"job_summaries": [{"job_id": "j1", "job_name": "n", "job_status": "COMPLETED",
+                    "datastore_id": "d", "ended_at": "2023-11-14T22:13:20.000Z"}],
+                   "next_token": "t"})
+        );
+    }
+
+    #[test]
+    fn import_schemas_mark_required_fields() {
+        assert_eq!(
+            required::<ImportJobStarted>(None),
+            ["datastore_id", "job_id", "job_status", "submitted_at"]
+        );
+        assert_eq!(
+            required::<ImportJobInfo>(Some("ImportJobDetails")),
+            [
+                "data_access_role_arn",
+                "datastore_id",
+                "input_s3_uri",
+                "job_id",
+                "job_name",
+                "job_status",
+                "output_s3_uri"
+            ]
+        );
+        assert_eq!(
+            required::<ImportJobList>(Some("ImportJobItem")),
+            ["datastore_id", "job_id", "job_name", "job_status"]
+        );
+    }
 }

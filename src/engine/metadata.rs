@@ -406,6 +406,59 @@ mod tests {
     }
 
     #[test]
+    fn update_output_keeps_its_json() {
+        use crate::engine::convert::testing::required;
+        let out = MetadataUpdateResult {
+            datastore_id: "d".into(),
+            image_set_id: "i".into(),
+            latest_version_id: "2".into(),
+            image_set_state: Named(ImageSetState::Locked),
+            image_set_workflow_status: Some(Named(ImageSetWorkflowStatus::Updating)),
+            created_at: None,
+            updated_at: None,
+            message: None,
+            study_image_sets: Some(StudyImageSets {
+                study_instance_uid: "1.2".into(),
+                count: 1,
+                updated: 0,
+                image_sets: vec![SiblingVersion {
+                    image_set_id: "j".into(),
+                    version_before: 1,
+                    version_after: None,
+                    updated: false,
+                }],
+                verification_error: None,
+            }),
+        };
+        assert_eq!(
+            serde_json::to_value(&out).unwrap(),
+            json!({"datastore_id": "d", "image_set_id": "i", "latest_version_id": "2",
+                   "image_set_state": "LOCKED", "image_set_workflow_status": "UPDATING",
+                   "study_image_sets": {"study_instance_uid": "1.2", "count": 1, "updated": 0,
+                       "image_sets": [{"image_set_id": "j", "version_before": 1,
+                                       "version_after": null, "updated": false}]}})
+        );
+        assert_eq!(
+            required::<MetadataUpdateResult>(None),
+            [
+                "datastore_id",
+                "image_set_id",
+                "image_set_state",
+                "latest_version_id"
+            ]
+        );
+        // version_after is always there, null when it could not be read.
+        assert_eq!(
+            required::<MetadataUpdateResult>(Some("SiblingVersion")),
+            ["image_set_id", "updated", "version_after", "version_before"]
+        );
+        assert_eq!(
+            required::<ImageSetMetadataDoc>(None),
+            ["datastore_id", "image_set_id", "image_set_metadata"]
+        );
+    }
+
+    #[test]
     fn metadata_is_gunzipped() {
         use std::io::Write;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

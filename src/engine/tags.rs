@@ -191,6 +191,38 @@ mod tests {
     }
 
     #[test]
+    fn tag_outputs_keep_their_json() {
+        let listed = ResourceTags {
+            resource_arn: "arn:a".into(),
+            tags: map(&[("b", "2"), ("a", "1")]).into_iter().collect(),
+        };
+        // Sorted by key.
+        assert_eq!(
+            serde_json::to_string(&listed).unwrap(),
+            r#"{"resource_arn":"arn:a","tags":{"a":"1","b":"2"}}"#
+        );
+        let removed = TagsRemoved {
+            resource_arn: "arn:a".into(),
+            tags_removed: vec!["a".into()],
+            tags_absent: vec![],
+        };
+        assert_eq!(
+            serde_json::to_value(&removed).unwrap(),
+            serde_json::json!({"resource_arn": "arn:a", "tags_removed": ["a"], "tags_absent": []})
+        );
+        use crate::engine::convert::testing::{properties, required};
+        assert_eq!(required::<ResourceTags>(None), ["resource_arn", "tags"]);
+        assert_eq!(
+            required::<TagsApplied>(None),
+            properties::<TagsApplied>(None)
+        );
+        assert_eq!(
+            required::<TagsRemoved>(None),
+            ["resource_arn", "tags_absent", "tags_removed"]
+        );
+    }
+
+    #[test]
     fn changes_split_added_overwritten_unchanged() {
         let before = map(&[("env", "dev"), ("team", "a")]);
         let c = tag_changes(

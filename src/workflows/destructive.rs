@@ -40,13 +40,13 @@ async fn matching(ds: &str, filters: Vec<SearchFilter>) -> EngineResult<(Vec<Sel
 /// instance deletions).
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Remaining {
-    /// Image sets that still match.
+    /// Image sets still matching after the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining_image_sets: Option<usize>,
     /// The first 50 of them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining_image_set_ids: Option<Vec<String>>,
-    /// Why the search after the run failed (the items stand).
+    /// Why the search after the run failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_error: Option<ErrorReport>,
 }
@@ -77,9 +77,9 @@ pub struct RunReport<K> {
     pub subject: K,
     #[serde(flatten)]
     pub report: WriteReport,
-    /// More image sets matched than one run takes (10,000): run again for the rest.
+    /// More matched than one run takes (10,000): run again.
     pub truncated: bool,
-    /// The run was cancelled: items it never reached are not_attempted.
+    /// Cancelled: items not reached are not_attempted.
     #[serde(skip_serializing_if = "is_false")]
     pub cancelled: bool,
     #[serde(flatten)]
@@ -279,12 +279,12 @@ fn attributes(v: &Value, param: &str) -> EngineResult<Map<String, Value>> {
 pub struct UpdateReport<K> {
     #[serde(flatten)]
     pub run: RunReport<K>,
-    /// The updatableAttributes document sent to each image set.
+    /// The updatableAttributes document.
     pub update_document: Value,
     /// Attribute → the value it was converted to (ISO dates).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub normalized: Option<Map<String, Value>>,
-    /// Why HealthImaging would refuse the update; then nothing was sent.
+    /// Why HealthImaging would refuse it (nothing was sent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_refused: Option<String>,
 }
@@ -445,7 +445,7 @@ pub struct BulkDeletion {
     pub message: Option<String>,
     #[serde(flatten)]
     pub remaining: Remaining,
-    /// Criteria values converted before searching (ISO study dates), by where they were given.
+    /// Converted criteria values (ISO study dates).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub normalized: Option<Map<String, Value>>,
 }
@@ -502,4 +502,121 @@ pub async fn bulk_delete_by_criteria(
         remaining,
         normalized,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::convert::testing::{output_schema, properties, required};
+
+    fn deleted(id: &str) -> ItemOutcome {
+        ItemOutcome {
+            image_set_id: id.into(),
+            outcome: Outcome::ImageSetDeleted,
+            version: None,
+            detail: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn deletion_reports_keep_their_json() {
+        let run = RunReport {
+            subject: InstanceInStudy {
+                study_instance_uid: "1.2".into(),
+                sop_instance_uid: "1.2.3".into(),
+            },
+            report: report(&[deleted("a")], false),
+            truncated: false,
+            cancelled: false,
+            remaining: Remaining::default(),
+        };
+        let v = serde_json::to_value(&run).unwrap();
+        assert_eq!(v["study_instance_uid"], "1.2");
+        assert_eq!(v["sop_instance_uid"], "1.2.3");
+        assert_eq!(
+            v["items"],
+            json!([{"image_set_id": "a", "outcome": "image_set_deleted"}])
+        );
+        assert_eq!(v["truncated"], false);
+        // Present only when set.
+        for absent in ["cancelled", "remaining_image_sets", "verification_error"] {
+            assert!(v.get(absent).is_none(), "{absent} in {v}");
+        }
+        let verified = RunReport {
+            subject: PatientRef {
+                patient_id: "P1".into(),
+            },
+            report: report(&[], false),
+            truncated: true,
+            cancelled: true,
+            remaining: Remaining {
+                remaining_image_sets: Some(0),
+                remaining_image_set_ids: Some(vec![]),
+                verification_error: None,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&verified).unwrap(),
+            json!({"patient_id": "P1", "dry_run": false, "total": 0, "failed": 0,
+                   "already_deleted": 0, "already_done": 0, "unchanged": 0, "would_fail": 0,
+                   "changed_since_selected": 0, "not_attempted": 0, "unconfirmed": 0,
+                   "items": [], "truncated": true, "cancelled": true,
+                   "remaining_image_sets": 0, "remaining_image_set_ids": []})
+        );
+    }
+
+    #[test]
+    fn refused_bulk_deletion_reports_zero_counts() {
+        let out = BulkDeletion {
+            report: report(&[], true),
+            refused: true,
+            matched: 30,
+            matched_at_least: Some(false),
+            max_deletions: 25,
+            message: Some("narrow it".into()),
+            remaining: Remaining::default(),
+            normalized: None,
+        };
+        let v = serde_json::to_value(&out).unwrap();
+        assert_eq!(v["refused"], true);
+        assert_eq!(v["total"], 0);
+        assert_eq!(v["failed"], 0);
+        assert_eq!(v["items"], json!([]));
+        assert_eq!(v["matched_at_least"], false);
+        assert!(v.get("normalized").is_none());
+    }
+
+    #[test]
+    fn run_report_schemas_carry_the_subject_and_mark_required_fields() {
+        let run = required::<RunReport<InstanceInSeries>>(None);
+        for name in [
+            "series_instance_uid",
+            "sop_instance_uid",
+            "dry_run",
+            "total",
+            "items",
+            "truncated",
+        ] {
+            assert!(run.contains(&name.to_string()), "{name} not in {run:?}");
+        }
+        let props = properties::<RunReport<InstanceInSeries>>(None);
+        for optional in ["cancelled", "remaining_image_sets", "verification_error"] {
+            assert!(props.contains(&optional.to_string()), "{optional}");
+            assert!(!run.contains(&optional.to_string()), "{optional}");
+        }
+        let update = required::<UpdateReport<StudyRef>>(None);
+        assert!(update.contains(&"study_instance_uid".to_string()));
+        assert!(update.contains(&"update_document".to_string()));
+        assert!(!update.contains(&"update_refused".to_string()));
+        let bulk = required::<BulkDeletion>(None);
+        for name in ["refused", "matched", "max_deletions", "total", "items"] {
+            assert!(bulk.contains(&name.to_string()), "{name}");
+        }
+        assert!(!bulk.contains(&"message".to_string()));
+        // Flattened parts add no nested objects: one flat object per result.
+        let schema = output_schema::<RunReport<PatientRef>>();
+        assert_eq!(schema["type"], "object");
+        assert!(schema["properties"]["patient_id"].is_object());
+    }
 }

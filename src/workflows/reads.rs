@@ -626,3 +626,122 @@ pub async fn get_patient_dicomweb_studies(
         studies: rows.into_iter().map(|(_, v)| v).collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::convert::testing::{output_schema, required};
+    use aws_sdk_medicalimaging::primitives::DateTime;
+
+    fn summary(id: &str, primary: bool) -> ImageSetsMetadataSummary {
+        ImageSetsMetadataSummary::builder()
+            .image_set_id(id)
+            .version(1)
+            .is_primary(primary)
+            .updated_at(DateTime::from_secs(1_700_000_000))
+            .dicom_tags(
+                DicomTags::builder()
+                    .dicom_patient_id("P1")
+                    .dicom_study_instance_uid("1.2")
+                    .dicom_series_modality("CT")
+                    .dicom_number_of_study_related_series(2)
+                    .dicom_number_of_study_related_instances(5)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn listings_keep_their_json() {
+        let subject = StudyRef {
+            study_instance_uid: "1.2".into(),
+        };
+        let out = listing(subject, &[summary("a", true), summary("b", false)], false);
+        let v = serde_json::to_value(&out).unwrap();
+        assert_eq!(
+            v,
+            json!({"study_instance_uid": "1.2", "total": 2, "primary": 1, "truncated": false,
+                   "image_sets": [
+                       {"image_set_id": "a", "version": 1, "is_primary": true, "patient_id": "P1",
+                        "study_instance_uid": "1.2", "modality": "CT", "series_count": 2,
+                        "instance_count": 5, "updated_at": "2023-11-14T22:13:20.000Z"},
+                       {"image_set_id": "b", "version": 1, "is_primary": false, "patient_id": "P1",
+                        "study_instance_uid": "1.2", "modality": "CT", "series_count": 2,
+                        "instance_count": 5, "updated_at": "2023-11-14T22:13:20.000Z"}]})
+        );
+        let none = SeriesPrimaryImageSet {
+            series_instance_uid: "1.2.3".into(),
+            found: false,
+            image_set: None,
+            other_primary_image_sets: vec![],
+        };
+        assert_eq!(
+            serde_json::to_value(&none).unwrap(),
+            json!({"series_instance_uid": "1.2.3", "found": false, "image_set": null,
+                   "other_primary_image_sets": []})
+        );
+        let study: DicomJsonStudy = BTreeMap::from([
+            ("00080020", attr("DA", None)),
+            ("0020000D", attr("UI", Some(json!("1.2")))),
+        ]);
+        assert_eq!(
+            serde_json::to_value(&study).unwrap(),
+            json!({"00080020": {"vr": "DA"}, "0020000D": {"vr": "UI", "Value": ["1.2"]}})
+        );
+    }
+
+    #[test]
+    fn read_schemas_mark_required_fields() {
+        assert_eq!(
+            required::<ImageSetListing<PatientRef>>(None),
+            ["image_sets", "patient_id", "primary", "total", "truncated"]
+        );
+        assert_eq!(
+            required::<ImageSetListing<PatientRef>>(Some("CompactImageSet")),
+            ["image_set_id"]
+        );
+        assert_eq!(
+            required::<PatientStudies>(Some("PatientStudy")),
+            [
+                "image_sets",
+                "instance_count_in_primary_image_sets",
+                "modalities",
+                "series_count",
+                "study_instance_uid"
+            ]
+        );
+        // Always present, null when unknown.
+        assert_eq!(
+            required::<PatientStudies>(Some("StudyImageSet")),
+            ["image_set_id", "is_primary", "version"]
+        );
+        assert_eq!(
+            required::<PatientSeries>(Some("PatientSeriesRow")),
+            [
+                "image_set_id",
+                "instance_count",
+                "series_instance_uid",
+                "series_number"
+            ]
+        );
+        assert_eq!(
+            required::<SeriesPrimaryImageSet>(None),
+            [
+                "found",
+                "image_set",
+                "other_primary_image_sets",
+                "series_instance_uid"
+            ]
+        );
+        assert_eq!(
+            required::<DicomwebStudies>(None),
+            ["patient_id", "studies", "total_studies", "truncated"]
+        );
+        let schema = output_schema::<DicomwebStudies>();
+        assert_eq!(
+            schema["$defs"]["DicomJsonAttribute"]["required"],
+            json!(["vr"])
+        );
+    }
+}

@@ -226,7 +226,7 @@ impl JsonSchema for Outcome {
 pub struct ItemOutcome {
     pub image_set_id: String,
     pub outcome: Outcome,
-    /// The image set's version after the change (or when it was skipped).
+    /// The image set's version after the change, or when skipped.
     #[serde(rename = "latest_version_id", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -730,7 +730,7 @@ pub async fn apply_job(
 pub struct WriteReport {
     pub dry_run: bool,
     pub total: usize,
-    /// Items with an error (failed, or unconfirmed).
+    /// Items with an error.
     pub failed: usize,
     pub already_deleted: usize,
     pub already_done: usize,
@@ -777,6 +777,61 @@ mod tests {
             &json!({"Patient": {"DICOM": {}}, "Study": {"DICOM": {}, "Series": s}}),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn run_reports_keep_their_json() {
+        let items = vec![
+            item("a", Outcome::Updated, Some("3".into()), None, None),
+            item(
+                "b",
+                Outcome::Unconfirmed,
+                Some("2".into()),
+                Some("sent".into()),
+                Some(EngineError::new(ErrorType::Server, "cancelled")),
+            ),
+            item("c", Outcome::NotAttempted, None, Some("later".into()), None),
+        ];
+        assert_eq!(
+            serde_json::to_value(report(&items, false)).unwrap(),
+            json!({"dry_run": false, "total": 3, "failed": 1, "already_deleted": 0,
+                   "already_done": 0, "unchanged": 0, "would_fail": 0,
+                   "changed_since_selected": 0, "not_attempted": 1, "unconfirmed": 1,
+                   "items": [
+                       {"image_set_id": "a", "outcome": "updated", "latest_version_id": "3"},
+                       {"image_set_id": "b", "outcome": "unconfirmed", "latest_version_id": "2",
+                        "detail": "sent", "error": {"type": "server_error", "message": "cancelled"}},
+                       {"image_set_id": "c", "outcome": "not_attempted", "detail": "later"}]})
+        );
+    }
+
+    #[test]
+    fn run_report_schemas_mark_required_fields() {
+        use crate::engine::convert::testing::{output_schema, properties, required};
+        // Every count and the items are always there.
+        assert_eq!(
+            required::<WriteReport>(None),
+            properties::<WriteReport>(None)
+        );
+        assert_eq!(
+            required::<WriteReport>(Some("ItemOutcome")),
+            ["image_set_id", "outcome"]
+        );
+        let schema = output_schema::<WriteReport>();
+        let outcomes: Vec<&str> = schema["$defs"]["Outcome"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(outcomes.len(), Outcome::ALL.len());
+        assert!(outcomes.contains(&"changed_since_selected"));
+        let error = &schema["$defs"]["ItemOutcome"]["properties"]["error"];
+        assert!(error.to_string().contains("ErrorReport"), "{error}");
+        assert_eq!(
+            schema["$defs"]["ErrorReport"]["required"],
+            json!(["type", "message"])
+        );
     }
 
     #[test]
