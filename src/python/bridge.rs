@@ -14,7 +14,7 @@ use pyo3::types::PyCFunction;
 
 use super::convert::to_py;
 use super::errors::to_py_err;
-use crate::engine::{EngineError, EngineResult};
+use crate::engine::EngineResult;
 use crate::workflows::cancel::{self, CancelToken, RunContext};
 
 /// `true` once the interpreter has begun to exit.
@@ -70,7 +70,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 pub fn spawn<'py, F, T>(py: Python<'py>, work: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = EngineResult<T>> + Send + 'static,
-    T: Serialize + Send + 'static,
+    T: Serialize,
 {
     spawn_run(py, "engine", work)
 }
@@ -85,7 +85,7 @@ pub fn spawn_run<'py, F, T>(
 ) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = EngineResult<T>> + Send + 'static,
-    T: Serialize + Send + 'static,
+    T: Serialize,
 {
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let future = event_loop.call_method0("create_future")?;
@@ -104,11 +104,7 @@ where
     let (future_ref, loop_ref) = (future.clone().unbind(), event_loop.unbind());
     let run = RunContext { tool, token };
     pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
-        // The typed result becomes JSON here, at the edge, off the interpreter.
-        let result = cancel::scoped(run, work).await.and_then(|v| {
-            serde_json::to_value(v)
-                .map_err(|e| EngineError::server(format!("the result did not serialize: {e}")))
-        });
+        let result = cancel::scoped(run, work).await;
         let closed = CLOSED.read().unwrap_or_else(|e| e.into_inner());
         if *closed {
             // The interpreter is going away: touching (or even releasing) Python objects now
@@ -118,7 +114,10 @@ where
         }
         Python::attach(|py| {
             let (ok, value) = match result {
-                Ok(v) => match to_py(py, &v) {
+                Ok(v) => match serde_json::to_value(&v)
+                    .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+                    .and_then(|v| to_py(py, &v))
+                {
                     Ok(obj) => (true, obj),
                     Err(e) => (false, e.into_value(py).into_any()),
                 },
