@@ -130,6 +130,10 @@ impl<T: ServiceEnum> JsonSchema for Named<T> {
     }
 }
 
+/// Values this server converted before sending them (ISO dates to DICOM `YYYYMMDD`): where
+/// the value was given → what it became.
+pub type Converted = std::collections::BTreeMap<String, String>;
+
 /// Leaves `false` out of an output (a flag present only when set).
 pub fn is_false(b: &bool) -> bool {
     !*b

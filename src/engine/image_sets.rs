@@ -10,9 +10,9 @@ use aws_sdk_medicalimaging::types::{
 use aws_smithy_types::date_time::Format;
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
-use super::convert::{Named, Timestamp};
+use super::convert::{Converted, Named, Timestamp};
 use super::error::{from_sdk, EngineError, EngineResult};
 use super::validate;
 use super::{client, Page};
@@ -174,13 +174,13 @@ impl From<&ImageSetProperties> for ImageSetVersion {
 #[derive(Debug, Clone)]
 pub struct Criteria {
     pub search: SearchCriteria,
-    pub normalized: Map<String, Value>,
+    pub normalized: Converted,
 }
 
 /// Reads one criteria document, naming the tool parameter (`param`) in its errors.
 struct Reader<'a> {
     param: &'a str,
-    normalized: Map<String, Value>,
+    normalized: Converted,
 }
 
 impl Reader<'_> {
@@ -235,7 +235,7 @@ impl Reader<'_> {
             values::date(date).map_err(|why| self.bad(format!("DICOMStudyDate {why}")))?;
         if converted {
             self.normalized
-                .insert(format!("{at}.DICOMStudyDate"), json!(date));
+                .insert(format!("{at}.DICOMStudyDate"), date.clone());
         }
         let time = match v.get("DICOMStudyTime") {
             None | Some(Value::Null) => None,
@@ -296,7 +296,7 @@ impl Reader<'_> {
 pub fn criteria(param: &str, v: &Value) -> EngineResult<Criteria> {
     let mut r = Reader {
         param,
-        normalized: Map::new(),
+        normalized: Converted::new(),
     };
     let obj = v
         .as_object()
@@ -393,7 +393,7 @@ pub struct ImageSetSearch {
     pub next_token: Option<String>,
     /// Converted criteria values (ISO study dates).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub normalized: Option<Map<String, Value>>,
+    pub normalized: Option<Converted>,
 }
 
 pub async fn search_image_sets(
@@ -575,6 +575,7 @@ pub async fn delete_image_set(
 mod tests {
     use super::*;
     use crate::engine::convert::testing::{properties, required};
+    use serde_json::json;
 
     fn summary() -> ImageSetsMetadataSummary {
         ImageSetsMetadataSummary::builder()
@@ -592,6 +593,20 @@ mod tests {
             )
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn converted_study_dates_are_reported_where_given() {
+        let c = criteria(
+            "search_criteria",
+            &json!({"filters": [{"operator": "EQUAL", "values": [
+                {"DICOMStudyDateAndTime": {"DICOMStudyDate": "2024-06-01"}}]}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&c.normalized).unwrap(),
+            json!({"filters[0].values[0].DICOMStudyDateAndTime.DICOMStudyDate": "20240601"})
+        );
     }
 
     #[test]
@@ -670,6 +685,12 @@ mod tests {
                 "image_set_state",
                 "image_set_workflow_status"
             ]
+        );
+        // Converted criteria values are text.
+        let search = crate::engine::convert::testing::output_schema::<ImageSetSearch>();
+        assert_eq!(
+            search["properties"]["normalized"]["additionalProperties"],
+            json!({"type": "string"})
         );
         // The service's enums are listed in the schema.
         let schema = crate::engine::convert::testing::output_schema::<ImageSetDeletion>();

@@ -20,7 +20,7 @@ use super::writes::{
     apply_all, apply_job, deleted_here, plan_remove_instance, plan_remove_series, report, Action,
     ItemOutcome, Job, Outcome, Plan, Progress, Selected, WriteReport,
 };
-use crate::engine::convert::is_false;
+use crate::engine::convert::{is_false, Converted};
 use crate::engine::error::{EngineError, EngineResult, ErrorReport, ErrorType};
 use crate::engine::{image_sets, validate};
 
@@ -283,7 +283,7 @@ pub struct UpdateReport<K> {
     pub update_document: Value,
     /// Attribute → the value it was converted to (ISO dates).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub normalized: Option<Map<String, Value>>,
+    pub normalized: Option<Converted>,
     /// Why HealthImaging would refuse it (nothing was sent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_refused: Option<String>,
@@ -400,7 +400,7 @@ pub async fn bulk_update_patient_metadata(
 /// Search filters from `criteria`: the API's `{"filters": [...]}` shape, or a flat map of
 /// EQUAL attributes such as `{"DICOMPatientId": "123"}` (at most 2, as the API allows); with
 /// the values converted on the way (ISO study dates). Errors name `criteria` once.
-fn criteria_filters(criteria: &Value) -> EngineResult<(Vec<SearchFilter>, Map<String, Value>)> {
+fn criteria_filters(criteria: &Value) -> EngineResult<(Vec<SearchFilter>, Converted)> {
     let obj = criteria
         .as_object()
         .filter(|o| !o.is_empty())
@@ -447,7 +447,7 @@ pub struct BulkDeletion {
     pub remaining: Remaining,
     /// Converted criteria values (ISO study dates).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub normalized: Option<Map<String, Value>>,
+    pub normalized: Option<Converted>,
 }
 
 /// Deletes every image set matching `criteria`, but nothing at all when more than
