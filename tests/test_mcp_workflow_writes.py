@@ -743,6 +743,8 @@ def test_bulk_delete_by_criteria_limit_validation_dry_run(world):
     refused = seen["refused"]
     assert refused["refused"] is True and refused["matched"] == 3 and refused["max_deletions"] == 2
     assert refused["total"] == 0 and refused["items"] == []
+    # The same report shape as every run (its output schema requires the counts).
+    assert all(refused[k] == 0 for k in ("failed", "unchanged", "not_attempted", "already_deleted", "unconfirmed"))
     assert seen["after_refused"] == everything
 
     assert [e["type"] for e in seen["invalid"]] == ["validation_error"] * 4

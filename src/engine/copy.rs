@@ -3,12 +3,15 @@
 
 use aws_sdk_medicalimaging::types::{
     CopyDestinationImageSet, CopyDestinationImageSetProperties, CopyImageSetInformation,
-    CopySourceImageSetInformation, CopySourceImageSetProperties, MetadataCopies,
+    CopySourceImageSetInformation, CopySourceImageSetProperties, ImageSetState,
+    ImageSetWorkflowStatus, MetadataCopies,
 };
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::client;
-use super::convert::{name, Obj};
+use super::convert::{Named, Timestamp};
 use super::error::{excerpt, from_sdk, EngineError, EngineResult};
 use super::validate;
 use crate::model::constraints::{self, Shape};
@@ -111,31 +114,54 @@ pub fn copy_information(v: &Value) -> EngineResult<CopyImageSetInformation> {
         .build())
 }
 
+/// The source or the destination image set of a copy.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CopiedImageSet {
+    pub image_set_id: String,
+    pub latest_version_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_set_state: Option<Named<ImageSetState>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_set_workflow_status: Option<Named<ImageSetWorkflowStatus>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_set_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
+}
+
 /// Both halves of CopyImageSet's answer have the same fields (two SDK types, no shared trait).
-macro_rules! write_props {
-    ($p:expr) => {{
-        let p = $p;
-        Obj::new()
-            .put("image_set_id", p.image_set_id())
-            .put("latest_version_id", p.latest_version_id())
-            .opt("image_set_state", name(p.image_set_state()))
-            .opt(
-                "image_set_workflow_status",
-                name(p.image_set_workflow_status()),
-            )
-            .opt("image_set_arn", p.image_set_arn())
-            .time("created_at", p.created_at())
-            .time("updated_at", p.updated_at())
-            .done()
-    }};
+macro_rules! copied_from {
+    ($t:ty) => {
+        impl From<&$t> for CopiedImageSet {
+            fn from(p: &$t) -> Self {
+                Self {
+                    image_set_id: p.image_set_id().into(),
+                    latest_version_id: p.latest_version_id().into(),
+                    image_set_state: Named::opt(p.image_set_state()),
+                    image_set_workflow_status: Named::opt(p.image_set_workflow_status()),
+                    image_set_arn: p.image_set_arn().map(Into::into),
+                    created_at: Timestamp::opt(p.created_at()),
+                    updated_at: Timestamp::opt(p.updated_at()),
+                }
+            }
+        }
+    };
 }
 
-fn source_props(p: &CopySourceImageSetProperties) -> Value {
-    write_props!(p)
-}
+copied_from!(CopySourceImageSetProperties);
+copied_from!(CopyDestinationImageSetProperties);
 
-fn destination_props(p: &CopyDestinationImageSetProperties) -> Value {
-    write_props!(p)
+/// CopyImageSet's answer (HealthImaging copies asynchronously: both image sets are LOCKED
+/// until it is done).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CopyResult {
+    pub datastore_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_image_set_properties: Option<CopiedImageSet>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_image_set_properties: Option<CopiedImageSet>,
 }
 
 pub struct CopyRequest {
@@ -147,7 +173,7 @@ pub struct CopyRequest {
     pub promote_to_primary: Option<bool>,
 }
 
-pub async fn copy_image_set(req: CopyRequest) -> EngineResult<Value> {
+pub async fn copy_image_set(req: CopyRequest) -> EngineResult<CopyResult> {
     validate::id("datastore_id", &req.datastore_id)?;
     validate::id("source_image_set_id", &req.source_image_set_id)?;
     if let Some(src) = &req.source_datastore_id {
@@ -170,16 +196,43 @@ pub async fn copy_image_set(req: CopyRequest) -> EngineResult<Value> {
         .send()
         .await
         .map_err(|e| from_sdk("CopyImageSet", e))?;
-    Ok(Obj::new()
-        .put("datastore_id", out.datastore_id())
-        .opt(
-            "source_image_set_properties",
-            out.source_image_set_properties().map(source_props),
-        )
-        .opt(
-            "destination_image_set_properties",
-            out.destination_image_set_properties()
-                .map(destination_props),
-        )
-        .done())
+    Ok(CopyResult {
+        datastore_id: out.datastore_id().into(),
+        source_image_set_properties: out.source_image_set_properties().map(Into::into),
+        destination_image_set_properties: out.destination_image_set_properties().map(Into::into),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::convert::testing::required;
+    use serde_json::json;
+
+    #[test]
+    fn copy_output_keeps_its_json() {
+        let src = CopySourceImageSetProperties::builder()
+            .image_set_id("s".repeat(32))
+            .latest_version_id("2")
+            .image_set_state(ImageSetState::Locked)
+            .image_set_workflow_status(ImageSetWorkflowStatus::Copying)
+            .build()
+            .unwrap();
+        let out = CopyResult {
+            datastore_id: "d".into(),
+            source_image_set_properties: Some((&src).into()),
+            destination_image_set_properties: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&out).unwrap(),
+            json!({"datastore_id": "d", "source_image_set_properties": {
+                "image_set_id": "s".repeat(32), "latest_version_id": "2",
+                "image_set_state": "LOCKED", "image_set_workflow_status": "COPYING"}})
+        );
+        assert_eq!(required::<CopyResult>(None), ["datastore_id"]);
+        assert_eq!(
+            required::<CopyResult>(Some("CopiedImageSet")),
+            ["image_set_id", "latest_version_id"]
+        );
+    }
 }

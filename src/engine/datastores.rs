@@ -5,37 +5,98 @@ use std::collections::HashMap;
 use aws_sdk_medicalimaging::types::{
     DatastoreProperties, DatastoreStatus, DatastoreSummary, LosslessStorageFormat,
 };
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use super::convert::{name, Obj};
-use super::error::{from_sdk, EngineResult};
+use super::convert::{Named, Timestamp};
+use super::error::{from_sdk, EngineError, EngineResult};
 use super::validate;
 use super::{client, Page};
 use crate::model::constraints::{self, Shape};
 
-fn properties(p: &DatastoreProperties) -> Value {
-    Obj::new()
-        .put("datastore_id", p.datastore_id())
-        .put("datastore_name", p.datastore_name())
-        .put("datastore_status", p.datastore_status().as_str())
-        .opt("datastore_arn", p.datastore_arn())
-        .opt("kms_key_arn", p.kms_key_arn())
-        .opt("lambda_authorizer_arn", p.lambda_authorizer_arn())
-        .opt("lossless_storage_format", name(p.lossless_storage_format()))
-        .time("created_at", p.created_at())
-        .time("updated_at", p.updated_at())
-        .done()
+/// A data store's properties (GetDatastore).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DatastoreDetails {
+    pub datastore_id: String,
+    pub datastore_name: String,
+    pub datastore_status: Named<DatastoreStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datastore_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lambda_authorizer_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lossless_storage_format: Option<Named<LosslessStorageFormat>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
 }
 
-fn summary(s: &DatastoreSummary) -> Value {
-    Obj::new()
-        .put("datastore_id", s.datastore_id())
-        .put("datastore_name", s.datastore_name())
-        .put("datastore_status", s.datastore_status().as_str())
-        .opt("datastore_arn", s.datastore_arn())
-        .time("created_at", s.created_at())
-        .time("updated_at", s.updated_at())
-        .done()
+impl From<&DatastoreProperties> for DatastoreDetails {
+    fn from(p: &DatastoreProperties) -> Self {
+        Self {
+            datastore_id: p.datastore_id().into(),
+            datastore_name: p.datastore_name().into(),
+            datastore_status: Named::of(p.datastore_status()),
+            datastore_arn: p.datastore_arn().map(Into::into),
+            kms_key_arn: p.kms_key_arn().map(Into::into),
+            lambda_authorizer_arn: p.lambda_authorizer_arn().map(Into::into),
+            lossless_storage_format: Named::opt(p.lossless_storage_format()),
+            created_at: Timestamp::opt(p.created_at()),
+            updated_at: Timestamp::opt(p.updated_at()),
+        }
+    }
+}
+
+/// GetDatastore's answer.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DatastoreInfo {
+    pub datastore_properties: DatastoreDetails,
+}
+
+/// One data store of a listing.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DatastoreItem {
+    pub datastore_id: String,
+    pub datastore_name: String,
+    pub datastore_status: Named<DatastoreStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datastore_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
+}
+
+impl From<&DatastoreSummary> for DatastoreItem {
+    fn from(s: &DatastoreSummary) -> Self {
+        Self {
+            datastore_id: s.datastore_id().into(),
+            datastore_name: s.datastore_name().into(),
+            datastore_status: Named::of(s.datastore_status()),
+            datastore_arn: s.datastore_arn().map(Into::into),
+            created_at: Timestamp::opt(s.created_at()),
+            updated_at: Timestamp::opt(s.updated_at()),
+        }
+    }
+}
+
+/// ListDatastores' answer: one page.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DatastoreList {
+    pub datastore_summaries: Vec<DatastoreItem>,
+    /// For the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+/// CreateDatastore's and DeleteDatastore's answer: the data store and its new status.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DatastoreChange {
+    pub datastore_id: String,
+    pub datastore_status: Named<DatastoreStatus>,
 }
 
 pub struct NewDatastore {
@@ -47,7 +108,7 @@ pub struct NewDatastore {
     pub client_token: Option<String>,
 }
 
-pub async fn create_datastore(req: NewDatastore) -> EngineResult<Value> {
+pub async fn create_datastore(req: NewDatastore) -> EngineResult<DatastoreChange> {
     validate::shape("datastore_name", &req.datastore_name, Shape::DatastoreName)?;
     validate::opt_shape("kms_key_arn", req.kms_key_arn.as_deref(), Shape::KmsKeyArn)?;
     validate::opt_shape(
@@ -84,13 +145,13 @@ pub async fn create_datastore(req: NewDatastore) -> EngineResult<Value> {
         .send()
         .await
         .map_err(|e| from_sdk("CreateDatastore", e))?;
-    Ok(json!({
-        "datastore_id": out.datastore_id(),
-        "datastore_status": out.datastore_status().as_str(),
-    }))
+    Ok(DatastoreChange {
+        datastore_id: out.datastore_id().into(),
+        datastore_status: Named::of(out.datastore_status()),
+    })
 }
 
-pub async fn get_datastore(datastore_id: String) -> EngineResult<Value> {
+pub async fn get_datastore(datastore_id: String) -> EngineResult<DatastoreInfo> {
     validate::id("datastore_id", &datastore_id)?;
     let out = client()
         .await
@@ -99,10 +160,16 @@ pub async fn get_datastore(datastore_id: String) -> EngineResult<Value> {
         .send()
         .await
         .map_err(|e| from_sdk("GetDatastore", e))?;
-    Ok(json!({"datastore_properties": out.datastore_properties().map(properties)}))
+    // A required member of the service's answer.
+    let props = out
+        .datastore_properties()
+        .ok_or_else(|| EngineError::server("GetDatastore answered without datastore properties"))?;
+    Ok(DatastoreInfo {
+        datastore_properties: props.into(),
+    })
 }
 
-pub async fn list_datastores(status: Option<String>, page: Page) -> EngineResult<Value> {
+pub async fn list_datastores(status: Option<String>, page: Page) -> EngineResult<DatastoreList> {
     validate::one_of(
         "datastore_status",
         status.as_deref(),
@@ -118,19 +185,13 @@ pub async fn list_datastores(status: Option<String>, page: Page) -> EngineResult
         .send()
         .await
         .map_err(|e| from_sdk("ListDatastores", e))?;
-    Ok(Obj::new()
-        .put(
-            "datastore_summaries",
-            out.datastore_summaries()
-                .iter()
-                .map(summary)
-                .collect::<Vec<_>>(),
-        )
-        .opt("next_token", out.next_token())
-        .done())
+    Ok(DatastoreList {
+        datastore_summaries: out.datastore_summaries().iter().map(Into::into).collect(),
+        next_token: out.next_token().map(Into::into),
+    })
 }
 
-pub async fn delete_datastore(datastore_id: String) -> EngineResult<Value> {
+pub async fn delete_datastore(datastore_id: String) -> EngineResult<DatastoreChange> {
     validate::id("datastore_id", &datastore_id)?;
     let out = client()
         .await
@@ -139,8 +200,67 @@ pub async fn delete_datastore(datastore_id: String) -> EngineResult<Value> {
         .send()
         .await
         .map_err(|e| from_sdk("DeleteDatastore", e))?;
-    Ok(json!({
-        "datastore_id": out.datastore_id(),
-        "datastore_status": out.datastore_status().as_str(),
-    }))
+    Ok(DatastoreChange {
+        datastore_id: out.datastore_id().into(),
+        datastore_status: Named::of(out.datastore_status()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::convert::testing::{properties, required};
+    use aws_sdk_medicalimaging::primitives::DateTime;
+    use serde_json::json;
+
+    #[test]
+    fn datastore_outputs_keep_their_json() {
+        let p = DatastoreProperties::builder()
+            .datastore_id("d".repeat(32))
+            .datastore_name("ds")
+            .datastore_status(DatastoreStatus::Active)
+            .datastore_arn("arn:x")
+            .created_at(DateTime::from_secs(1_700_000_000))
+            .build()
+            .unwrap();
+        let info = DatastoreInfo {
+            datastore_properties: (&p).into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&info).unwrap(),
+            json!({"datastore_properties": {
+                "datastore_id": "d".repeat(32), "datastore_name": "ds",
+                "datastore_status": "ACTIVE", "datastore_arn": "arn:x",
+                "created_at": "2023-11-14T22:13:20.000Z"}})
+        );
+        let list = DatastoreList {
+            datastore_summaries: vec![],
+            next_token: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&list).unwrap(),
+            json!({"datastore_summaries": []})
+        );
+    }
+
+    #[test]
+    fn datastore_schemas_mark_required_fields() {
+        assert_eq!(
+            required::<DatastoreInfo>(Some("DatastoreDetails")),
+            ["datastore_id", "datastore_name", "datastore_status"]
+        );
+        assert_eq!(
+            properties::<DatastoreInfo>(Some("DatastoreDetails")).len(),
+            9
+        );
+        assert_eq!(required::<DatastoreList>(None), ["datastore_summaries"]);
+        assert_eq!(
+            required::<DatastoreList>(Some("DatastoreItem")),
+            ["datastore_id", "datastore_name", "datastore_status"]
+        );
+        assert_eq!(
+            required::<DatastoreChange>(None),
+            ["datastore_id", "datastore_status"]
+        );
+    }
 }

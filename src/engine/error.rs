@@ -3,17 +3,27 @@
 
 use aws_sdk_medicalimaging::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
+use schemars::JsonSchema;
+use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kind of a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorType {
+    #[serde(rename = "validation_error")]
     Validation,
     NotFound,
+    #[serde(rename = "auth_error")]
     Auth,
+    #[serde(rename = "conflict_error")]
     Conflict,
+    #[serde(rename = "throttling_error")]
     Throttling,
-    /// HealthImaging (or the network to it) failed.
+    // HealthImaging (or the network to it) failed.
+    #[serde(rename = "service_error")]
     Service,
-    /// A fault of this server itself.
+    // A fault of this server itself.
+    #[serde(rename = "server_error")]
     Server,
 }
 
@@ -43,6 +53,24 @@ pub struct EngineError {
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
+
+// An error reported inside a result (one item of a run, a check after it) rather than as the
+// tool's failure.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ErrorReport {
+    #[serde(rename = "type")]
+    pub kind: ErrorType,
+    pub message: String,
+}
+
+impl From<&EngineError> for ErrorReport {
+    fn from(e: &EngineError) -> Self {
+        Self {
+            kind: e.kind,
+            message: e.message.clone(),
+        }
+    }
+}
 
 /// A caller's value as error messages show it: quoted, and cut to a short prefix with its
 /// length when long (a 1 MB ID must not come back as a 1 MB error).
@@ -185,6 +213,26 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_types_serialize_as_their_names() {
+        for kind in [
+            ErrorType::Validation,
+            ErrorType::NotFound,
+            ErrorType::Auth,
+            ErrorType::Conflict,
+            ErrorType::Throttling,
+            ErrorType::Service,
+            ErrorType::Server,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        let e = EngineError::new(ErrorType::Conflict, "busy");
+        assert_eq!(
+            serde_json::to_value(ErrorReport::from(&e)).unwrap(),
+            serde_json::json!({"type": "conflict_error", "message": "busy"})
+        );
+    }
 
     #[test]
     fn quota_errors_are_validation_errors() {

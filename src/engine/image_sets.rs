@@ -3,78 +3,170 @@
 
 use aws_sdk_medicalimaging::primitives::DateTime;
 use aws_sdk_medicalimaging::types::{
-    DicomStudyDateAndTime, DicomTags, ImageSetProperties, ImageSetsMetadataSummary, Operator,
-    SearchByAttributeValue, SearchCriteria, SearchFilter, Sort, SortField, SortOrder,
+    DicomStudyDateAndTime, DicomTags, ImageSetProperties, ImageSetState, ImageSetWorkflowStatus,
+    ImageSetsMetadataSummary, Operator, Overrides, SearchByAttributeValue, SearchCriteria,
+    SearchFilter, Sort, SortField, SortOrder, StorageTier,
 };
 use aws_smithy_types::date_time::Format;
-use serde_json::{json, Map, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 
-use super::convert::{name, Obj};
+use super::convert::{Converted, Named, Timestamp};
 use super::error::{from_sdk, EngineError, EngineResult};
 use super::validate;
 use super::{client, Page};
 use crate::dicom::values;
 use crate::model::constraints::{self, Shape};
 
-pub fn dicom_tags(t: &DicomTags) -> Value {
-    Obj::new()
-        .opt("dicom_patient_id", t.dicom_patient_id())
-        .opt("dicom_patient_name", t.dicom_patient_name())
-        .opt("dicom_patient_birth_date", t.dicom_patient_birth_date())
-        .opt("dicom_patient_sex", t.dicom_patient_sex())
-        .opt("dicom_study_instance_uid", t.dicom_study_instance_uid())
-        .opt("dicom_study_id", t.dicom_study_id())
-        .opt("dicom_study_description", t.dicom_study_description())
-        .opt("dicom_accession_number", t.dicom_accession_number())
-        .opt("dicom_study_date", t.dicom_study_date())
-        .opt("dicom_study_time", t.dicom_study_time())
-        .put(
-            "dicom_number_of_study_related_series",
-            t.dicom_number_of_study_related_series(),
-        )
-        .put(
-            "dicom_number_of_study_related_instances",
-            t.dicom_number_of_study_related_instances(),
-        )
-        .opt("dicom_series_instance_uid", t.dicom_series_instance_uid())
-        .opt("dicom_series_modality", t.dicom_series_modality())
-        .opt("dicom_series_body_part", t.dicom_series_body_part())
-        .opt("dicom_series_number", t.dicom_series_number())
-        .done()
+/// The DICOM attributes HealthImaging indexes for an image set.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DicomTagsOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_patient_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_patient_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_patient_birth_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_patient_sex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_study_instance_uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_study_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_study_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_accession_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_study_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_study_time: Option<String>,
+    pub dicom_number_of_study_related_series: i32,
+    pub dicom_number_of_study_related_instances: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_series_instance_uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_series_modality: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_series_body_part: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_series_number: Option<i32>,
 }
 
-pub fn summary(s: &ImageSetsMetadataSummary) -> Value {
-    Obj::new()
-        .put("image_set_id", s.image_set_id())
-        .opt("version", s.version())
-        .opt("is_primary", s.is_primary())
-        .opt("storage_tier", name(s.storage_tier()))
-        .time("created_at", s.created_at())
-        .time("updated_at", s.updated_at())
-        .time("last_accessed_at", s.last_accessed_at())
-        .opt("dicom_tags", s.dicom_tags().map(dicom_tags))
-        .done()
+fn text(v: Option<&str>) -> Option<String> {
+    v.map(str::to_owned)
 }
 
-fn version_properties(p: &ImageSetProperties) -> Value {
-    Obj::new()
-        .put("image_set_id", p.image_set_id())
-        .put("version_id", p.version_id())
-        .put("image_set_state", p.image_set_state().as_str())
-        .opt(
-            "image_set_workflow_status",
-            name(p.image_set_workflow_status()),
-        )
-        .opt("is_primary", p.is_primary())
-        .time("created_at", p.created_at())
-        .time("updated_at", p.updated_at())
-        .time("deleted_at", p.deleted_at())
-        .opt("message", p.message())
-        .opt(
-            "overrides",
-            p.overrides().map(|o| json!({"forced": o.forced()})),
-        )
-        .done()
+impl From<&DicomTags> for DicomTagsOut {
+    fn from(t: &DicomTags) -> Self {
+        Self {
+            dicom_patient_id: text(t.dicom_patient_id()),
+            dicom_patient_name: text(t.dicom_patient_name()),
+            dicom_patient_birth_date: text(t.dicom_patient_birth_date()),
+            dicom_patient_sex: text(t.dicom_patient_sex()),
+            dicom_study_instance_uid: text(t.dicom_study_instance_uid()),
+            dicom_study_id: text(t.dicom_study_id()),
+            dicom_study_description: text(t.dicom_study_description()),
+            dicom_accession_number: text(t.dicom_accession_number()),
+            dicom_study_date: text(t.dicom_study_date()),
+            dicom_study_time: text(t.dicom_study_time()),
+            dicom_number_of_study_related_series: t.dicom_number_of_study_related_series(),
+            dicom_number_of_study_related_instances: t.dicom_number_of_study_related_instances(),
+            dicom_series_instance_uid: text(t.dicom_series_instance_uid()),
+            dicom_series_modality: text(t.dicom_series_modality()),
+            dicom_series_body_part: text(t.dicom_series_body_part()),
+            dicom_series_number: t.dicom_series_number(),
+        }
+    }
+}
+
+/// One image set found by a search.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ImageSetSummary {
+    pub image_set_id: String,
+    /// The latest version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_tier: Option<Named<StorageTier>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_accessed_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicom_tags: Option<DicomTagsOut>,
+}
+
+impl From<&ImageSetsMetadataSummary> for ImageSetSummary {
+    fn from(s: &ImageSetsMetadataSummary) -> Self {
+        Self {
+            image_set_id: s.image_set_id().into(),
+            version: s.version(),
+            is_primary: s.is_primary(),
+            storage_tier: Named::opt(s.storage_tier()),
+            created_at: Timestamp::opt(s.created_at()),
+            updated_at: Timestamp::opt(s.updated_at()),
+            last_accessed_at: Timestamp::opt(s.last_accessed_at()),
+            dicom_tags: s.dicom_tags().map(Into::into),
+        }
+    }
+}
+
+/// Overrides a write was made with.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct OverridesOut {
+    /// Whether the write was forced.
+    pub forced: Option<bool>,
+}
+
+impl From<&Overrides> for OverridesOut {
+    fn from(o: &Overrides) -> Self {
+        Self { forced: o.forced() }
+    }
+}
+
+/// One version of an image set.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ImageSetVersion {
+    pub image_set_id: String,
+    pub version_id: String,
+    pub image_set_state: Named<ImageSetState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_set_workflow_status: Option<Named<ImageSetWorkflowStatus>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<OverridesOut>,
+}
+
+impl From<&ImageSetProperties> for ImageSetVersion {
+    fn from(p: &ImageSetProperties) -> Self {
+        Self {
+            image_set_id: p.image_set_id().into(),
+            version_id: p.version_id().into(),
+            image_set_state: Named::of(p.image_set_state()),
+            image_set_workflow_status: Named::opt(p.image_set_workflow_status()),
+            is_primary: p.is_primary(),
+            created_at: Timestamp::opt(p.created_at()),
+            updated_at: Timestamp::opt(p.updated_at()),
+            deleted_at: Timestamp::opt(p.deleted_at()),
+            message: text(p.message()),
+            overrides: p.overrides().map(Into::into),
+        }
+    }
 }
 
 /// Search criteria checked and converted to the SDK's types, with the values converted on the
@@ -82,13 +174,13 @@ fn version_properties(p: &ImageSetProperties) -> Value {
 #[derive(Debug, Clone)]
 pub struct Criteria {
     pub search: SearchCriteria,
-    pub normalized: Map<String, Value>,
+    pub normalized: Converted,
 }
 
 /// Reads one criteria document, naming the tool parameter (`param`) in its errors.
 struct Reader<'a> {
     param: &'a str,
-    normalized: Map<String, Value>,
+    normalized: Converted,
 }
 
 impl Reader<'_> {
@@ -143,7 +235,7 @@ impl Reader<'_> {
             values::date(date).map_err(|why| self.bad(format!("DICOMStudyDate {why}")))?;
         if converted {
             self.normalized
-                .insert(format!("{at}.DICOMStudyDate"), json!(date));
+                .insert(format!("{at}.DICOMStudyDate"), date.clone());
         }
         let time = match v.get("DICOMStudyTime") {
             None | Some(Value::Null) => None,
@@ -204,7 +296,7 @@ impl Reader<'_> {
 pub fn criteria(param: &str, v: &Value) -> EngineResult<Criteria> {
     let mut r = Reader {
         param,
-        normalized: Map::new(),
+        normalized: Converted::new(),
     };
     let obj = v
         .as_object()
@@ -283,11 +375,32 @@ pub fn criteria(param: &str, v: &Value) -> EngineResult<Criteria> {
     })
 }
 
+/// The sort of a search's answer.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SortOut {
+    pub sort_field: Named<SortField>,
+    pub sort_order: Named<SortOrder>,
+}
+
+/// SearchImageSets' answer: one page.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ImageSetSearch {
+    pub image_sets_metadata_summaries: Vec<ImageSetSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<SortOut>,
+    /// For the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    /// Converted criteria values (ISO study dates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalized: Option<Converted>,
+}
+
 pub async fn search_image_sets(
     datastore_id: String,
     search_criteria: Option<Value>,
     page: Page,
-) -> EngineResult<Value> {
+) -> EngineResult<ImageSetSearch> {
     validate::id("datastore_id", &datastore_id)?;
     let max = page.check()?;
     let criteria = search_criteria
@@ -305,26 +418,55 @@ pub async fn search_image_sets(
         .send()
         .await
         .map_err(|e| from_sdk("SearchImageSets", e))?;
-    Ok(Obj::new()
-        .put(
-            "image_sets_metadata_summaries",
-            out.image_sets_metadata_summaries().iter().map(summary).collect::<Vec<_>>(),
-        )
-        .opt(
-            "sort",
-            out.sort().map(|s| json!({"sort_field": s.sort_field().as_str(), "sort_order": s.sort_order().as_str()})),
-        )
-        .opt("next_token", out.next_token())
-        // What was converted before searching (ISO study dates), so the caller knows.
-        .opt("normalized", normalized.filter(|n| !n.is_empty()).map(Value::Object))
-        .done())
+    Ok(ImageSetSearch {
+        image_sets_metadata_summaries: out
+            .image_sets_metadata_summaries()
+            .iter()
+            .map(Into::into)
+            .collect(),
+        sort: out.sort().map(|s| SortOut {
+            sort_field: Named::of(s.sort_field()),
+            sort_order: Named::of(s.sort_order()),
+        }),
+        next_token: text(out.next_token()),
+        normalized: normalized.filter(|n| !n.is_empty()),
+    })
+}
+
+/// GetImageSet's answer: one version of an image set.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ImageSetInfo {
+    pub datastore_id: String,
+    pub image_set_id: String,
+    pub version_id: String,
+    pub image_set_state: Named<ImageSetState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_set_workflow_status: Option<Named<ImageSetWorkflowStatus>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_tier: Option<Named<StorageTier>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_set_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_accessed_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<OverridesOut>,
 }
 
 pub async fn get_image_set(
     datastore_id: String,
     image_set_id: String,
     version_id: Option<String>,
-) -> EngineResult<Value> {
+) -> EngineResult<ImageSetInfo> {
     validate::image_set_ref(&datastore_id, &image_set_id, version_id.as_deref())?;
     let out = client()
         .await
@@ -335,35 +477,38 @@ pub async fn get_image_set(
         .send()
         .await
         .map_err(|e| from_sdk("GetImageSet", e))?;
-    Ok(Obj::new()
-        .put("datastore_id", out.datastore_id())
-        .put("image_set_id", out.image_set_id())
-        .put("version_id", out.version_id())
-        .put("image_set_state", out.image_set_state().as_str())
-        .opt(
-            "image_set_workflow_status",
-            name(out.image_set_workflow_status()),
-        )
-        .opt("is_primary", out.is_primary())
-        .opt("storage_tier", name(out.storage_tier()))
-        .opt("image_set_arn", out.image_set_arn())
-        .time("created_at", out.created_at())
-        .time("updated_at", out.updated_at())
-        .time("deleted_at", out.deleted_at())
-        .time("last_accessed_at", out.last_accessed_at())
-        .opt("message", out.message())
-        .opt(
-            "overrides",
-            out.overrides().map(|o| json!({"forced": o.forced()})),
-        )
-        .done())
+    Ok(ImageSetInfo {
+        datastore_id: out.datastore_id().into(),
+        image_set_id: out.image_set_id().into(),
+        version_id: out.version_id().into(),
+        image_set_state: Named::of(out.image_set_state()),
+        image_set_workflow_status: Named::opt(out.image_set_workflow_status()),
+        is_primary: out.is_primary(),
+        storage_tier: Named::opt(out.storage_tier()),
+        image_set_arn: text(out.image_set_arn()),
+        created_at: Timestamp::opt(out.created_at()),
+        updated_at: Timestamp::opt(out.updated_at()),
+        deleted_at: Timestamp::opt(out.deleted_at()),
+        last_accessed_at: Timestamp::opt(out.last_accessed_at()),
+        message: text(out.message()),
+        overrides: out.overrides().map(Into::into),
+    })
+}
+
+/// ListImageSetVersions' answer: one page.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ImageSetVersionList {
+    pub image_set_properties_list: Vec<ImageSetVersion>,
+    /// For the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }
 
 pub async fn list_image_set_versions(
     datastore_id: String,
     image_set_id: String,
     page: Page,
-) -> EngineResult<Value> {
+) -> EngineResult<ImageSetVersionList> {
     validate::id("datastore_id", &datastore_id)?;
     validate::id("image_set_id", &image_set_id)?;
     let max = page.check()?;
@@ -377,23 +522,30 @@ pub async fn list_image_set_versions(
         .send()
         .await
         .map_err(|e| from_sdk("ListImageSetVersions", e))?;
-    Ok(Obj::new()
-        .put(
-            "image_set_properties_list",
-            out.image_set_properties_list()
-                .iter()
-                .map(version_properties)
-                .collect::<Vec<_>>(),
-        )
-        .opt("next_token", out.next_token())
-        .done())
+    Ok(ImageSetVersionList {
+        image_set_properties_list: out
+            .image_set_properties_list()
+            .iter()
+            .map(Into::into)
+            .collect(),
+        next_token: text(out.next_token()),
+    })
+}
+
+/// DeleteImageSet's answer: the image set's state as the deletion starts.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ImageSetDeletion {
+    pub datastore_id: String,
+    pub image_set_id: String,
+    pub image_set_state: Named<ImageSetState>,
+    pub image_set_workflow_status: Named<ImageSetWorkflowStatus>,
 }
 
 pub async fn delete_image_set(
     datastore_id: String,
     image_set_id: String,
     version_id: Option<String>,
-) -> EngineResult<Value> {
+) -> EngineResult<ImageSetDeletion> {
     validate::id("datastore_id", &datastore_id)?;
     validate::id("image_set_id", &image_set_id)?;
     if version_id.is_some() {
@@ -411,13 +563,143 @@ pub async fn delete_image_set(
         .send()
         .await
         .map_err(|e| from_sdk("DeleteImageSet", e))?;
-    Ok(Obj::new()
-        .put("datastore_id", out.datastore_id())
-        .put("image_set_id", out.image_set_id())
-        .put("image_set_state", out.image_set_state().as_str())
-        .put(
-            "image_set_workflow_status",
-            out.image_set_workflow_status().as_str(),
+    Ok(ImageSetDeletion {
+        datastore_id: out.datastore_id().into(),
+        image_set_id: out.image_set_id().into(),
+        image_set_state: Named::of(out.image_set_state()),
+        image_set_workflow_status: Named::of(out.image_set_workflow_status()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::convert::testing::{properties, required};
+    use serde_json::json;
+
+    fn summary() -> ImageSetsMetadataSummary {
+        ImageSetsMetadataSummary::builder()
+            .image_set_id("i".repeat(32))
+            .version(2)
+            .is_primary(true)
+            .updated_at(DateTime::from_secs_f64(1_700_000_047.662))
+            .dicom_tags(
+                DicomTags::builder()
+                    .dicom_patient_id("P1")
+                    .dicom_study_instance_uid("1.2")
+                    .dicom_number_of_study_related_series(1)
+                    .dicom_number_of_study_related_instances(3)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn converted_study_dates_are_reported_where_given() {
+        let c = criteria(
+            "search_criteria",
+            &json!({"filters": [{"operator": "EQUAL", "values": [
+                {"DICOMStudyDateAndTime": {"DICOMStudyDate": "2024-06-01"}}]}]}),
         )
-        .done())
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&c.normalized).unwrap(),
+            json!({"filters[0].values[0].DICOMStudyDateAndTime.DICOMStudyDate": "20240601"})
+        );
+    }
+
+    #[test]
+    fn image_set_outputs_keep_their_json() {
+        let found = ImageSetSearch {
+            image_sets_metadata_summaries: vec![(&summary()).into()],
+            sort: Some(SortOut {
+                sort_field: Named(SortField::CreatedAt),
+                sort_order: Named(SortOrder::Asc),
+            }),
+            next_token: None,
+            normalized: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&found).unwrap(),
+            json!({
+                "image_sets_metadata_summaries": [{
+                    "image_set_id": "i".repeat(32), "version": 2, "is_primary": true,
+                    "updated_at": "2023-11-14T22:14:07.662Z",
+                    "dicom_tags": {"dicom_patient_id": "P1", "dicom_study_instance_uid": "1.2",
+                        "dicom_number_of_study_related_series": 1,
+                        "dicom_number_of_study_related_instances": 3}}],
+                "sort": {"sort_field": "createdAt", "sort_order": "ASC"}})
+        );
+        let version = ImageSetProperties::builder()
+            .image_set_id("i".repeat(32))
+            .version_id("3")
+            .image_set_state(ImageSetState::Active)
+            .image_set_workflow_status(ImageSetWorkflowStatus::Updated)
+            .overrides(Overrides::builder().forced(true).build())
+            .build()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(ImageSetVersion::from(&version)).unwrap(),
+            json!({"image_set_id": "i".repeat(32), "version_id": "3", "image_set_state": "ACTIVE",
+                   "image_set_workflow_status": "UPDATED", "overrides": {"forced": true}})
+        );
+    }
+
+    #[test]
+    fn image_set_schemas_mark_required_fields() {
+        assert_eq!(
+            required::<ImageSetInfo>(None),
+            [
+                "datastore_id",
+                "image_set_id",
+                "image_set_state",
+                "version_id"
+            ]
+        );
+        assert_eq!(properties::<ImageSetInfo>(None).len(), 14);
+        assert_eq!(
+            required::<ImageSetSearch>(None),
+            ["image_sets_metadata_summaries"]
+        );
+        assert_eq!(
+            required::<ImageSetSearch>(Some("ImageSetSummary")),
+            ["image_set_id"]
+        );
+        assert_eq!(
+            required::<ImageSetSearch>(Some("DicomTagsOut")),
+            [
+                "dicom_number_of_study_related_instances",
+                "dicom_number_of_study_related_series"
+            ]
+        );
+        assert_eq!(
+            required::<ImageSetVersionList>(Some("ImageSetVersion")),
+            ["image_set_id", "image_set_state", "version_id"]
+        );
+        assert_eq!(
+            required::<ImageSetDeletion>(None),
+            [
+                "datastore_id",
+                "image_set_id",
+                "image_set_state",
+                "image_set_workflow_status"
+            ]
+        );
+        // Converted criteria values are text.
+        let search = crate::engine::convert::testing::output_schema::<ImageSetSearch>();
+        assert_eq!(
+            search["properties"]["normalized"]["additionalProperties"],
+            json!({"type": "string"})
+        );
+        // The service's enums are listed in the schema.
+        let schema = crate::engine::convert::testing::output_schema::<ImageSetDeletion>();
+        assert_eq!(
+            schema["$defs"]["ImageSetWorkflowStatus"]["enum"]
+                .as_array()
+                .unwrap()
+                .len(),
+            ImageSetWorkflowStatus::values().len()
+        );
+    }
 }

@@ -6,15 +6,19 @@ use std::io::Read;
 
 use aws_sdk_medicalimaging::primitives::Blob;
 use aws_sdk_medicalimaging::types::{
-    DicomUpdates, MetadataUpdates, Operator, SearchByAttributeValue, SearchCriteria, SearchFilter,
+    DicomUpdates, ImageSetState, ImageSetWorkflowStatus, MetadataUpdates, Operator,
+    SearchByAttributeValue, SearchCriteria, SearchFilter,
 };
 use base64::Engine;
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 
 use super::client;
-use super::convert::{name, Obj};
+use super::convert::{Named, Timestamp};
 use super::error::{excerpt, from_sdk, EngineError, EngineResult, ErrorType};
 use super::validate;
+use crate::dicom::metadata::ImageSetMetadata;
 use crate::model::constraints::{self, Shape};
 
 /// Gunzips (when compressed) and parses a metadata blob.
@@ -43,11 +47,23 @@ pub fn decode_metadata(bytes: &[u8], encoding: Option<&str>) -> EngineResult<Val
     })
 }
 
+/// GetImageSetMetadata's answer, with the metadata document decoded.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ImageSetMetadataDoc {
+    pub datastore_id: String,
+    pub image_set_id: String,
+    /// The version asked for; absent for the latest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// The metadata document (Patient, Study, Series, Instances).
+    pub image_set_metadata: Value,
+}
+
 pub async fn get_image_set_metadata(
     datastore_id: String,
     image_set_id: String,
     version_id: Option<String>,
-) -> EngineResult<Value> {
+) -> EngineResult<ImageSetMetadataDoc> {
     validate::image_set_ref(&datastore_id, &image_set_id, version_id.as_deref())?;
     let out = client()
         .await
@@ -65,13 +81,13 @@ pub async fn get_image_set_metadata(
         .await
         .map_err(|e| EngineError::new(ErrorType::Service, format!("reading metadata failed: {e}")))?
         .into_bytes();
-    let doc = decode_metadata(&bytes, encoding.as_deref())?;
-    Ok(Obj::new()
-        .put("datastore_id", datastore_id)
-        .put("image_set_id", image_set_id)
-        .opt("version_id", version_id)
-        .put("image_set_metadata", doc)
-        .done())
+    let image_set_metadata = decode_metadata(&bytes, encoding.as_deref())?;
+    Ok(ImageSetMetadataDoc {
+        datastore_id,
+        image_set_id,
+        version_id,
+        image_set_metadata,
+    })
 }
 
 fn bad_updates(rule: impl std::fmt::Display) -> EngineError {
@@ -232,9 +248,9 @@ async fn study_siblings(
 ) -> EngineResult<Option<(String, BTreeMap<String, i32>)>> {
     let doc =
         get_image_set_metadata(req.datastore_id.clone(), req.image_set_id.clone(), None).await?;
-    let Some(study_uid) = doc["image_set_metadata"]["Study"]["DICOM"]["StudyInstanceUID"]
-        .as_str()
-        .map(str::to_owned)
+    let Some(study_uid) = ImageSetMetadata::from_json(&doc.image_set_metadata)
+        .ok()
+        .and_then(|m| m.study.attributes.text("StudyInstanceUID"))
     else {
         return Ok(None);
     };
@@ -243,40 +259,80 @@ async fn study_siblings(
     Ok(Some((study_uid, before)))
 }
 
-/// The report of the sibling image sets: each with its version before and after the call
-/// (HealthImaging may still be applying the change when it is read; `updated` says whether a
-/// new version was seen).
+/// One other image set of the study, before and after an update with includeStudyImageSets.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SiblingVersion {
+    pub image_set_id: String,
+    pub version_before: i32,
+    /// Null when it could not be read afterwards.
+    pub version_after: Option<i32>,
+    /// Whether a new version was seen (HealthImaging may still be applying the change).
+    pub updated: bool,
+}
+
+/// The other primary image sets of the study that the update applied to as well.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct StudyImageSets {
+    pub study_instance_uid: String,
+    pub count: usize,
+    /// How many show a new version.
+    pub updated: usize,
+    pub image_sets: Vec<SiblingVersion>,
+    /// Why the versions after the call could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_error: Option<String>,
+}
+
+/// The report of the sibling image sets: each with its version before and after the call.
 async fn sibling_report(
     datastore_id: &str,
     study_uid: &str,
     before: &BTreeMap<String, i32>,
-) -> Value {
+) -> StudyImageSets {
     let after = primary_versions(datastore_id, study_uid).await;
-    let rows: Vec<Value> = before
+    let image_sets: Vec<SiblingVersion> = before
         .iter()
         .map(|(id, v)| {
             let now = after.as_ref().ok().and_then(|a| a.get(id)).copied();
-            json!({
-                "image_set_id": id,
-                "version_before": v,
-                "version_after": now,
-                "updated": now.is_some_and(|n| n > *v),
-            })
+            SiblingVersion {
+                image_set_id: id.clone(),
+                version_before: *v,
+                version_after: now,
+                updated: now.is_some_and(|n| n > *v),
+            }
         })
         .collect();
-    let mut report = json!({
-        "study_instance_uid": study_uid,
-        "count": rows.len(),
-        "updated": rows.iter().filter(|r| r["updated"] == true).count(),
-        "image_sets": rows,
-    });
-    if let Err(e) = after {
-        report["verification_error"] = json!(e.message);
+    StudyImageSets {
+        study_instance_uid: study_uid.to_string(),
+        count: image_sets.len(),
+        updated: image_sets.iter().filter(|r| r.updated).count(),
+        image_sets,
+        verification_error: after.err().map(|e| e.message),
     }
-    report
 }
 
-pub async fn update_image_set_metadata(req: MetadataUpdate) -> EngineResult<Value> {
+/// UpdateImageSetMetadata's answer: the new latest version (HealthImaging applies it
+/// asynchronously: the image set is LOCKED until then).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct MetadataUpdateResult {
+    pub datastore_id: String,
+    pub image_set_id: String,
+    pub latest_version_id: String,
+    pub image_set_state: Named<ImageSetState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_set_workflow_status: Option<Named<ImageSetWorkflowStatus>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// With include_study_image_sets: the study's other primary image sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub study_image_sets: Option<StudyImageSets>,
+}
+
+pub async fn update_image_set_metadata(req: MetadataUpdate) -> EngineResult<MetadataUpdateResult> {
     validate::id("datastore_id", &req.datastore_id)?;
     validate::id("image_set_id", &req.image_set_id)?;
     validate::shape(
@@ -301,26 +357,21 @@ pub async fn update_image_set_metadata(req: MetadataUpdate) -> EngineResult<Valu
         .send()
         .await
         .map_err(|e| from_sdk("UpdateImageSetMetadata", e))?;
-    Ok(Obj::new()
-        .put("datastore_id", out.datastore_id())
-        .put("image_set_id", out.image_set_id())
-        .put("latest_version_id", out.latest_version_id())
-        .put("image_set_state", out.image_set_state().as_str())
-        .opt(
-            "image_set_workflow_status",
-            name(out.image_set_workflow_status()),
-        )
-        .time("created_at", out.created_at())
-        .time("updated_at", out.updated_at())
-        .opt("message", out.message())
-        .opt(
-            "study_image_sets",
-            match &siblings {
-                Some((uid, before)) => Some(sibling_report(&req.datastore_id, uid, before).await),
-                None => None,
-            },
-        )
-        .done())
+    let study_image_sets = match &siblings {
+        Some((uid, before)) => Some(sibling_report(&req.datastore_id, uid, before).await),
+        None => None,
+    };
+    Ok(MetadataUpdateResult {
+        datastore_id: out.datastore_id().into(),
+        image_set_id: out.image_set_id().into(),
+        latest_version_id: out.latest_version_id().into(),
+        image_set_state: Named::of(out.image_set_state()),
+        image_set_workflow_status: Named::opt(out.image_set_workflow_status()),
+        created_at: Timestamp::opt(out.created_at()),
+        updated_at: Timestamp::opt(out.updated_at()),
+        message: out.message().map(str::to_owned),
+        study_image_sets,
+    })
 }
 
 #[cfg(test)]
@@ -352,6 +403,59 @@ mod tests {
         assert!(metadata_updates(&json!({"revertToVersionId": "1", "DICOMUpdates": {}})).is_err());
         let big = json!({"Study": {"DICOM": {"StudyDescription": "x".repeat(30_001)}}});
         assert!(metadata_updates(&json!({"DICOMUpdates": {"updatableAttributes": big}})).is_err());
+    }
+
+    #[test]
+    fn update_output_keeps_its_json() {
+        use crate::engine::convert::testing::required;
+        let out = MetadataUpdateResult {
+            datastore_id: "d".into(),
+            image_set_id: "i".into(),
+            latest_version_id: "2".into(),
+            image_set_state: Named(ImageSetState::Locked),
+            image_set_workflow_status: Some(Named(ImageSetWorkflowStatus::Updating)),
+            created_at: None,
+            updated_at: None,
+            message: None,
+            study_image_sets: Some(StudyImageSets {
+                study_instance_uid: "1.2".into(),
+                count: 1,
+                updated: 0,
+                image_sets: vec![SiblingVersion {
+                    image_set_id: "j".into(),
+                    version_before: 1,
+                    version_after: None,
+                    updated: false,
+                }],
+                verification_error: None,
+            }),
+        };
+        assert_eq!(
+            serde_json::to_value(&out).unwrap(),
+            json!({"datastore_id": "d", "image_set_id": "i", "latest_version_id": "2",
+                   "image_set_state": "LOCKED", "image_set_workflow_status": "UPDATING",
+                   "study_image_sets": {"study_instance_uid": "1.2", "count": 1, "updated": 0,
+                       "image_sets": [{"image_set_id": "j", "version_before": 1,
+                                       "version_after": null, "updated": false}]}})
+        );
+        assert_eq!(
+            required::<MetadataUpdateResult>(None),
+            [
+                "datastore_id",
+                "image_set_id",
+                "image_set_state",
+                "latest_version_id"
+            ]
+        );
+        // version_after is always there, null when it could not be read.
+        assert_eq!(
+            required::<MetadataUpdateResult>(Some("SiblingVersion")),
+            ["image_set_id", "updated", "version_after", "version_before"]
+        );
+        assert_eq!(
+            required::<ImageSetMetadataDoc>(None),
+            ["datastore_id", "image_set_id", "image_set_metadata"]
+        );
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! The write tools read the current tags first, so that their reports say what changed: keys
 //! added or overwritten, keys removed or never present.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::client;
 use super::error::{from_sdk, EngineError, EngineResult};
@@ -22,10 +23,21 @@ async fn current_tags(resource_arn: &str) -> EngineResult<HashMap<String, String
     Ok(out.tags().clone())
 }
 
-pub async fn list_tags_for_resource(resource_arn: String) -> EngineResult<Value> {
+/// ListTagsForResource's answer.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ResourceTags {
+    pub resource_arn: String,
+    /// Tag key → value.
+    pub tags: BTreeMap<String, String>,
+}
+
+pub async fn list_tags_for_resource(resource_arn: String) -> EngineResult<ResourceTags> {
     validate::shape("resource_arn", &resource_arn, Shape::ResourceArn)?;
     let tags = current_tags(&resource_arn).await?;
-    Ok(json!({"resource_arn": resource_arn, "tags": tags}))
+    Ok(ResourceTags {
+        resource_arn,
+        tags: tags.into_iter().collect(),
+    })
 }
 
 /// A tag map checked against the model, and against the quota of tags one resource may carry.
@@ -73,10 +85,23 @@ fn tag_changes(before: &HashMap<String, String>, tags: &HashMap<String, String>)
     c
 }
 
+/// TagResource's answer: what the request changed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TagsApplied {
+    pub resource_arn: String,
+    pub tags_added: usize,
+    pub tags_overwritten: usize,
+    /// Given with the value the tag already had.
+    pub tags_unchanged: usize,
+    pub added_keys: Vec<String>,
+    pub overwritten_keys: Vec<String>,
+    pub unchanged_keys: Vec<String>,
+}
+
 pub async fn tag_resource(
     resource_arn: String,
     tags: HashMap<String, String>,
-) -> EngineResult<Value> {
+) -> EngineResult<TagsApplied> {
     validate::shape("resource_arn", &resource_arn, Shape::ResourceArn)?;
     if tags.is_empty() {
         return Err(EngineError::invalid("tags", "give at least one tag"));
@@ -96,18 +121,30 @@ pub async fn tag_resource(
         .send()
         .await
         .map_err(|e| from_sdk("TagResource", e))?;
-    Ok(json!({
-        "resource_arn": resource_arn,
-        "tags_added": changes.added.len(),
-        "tags_overwritten": changes.overwritten.len(),
-        "tags_unchanged": changes.unchanged.len(),
-        "added_keys": changes.added,
-        "overwritten_keys": changes.overwritten,
-        "unchanged_keys": changes.unchanged,
-    }))
+    Ok(TagsApplied {
+        resource_arn,
+        tags_added: changes.added.len(),
+        tags_overwritten: changes.overwritten.len(),
+        tags_unchanged: changes.unchanged.len(),
+        added_keys: changes.added,
+        overwritten_keys: changes.overwritten,
+        unchanged_keys: changes.unchanged,
+    })
 }
 
-pub async fn untag_resource(resource_arn: String, tag_keys: Vec<String>) -> EngineResult<Value> {
+/// UntagResource's answer.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TagsRemoved {
+    pub resource_arn: String,
+    pub tags_removed: Vec<String>,
+    /// Keys given that the resource did not carry.
+    pub tags_absent: Vec<String>,
+}
+
+pub async fn untag_resource(
+    resource_arn: String,
+    tag_keys: Vec<String>,
+) -> EngineResult<TagsRemoved> {
     validate::shape("resource_arn", &resource_arn, Shape::ResourceArn)?;
     if tag_keys.is_empty() || tag_keys.len() > *constraints::TAG_KEYS.end() {
         return Err(EngineError::invalid(
@@ -135,7 +172,11 @@ pub async fn untag_resource(resource_arn: String, tag_keys: Vec<String>) -> Engi
         .send()
         .await
         .map_err(|e| from_sdk("UntagResource", e))?;
-    Ok(json!({"resource_arn": resource_arn, "tags_removed": removed, "tags_absent": absent}))
+    Ok(TagsRemoved {
+        resource_arn,
+        tags_removed: removed,
+        tags_absent: absent,
+    })
 }
 
 #[cfg(test)]
@@ -147,6 +188,38 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn tag_outputs_keep_their_json() {
+        let listed = ResourceTags {
+            resource_arn: "arn:a".into(),
+            tags: map(&[("b", "2"), ("a", "1")]).into_iter().collect(),
+        };
+        // Sorted by key.
+        assert_eq!(
+            serde_json::to_string(&listed).unwrap(),
+            r#"{"resource_arn":"arn:a","tags":{"a":"1","b":"2"}}"#
+        );
+        let removed = TagsRemoved {
+            resource_arn: "arn:a".into(),
+            tags_removed: vec!["a".into()],
+            tags_absent: vec![],
+        };
+        assert_eq!(
+            serde_json::to_value(&removed).unwrap(),
+            serde_json::json!({"resource_arn": "arn:a", "tags_removed": ["a"], "tags_absent": []})
+        );
+        use crate::engine::convert::testing::{properties, required};
+        assert_eq!(required::<ResourceTags>(None), ["resource_arn", "tags"]);
+        assert_eq!(
+            required::<TagsApplied>(None),
+            properties::<TagsApplied>(None)
+        );
+        assert_eq!(
+            required::<TagsRemoved>(None),
+            ["resource_arn", "tags_absent", "tags_removed"]
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::documents;
 use crate::dicom::dictionary::attribute;
 use crate::dicom::levels::Level;
 use crate::dicom::{update_rules, values};
+use crate::engine::convert::Converted;
 use crate::model::constraints::MAX_UPDATE_BLOB;
 
 /// A checked update.
@@ -18,7 +19,7 @@ pub struct UpdateCheck {
     /// The `updatableAttributes` document, as it would be sent.
     pub document: Value,
     /// Attribute → the value it was converted to (ISO dates).
-    pub normalized: Map<String, Value>,
+    pub normalized: Converted,
     /// Why HealthImaging would refuse the document (every problem found); `None` when it
     /// can be sent.
     pub refusal: Option<String>,
@@ -30,7 +31,7 @@ fn attribute_value(
     key: &str,
     value: &Value,
     force: bool,
-    normalized: &mut Map<String, Value>,
+    normalized: &mut Converted,
 ) -> Result<Value, String> {
     if value.is_null() {
         return Err(format!(
@@ -43,7 +44,7 @@ fn attribute_value(
         (Some(VR::DA), Value::String(s)) => {
             let (dicom, converted) = values::date(s).map_err(|why| format!("{key}: {why}"))?;
             if converted {
-                normalized.insert(key.to_string(), Value::String(dicom.clone()));
+                normalized.insert(key.to_string(), dicom.clone());
                 value = Value::String(dicom);
             }
         }
@@ -64,7 +65,7 @@ pub fn patient_study_update(
     study: &Map<String, Value>,
     force: bool,
 ) -> UpdateCheck {
-    let mut normalized = Map::new();
+    let mut normalized = Converted::new();
     let mut problems = Vec::new();
     let mut level = |level: Level, attrs: &Map<String, Value>| -> Map<String, Value> {
         let mut out = Map::new();
@@ -117,10 +118,7 @@ mod tests {
         assert_eq!(c.refusal, None);
         assert_eq!(
             c.normalized,
-            json!({"PatientBirthDate": "19700131"})
-                .as_object()
-                .cloned()
-                .unwrap()
+            Converted::from([("PatientBirthDate".into(), "19700131".into())])
         );
         assert_eq!(
             c.document,

@@ -205,7 +205,7 @@ pub async fn fetch_metadata(
         version.map(str::to_owned),
     )
     .await?;
-    ImageSetMetadata::from_json(&out["image_set_metadata"]).map_err(|e| {
+    ImageSetMetadata::from_json(&out.image_set_metadata).map_err(|e| {
         EngineError::new(
             ErrorType::Service,
             format!("metadata of {image_set_id} is malformed: {e}"),

@@ -7,4 +7,5 @@ pub mod common;
 pub mod destructive;
 pub mod documents;
 pub mod reads;
+pub mod subjects;
 pub mod writes;

@@ -17,6 +17,11 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use std::borrow::Cow;
+
+use aws_sdk_medicalimaging::types::{ImageSetState, ImageSetWorkflowStatus};
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::cancel::{self, CancelToken};
@@ -24,7 +29,8 @@ use super::common::{fetch_metadata, map_bounded, write_concurrency, Key};
 use super::documents;
 use crate::dicom::metadata::ImageSetMetadata;
 use crate::engine::attempts::{self, Attempts};
-use crate::engine::error::{EngineError, EngineResult, ErrorType};
+use crate::engine::error::{EngineError, EngineResult, ErrorReport, ErrorType};
+use crate::engine::image_sets::ImageSetInfo;
 use crate::engine::{image_sets, metadata, rate_limit};
 
 /// Reports (done, total, message) as items finish; the message carries an estimate of the time
@@ -90,17 +96,17 @@ pub enum Action {
 }
 
 impl Action {
-    fn verb(&self, dry_run: bool) -> &'static str {
+    fn verb(&self, dry_run: bool) -> Outcome {
         match (self, dry_run) {
-            (Action::DeleteImageSet, false) => "image_set_deleted",
-            (Action::DeleteImageSet, true) => "would_delete_image_set",
-            (Action::Remove(_), false) => "removed",
-            (Action::Remove(_), true) => "would_remove",
-            (Action::Update(_), false) => "updated",
-            (Action::Update(_), true) => "would_update",
-            (Action::Nothing(_), _) => "unchanged",
-            (Action::Fail(_), false) => "failed",
-            (Action::Fail(_), true) => "would_fail",
+            (Action::DeleteImageSet, false) => Outcome::ImageSetDeleted,
+            (Action::DeleteImageSet, true) => Outcome::WouldDeleteImageSet,
+            (Action::Remove(_), false) => Outcome::Removed,
+            (Action::Remove(_), true) => Outcome::WouldRemove,
+            (Action::Update(_), false) => Outcome::Updated,
+            (Action::Update(_), true) => Outcome::WouldUpdate,
+            (Action::Nothing(_), _) => Outcome::Unchanged,
+            (Action::Fail(_), false) => Outcome::Failed,
+            (Action::Fail(_), true) => Outcome::WouldFail,
         }
     }
 }
@@ -139,30 +145,105 @@ pub fn plan_remove_instance(
     }
 }
 
+/// What happened to one image set: done (image_set_deleted, removed, updated); what a dry
+/// run would do (would_*); nothing to do (unchanged, already_deleted, already_done); skipped
+/// (changed_since_selected, not_attempted); refused or failed (would_fail, failed); or sent
+/// but not confirmed (unconfirmed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    ImageSetDeleted,
+    WouldDeleteImageSet,
+    Removed,
+    WouldRemove,
+    Updated,
+    WouldUpdate,
+    Unchanged,
+    Failed,
+    WouldFail,
+    NotAttempted,
+    ChangedSinceSelected,
+    AlreadyDeleted,
+    AlreadyDone,
+    Unconfirmed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 14] = [
+        Outcome::ImageSetDeleted,
+        Outcome::WouldDeleteImageSet,
+        Outcome::Removed,
+        Outcome::WouldRemove,
+        Outcome::Updated,
+        Outcome::WouldUpdate,
+        Outcome::Unchanged,
+        Outcome::Failed,
+        Outcome::WouldFail,
+        Outcome::NotAttempted,
+        Outcome::ChangedSinceSelected,
+        Outcome::AlreadyDeleted,
+        Outcome::AlreadyDone,
+        Outcome::Unconfirmed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::ImageSetDeleted => "image_set_deleted",
+            Outcome::WouldDeleteImageSet => "would_delete_image_set",
+            Outcome::Removed => "removed",
+            Outcome::WouldRemove => "would_remove",
+            Outcome::Updated => "updated",
+            Outcome::WouldUpdate => "would_update",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Failed => "failed",
+            Outcome::WouldFail => "would_fail",
+            Outcome::NotAttempted => "not_attempted",
+            Outcome::ChangedSinceSelected => "changed_since_selected",
+            Outcome::AlreadyDeleted => "already_deleted",
+            Outcome::AlreadyDone => "already_done",
+            Outcome::Unconfirmed => "unconfirmed",
+        }
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl JsonSchema for Outcome {
+    fn schema_name() -> Cow<'static, str> {
+        "Outcome".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        json_schema!({"type": "string", "enum": names})
+    }
+}
+
 /// One image set's outcome.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ItemOutcome {
     pub image_set_id: String,
-    pub outcome: String,
+    pub outcome: Outcome,
+    /// The image set's version after the change, or when skipped.
+    #[serde(rename = "latest_version_id", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "error_report"
+    )]
+    #[schemars(with = "Option<ErrorReport>")]
     pub error: Option<EngineError>,
 }
 
+fn error_report<S: serde::Serializer>(e: &Option<EngineError>, s: S) -> Result<S::Ok, S::Error> {
+    e.as_ref().map(ErrorReport::from).serialize(s)
+}
+
 impl ItemOutcome {
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({"image_set_id": self.image_set_id, "outcome": self.outcome});
-        if let Some(ver) = &self.version {
-            v["latest_version_id"] = json!(ver);
-        }
-        if let Some(d) = &self.detail {
-            v["detail"] = json!(d);
-        }
-        if let Some(e) = &self.error {
-            v["error"] = json!({"type": e.kind.as_str(), "message": e.message});
-        }
-        v
-    }
     pub fn failed(&self) -> bool {
         self.error.is_some()
     }
@@ -189,11 +270,11 @@ impl Job {
     }
     /// The outcome when the image set is gone: a whole-set deletion already happened; a
     /// removal from an image set that no longer exists has nothing left to do.
-    fn gone(&self) -> &'static str {
+    fn gone(&self) -> Outcome {
         if self.whole_set() {
-            "already_deleted"
+            Outcome::AlreadyDeleted
         } else {
-            "already_done"
+            Outcome::AlreadyDone
         }
     }
 }
@@ -231,12 +312,12 @@ const POLL_MAX: Duration = Duration::from_secs(2);
 /// completed. Polls GetImageSet (backing off from 50 ms to 2 s) until it is not LOCKED and
 /// returns its properties, or `None` once it no longer exists. Bounded by the item deadline
 /// around the caller; a cancelled run stops waiting (`cancel::cancelled()`).
-async fn settled(ds: &str, id: &str, token: &CancelToken) -> EngineResult<Option<Value>> {
+async fn settled(ds: &str, id: &str, token: &CancelToken) -> EngineResult<Option<ImageSetInfo>> {
     let mut pause = POLL_FIRST;
     loop {
         match image_sets::get_image_set(ds.to_string(), id.to_string(), None).await {
-            Ok(p) if p["image_set_state"] == "LOCKED" => {}
-            Ok(p) if p["image_set_state"] == "DELETED" => return Ok(None),
+            Ok(p) if p.image_set_state.0 == ImageSetState::Locked => {}
+            Ok(p) if p.image_set_state.0 == ImageSetState::Deleted => return Ok(None),
             Ok(p) => return Ok(Some(p)),
             Err(e) if e.kind == ErrorType::NotFound => return Ok(None),
             Err(e) => return Err(e),
@@ -263,7 +344,7 @@ async fn confirm(
         let detail = "the write was sent but the run stopped before HealthImaging confirmed it";
         item(
             id,
-            "unconfirmed",
+            Outcome::Unconfirmed,
             version.clone(),
             Some(detail.into()),
             Some(e),
@@ -275,20 +356,26 @@ async fn confirm(
     };
     let failed = |message: String| {
         let e = EngineError::new(ErrorType::Service, message);
-        item(id, "failed", version.clone(), None, Some(e))
+        item(id, Outcome::Failed, version.clone(), None, Some(e))
     };
     match (action, props) {
         (Action::DeleteImageSet, None) => item(id, verb, None, None, None),
         (Action::DeleteImageSet, Some(p)) => failed(format!(
             "DeleteImageSet did not complete: the image set is {} ({})",
-            p["image_set_state"].as_str().unwrap_or("?"),
-            p["image_set_workflow_status"].as_str().unwrap_or("?")
+            p.image_set_state.as_str(),
+            p.image_set_workflow_status
+                .as_ref()
+                .map_or("?", |s| s.as_str())
         )),
         (_, None) => failed("the image set was deleted before the update completed".into()),
-        (_, Some(p)) => match p["image_set_workflow_status"].as_str() {
-            Some(status @ ("UPDATE_FAILED" | "COPY_FAILED")) => failed(format!(
-                "HealthImaging reported {status}: {}",
-                p["message"].as_str().unwrap_or("no message")
+        (_, Some(p)) => match p.image_set_workflow_status.as_ref().map(|s| &s.0) {
+            Some(
+                status
+                @ (ImageSetWorkflowStatus::UpdateFailed | ImageSetWorkflowStatus::CopyFailed),
+            ) => failed(format!(
+                "HealthImaging reported {}: {}",
+                status.as_str(),
+                p.message.as_deref().unwrap_or("no message")
             )),
             _ => item(id, verb, version, None, None),
         },
@@ -306,7 +393,7 @@ async fn current(
     let props = settled(ds, id, token)
         .await?
         .ok_or_else(|| EngineError::new(ErrorType::NotFound, format!("image set {id} is gone")))?;
-    let version = props["version_id"].as_str().unwrap_or("1").to_string();
+    let version = props.version_id;
     let meta = if with_metadata {
         Some(fetch_metadata(ds, id, Some(&version)).await?)
     } else {
@@ -341,19 +428,19 @@ async fn write(
         include_study_image_sets: None,
     })
     .await?;
-    Ok(out["latest_version_id"].as_str().map(str::to_owned))
+    Ok(Some(out.latest_version_id))
 }
 
 fn item(
     id: &str,
-    outcome: &str,
+    outcome: Outcome,
     version: Option<String>,
     detail: Option<String>,
     error: Option<EngineError>,
 ) -> ItemOutcome {
     ItemOutcome {
         image_set_id: id.to_string(),
-        outcome: outcome.to_string(),
+        outcome,
         version,
         detail,
         error,
@@ -373,7 +460,8 @@ async fn apply_one(
     accepted: &Accepted,
 ) -> ItemOutcome {
     let (ds, id) = (job.datastore_id.as_str(), sel.id.as_str());
-    let not_attempted = |why: &str| item(id, "not_attempted", None, Some(why.to_string()), None);
+    let not_attempted =
+        |why: &str| item(id, Outcome::NotAttempted, None, Some(why.to_string()), None);
     let whole_set = job.whole_set();
     // A whole-set deletion needs the metadata only to check the attribute it was selected on.
     let with_metadata = !whole_set || job.key.is_some();
@@ -391,11 +479,17 @@ async fn apply_one(
             Err(_) if token.is_cancelled() => {
                 return not_attempted("the run was cancelled before this image set was changed")
             }
-            Err(e) => return item(id, "failed", None, None, Some(e)),
+            Err(e) => return item(id, Outcome::Failed, None, None, Some(e)),
         };
         if let (Some(key), Some(meta)) = (&job.key, &meta) {
             if let Some(why) = key_mismatch(key, meta) {
-                return item(id, "changed_since_selected", Some(version), Some(why), None);
+                return item(
+                    id,
+                    Outcome::ChangedSinceSelected,
+                    Some(version),
+                    Some(why),
+                    None,
+                );
             }
         }
         if whole_set {
@@ -403,7 +497,13 @@ async fn apply_one(
                 let why = format!(
                     "it changed since it was selected (version {selected}, now {version}): it may hold data that was not selected; run the tool again to decide on its current content"
                 );
-                return item(id, "changed_since_selected", Some(version), Some(why), None);
+                return item(
+                    id,
+                    Outcome::ChangedSinceSelected,
+                    Some(version),
+                    Some(why),
+                    None,
+                );
             }
         }
         let action = match (&job.plan, &meta) {
@@ -436,12 +536,12 @@ async fn apply_one(
                 return item(id, job.gone(), None, None, None)
             }
             Err(e) if e.kind == ErrorType::Conflict => last_conflict = Some(e),
-            Err(e) => return item(id, "failed", None, None, Some(e)),
+            Err(e) => return item(id, Outcome::Failed, None, None, Some(e)),
         }
     }
     item(
         id,
-        "failed",
+        Outcome::Failed,
         None,
         Some(format!(
             "still conflicting after {CONFLICT_ATTEMPTS} attempts"
@@ -481,7 +581,7 @@ fn timed_out(id: &str, deadline: Duration, seen: &Attempts) -> ItemOutcome {
     };
     item(
         id,
-        "failed",
+        Outcome::Failed,
         None,
         None,
         Some(EngineError::new(kind, message)),
@@ -591,7 +691,7 @@ pub async fn apply_job(
                 let out = if token.is_cancelled() {
                     item(
                         &sel.id,
-                        "not_attempted",
+                        Outcome::NotAttempted,
                         None,
                         Some("the run was cancelled before this image set was reached".into()),
                         None,
@@ -599,7 +699,7 @@ pub async fn apply_job(
                 } else if stop.is_cancelled() {
                     item(
                         &sel.id,
-                        "not_attempted",
+                        Outcome::NotAttempted,
                         None,
                         Some("the run stopped after a fatal error on another image set".into()),
                         None,
@@ -643,35 +743,52 @@ pub async fn apply_job(
     let items: Vec<ItemOutcome> = results
         .into_iter()
         .zip(&selected)
-        .map(|(r, sel)| r.unwrap_or_else(|e| item(&sel.id, "failed", None, None, Some(e))))
+        .map(|(r, sel)| r.unwrap_or_else(|e| item(&sel.id, Outcome::Failed, None, None, Some(e))))
         .collect();
     let cancelled = token.is_cancelled();
     if !job.dry_run {
         let pairs: Vec<(String, String)> = items
             .iter()
-            .map(|i| (i.image_set_id.clone(), i.outcome.clone()))
+            .map(|i| (i.image_set_id.clone(), i.outcome.as_str().to_string()))
             .collect();
         cancel::record(run.tool, &job.datastore_id, cancelled, &pairs);
     }
     (items, cancelled)
 }
 
+/// A run's totals plus one line per image set.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct WriteReport {
+    pub dry_run: bool,
+    pub total: usize,
+    /// Items with an error.
+    pub failed: usize,
+    pub already_deleted: usize,
+    pub already_done: usize,
+    pub unchanged: usize,
+    pub would_fail: usize,
+    pub changed_since_selected: usize,
+    pub not_attempted: usize,
+    pub unconfirmed: usize,
+    pub items: Vec<ItemOutcome>,
+}
+
 /// Totals plus one line per item.
-pub fn report(items: &[ItemOutcome], dry_run: bool) -> Value {
-    let count = |o: &str| items.iter().filter(|i| i.outcome == o).count();
-    json!({
-        "dry_run": dry_run,
-        "total": items.len(),
-        "failed": items.iter().filter(|i| i.failed()).count(),
-        "already_deleted": count("already_deleted"),
-        "already_done": count("already_done"),
-        "unchanged": count("unchanged"),
-        "would_fail": count("would_fail"),
-        "changed_since_selected": count("changed_since_selected"),
-        "not_attempted": count("not_attempted"),
-        "unconfirmed": count("unconfirmed"),
-        "items": items.iter().map(ItemOutcome::to_json).collect::<Vec<_>>(),
-    })
+pub fn report(items: &[ItemOutcome], dry_run: bool) -> WriteReport {
+    let count = |o: Outcome| items.iter().filter(|i| i.outcome == o).count();
+    WriteReport {
+        dry_run,
+        total: items.len(),
+        failed: items.iter().filter(|i| i.failed()).count(),
+        already_deleted: count(Outcome::AlreadyDeleted),
+        already_done: count(Outcome::AlreadyDone),
+        unchanged: count(Outcome::Unchanged),
+        would_fail: count(Outcome::WouldFail),
+        changed_since_selected: count(Outcome::ChangedSinceSelected),
+        not_attempted: count(Outcome::NotAttempted),
+        unconfirmed: count(Outcome::Unconfirmed),
+        items: items.to_vec(),
+    }
 }
 
 #[cfg(test)]
@@ -691,6 +808,61 @@ mod tests {
             &json!({"Patient": {"DICOM": {}}, "Study": {"DICOM": {}, "Series": s}}),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn run_reports_keep_their_json() {
+        let items = vec![
+            item("a", Outcome::Updated, Some("3".into()), None, None),
+            item(
+                "b",
+                Outcome::Unconfirmed,
+                Some("2".into()),
+                Some("sent".into()),
+                Some(EngineError::new(ErrorType::Server, "cancelled")),
+            ),
+            item("c", Outcome::NotAttempted, None, Some("later".into()), None),
+        ];
+        assert_eq!(
+            serde_json::to_value(report(&items, false)).unwrap(),
+            json!({"dry_run": false, "total": 3, "failed": 1, "already_deleted": 0,
+                   "already_done": 0, "unchanged": 0, "would_fail": 0,
+                   "changed_since_selected": 0, "not_attempted": 1, "unconfirmed": 1,
+                   "items": [
+                       {"image_set_id": "a", "outcome": "updated", "latest_version_id": "3"},
+                       {"image_set_id": "b", "outcome": "unconfirmed", "latest_version_id": "2",
+                        "detail": "sent", "error": {"type": "server_error", "message": "cancelled"}},
+                       {"image_set_id": "c", "outcome": "not_attempted", "detail": "later"}]})
+        );
+    }
+
+    #[test]
+    fn run_report_schemas_mark_required_fields() {
+        use crate::engine::convert::testing::{output_schema, properties, required};
+        // Every count and the items are always there.
+        assert_eq!(
+            required::<WriteReport>(None),
+            properties::<WriteReport>(None)
+        );
+        assert_eq!(
+            required::<WriteReport>(Some("ItemOutcome")),
+            ["image_set_id", "outcome"]
+        );
+        let schema = output_schema::<WriteReport>();
+        let outcomes: Vec<&str> = schema["$defs"]["Outcome"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(outcomes.len(), Outcome::ALL.len());
+        assert!(outcomes.contains(&"changed_since_selected"));
+        let error = &schema["$defs"]["ItemOutcome"]["properties"]["error"];
+        assert!(error.to_string().contains("ErrorReport"), "{error}");
+        assert_eq!(
+            schema["$defs"]["ErrorReport"]["required"],
+            json!(["type", "message"])
+        );
     }
 
     #[test]
