@@ -186,11 +186,13 @@ def test_list_tools_annotations_schemas_and_server_info(env):
             assert a.idempotent_hint is True, tool.name
         assert tool.description, tool.name
         assert tool.input_schema["type"] == "object", tool.name
-        # The output schema comes from the tool's output type; an untyped (JSON) output has none.
+        # The output schema comes from the tool's output type: every tool has one, with the
+        # fields it always returns marked required.
         schema = tool.output_schema
-        if schema is not None:
-            assert schema["type"] == "object", tool.name
-            assert schema["properties"], tool.name
+        assert schema is not None, tool.name
+        assert schema["type"] == "object", tool.name
+        assert schema["properties"], tool.name
+        assert set(schema.get("required", [])) <= set(schema["properties"]), tool.name
 
 
 # ---- 2. every tool on really imported samples --------------------------------------------------

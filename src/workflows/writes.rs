@@ -558,7 +558,13 @@ fn unconfirmed_at_deadline(id: &str, deadline: Duration, version: Option<String>
     );
     let detail = "the write was accepted but not confirmed before the item deadline";
     let error = EngineError::new(ErrorType::Service, message);
-    item(id, "unconfirmed", version, Some(detail.into()), Some(error))
+    item(
+        id,
+        Outcome::Unconfirmed,
+        version,
+        Some(detail.into()),
+        Some(error),
+    )
 }
 
 /// The outcome of an item that ran out of time, with the last error its requests met.
