@@ -44,8 +44,21 @@ pub struct FaultRule {
     pub slow_body_ms: f64,
 }
 
+/// Fault rules that cannot be applied: not the JSON of a plan, an unknown operation, or a value
+/// out of range (each message names the rule and field).
+#[derive(Debug, thiserror::Error)]
+pub enum BadFaults {
+    #[error("invalid fault rules: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("unknown operation {op:?} in fault rules; expected \"*\" or one of {known}")]
+    Operation { op: String, known: String },
+    #[error("{0}")]
+    Value(String),
+}
+
 impl FaultRule {
-    fn check(&self, name: &str) -> Result<(), String> {
+    fn check(&self, name: &str) -> Result<(), BadFaults> {
+        let bad = |message: String| Err(BadFaults::Value(message));
         let shares = [
             ("internal_error", self.internal_error),
             ("unavailable", self.unavailable),
@@ -54,11 +67,11 @@ impl FaultRule {
         ];
         for (field, v) in shares {
             if !(0.0..=1.0).contains(&v) {
-                return Err(format!("{name}.{field} must be a share between 0 and 1"));
+                return bad(format!("{name}.{field} must be a share between 0 and 1"));
             }
         }
         if self.internal_error + self.unavailable + self.drop > 1.0 + 1e-9 {
-            return Err(format!(
+            return bad(format!(
                 "{name}: internal_error + unavailable + drop must be at most 1"
             ));
         }
@@ -70,11 +83,11 @@ impl FaultRule {
         ];
         for (field, v) in times {
             if !(v.is_finite() && (0.0..=3_600_000.0).contains(&v)) {
-                return Err(format!("{name}.{field} must be milliseconds (0 to 1 hour)"));
+                return bad(format!("{name}.{field} must be milliseconds (0 to 1 hour)"));
             }
         }
         if self.latency_max_ms.is_some_and(|max| max < self.latency_ms) {
-            return Err(format!("{name}.latency_max_ms is below latency_ms"));
+            return bad(format!("{name}.latency_max_ms is below latency_ms"));
         }
         Ok(())
     }
@@ -102,19 +115,18 @@ pub struct FaultPlan {
 
 impl FaultPlan {
     /// Reads `{"*": rule, "DeleteImageSet": rule, ...}`; operation names are the service's.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let plan: Self =
-            serde_json::from_str(text).map_err(|e| format!("invalid fault rules: {e}"))?;
+    pub fn from_json(text: &str) -> Result<Self, BadFaults> {
+        let plan: Self = serde_json::from_str(text)?;
         if let Some(all) = &plan.all {
             all.check("*")?;
         }
         for (op, rule) in &plan.operations {
             if quotas::default_for(op).is_none() {
                 let known: Vec<&str> = quotas::DEFAULTS.iter().map(|q| q.operation).collect();
-                return Err(format!(
-                    "unknown operation {op:?} in fault rules; expected \"*\" or one of {}",
-                    known.join(", ")
-                ));
+                return Err(BadFaults::Operation {
+                    op: op.clone(),
+                    known: known.join(", "),
+                });
             }
             rule.check(op)?;
         }
@@ -367,7 +379,7 @@ mod tests {
             (r#"{"*": {"latency_ms": 9, "latency_max_ms": 3}}"#, "below"),
             (r#"{"*": {"dropp": 0.1}}"#, "unknown field"),
         ] {
-            let err = FaultPlan::from_json(text).unwrap_err();
+            let err = FaultPlan::from_json(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
         }
     }

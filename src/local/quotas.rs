@@ -17,20 +17,25 @@ pub enum QuotaMode {
     Aws { scale: f64 },
 }
 
+/// A `--quotas` / `--quota-scale` pair that names no table or no positive multiplier.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum BadQuotas {
+    #[error("quota scale must be a positive number, got {0}")]
+    Scale(f64),
+    #[error("unknown quotas {0:?}: expected \"aws\" or \"off\"")]
+    Name(String),
+}
+
 impl QuotaMode {
     /// `off`/`none` or `aws`, with a rate multiplier (> 0).
-    pub fn parse(name: &str, scale: f64) -> Result<Self, String> {
+    pub fn parse(name: &str, scale: f64) -> Result<Self, BadQuotas> {
         if !(scale.is_finite() && scale > 0.0) {
-            return Err(format!(
-                "quota scale must be a positive number, got {scale}"
-            ));
+            return Err(BadQuotas::Scale(scale));
         }
         match name.trim().to_ascii_lowercase().as_str() {
             "" | "off" | "none" => Ok(Self::Off),
             "aws" => Ok(Self::Aws { scale }),
-            other => Err(format!(
-                "unknown quotas {other:?}: expected \"aws\" or \"off\""
-            )),
+            other => Err(BadQuotas::Name(other.to_string())),
         }
     }
 }

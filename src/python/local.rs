@@ -14,7 +14,7 @@ use crate::local::seed;
 use crate::local::{LocalConfig, LocalServer};
 
 fn quota_mode(name: Option<&str>, scale: f64) -> PyResult<QuotaMode> {
-    QuotaMode::parse(name.unwrap_or("off"), scale).map_err(EngineError::new_err)
+    QuotaMode::parse(name.unwrap_or("off"), scale).map_err(|e| EngineError::new_err(e.to_string()))
 }
 
 /// A rules mapping (anything `json.dumps` takes) → the fault plan; `None` is no faults.
@@ -27,7 +27,7 @@ fn fault_plan(rules: Option<&Bound<'_, PyAny>>) -> PyResult<FaultPlan> {
         .import("json")?
         .call_method1("dumps", (rules,))?
         .extract()?;
-    FaultPlan::from_json(&text).map_err(EngineError::new_err)
+    FaultPlan::from_json(&text).map_err(|e| EngineError::new_err(e.to_string()))
 }
 
 #[pyclass(module = "awslabs.healthimaging_mcp_server._engine", frozen)]

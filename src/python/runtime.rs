@@ -21,7 +21,9 @@ fn reset_client(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 /// and image set IDs, newest last.
 #[pyfunction]
 fn recent_runs(py: Python<'_>) -> PyResult<Py<PyAny>> {
-    to_py(py, &serde_json::Value::Array(cancel::recent_runs()))
+    let runs = serde_json::to_value(cancel::recent_runs())
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    to_py(py, &runs)
 }
 
 /// The client-side rate limit now in force per operation: `{operation: {"rate": tps,

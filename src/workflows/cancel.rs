@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::engine::EngineError;
@@ -79,7 +78,22 @@ const KEPT: usize = 20;
 /// Image set IDs kept per outcome of one run.
 const IDS_KEPT: usize = 200;
 
-static RUNS: Mutex<VecDeque<Value>> = Mutex::new(VecDeque::new());
+/// What is remembered (and logged) of one finished run: counts and image set IDs per outcome,
+/// no patient data.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunSummary {
+    pub tool: String,
+    pub datastore_id: String,
+    pub cancelled: bool,
+    /// RFC 3339, UTC.
+    pub finished_at: String,
+    pub total: usize,
+    pub counts: BTreeMap<String, usize>,
+    /// At most `IDS_KEPT` per outcome.
+    pub image_set_ids: BTreeMap<String, Vec<String>>,
+}
+
+static RUNS: Mutex<VecDeque<RunSummary>> = Mutex::new(VecDeque::new());
 
 /// Where run summaries are logged besides `tracing` (the Python module sends them to Python's
 /// `logging`, at info level).
@@ -97,26 +111,33 @@ pub fn record(tool: &str, datastore_id: &str, cancelled: bool, items: &[(String,
     for (id, outcome) in items {
         by_outcome.entry(outcome).or_default().push(id);
     }
-    let counts: BTreeMap<&str, usize> = by_outcome.iter().map(|(k, v)| (*k, v.len())).collect();
-    let ids: BTreeMap<&str, Vec<&str>> = by_outcome
+    let counts = by_outcome
         .iter()
-        .map(|(k, v)| (*k, v.iter().take(IDS_KEPT).copied().collect()))
+        .map(|(k, v)| (k.to_string(), v.len()))
+        .collect();
+    let image_set_ids = by_outcome
+        .iter()
+        .map(|(k, v)| {
+            let kept = v.iter().take(IDS_KEPT).map(|id| id.to_string()).collect();
+            (k.to_string(), kept)
+        })
         .collect();
     let finished_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let summary = json!({
-        "tool": tool,
-        "datastore_id": datastore_id,
-        "cancelled": cancelled,
-        "finished_at": finished_at,
-        "total": items.len(),
-        "counts": counts,
-        "image_set_ids": ids,
-    });
+    let summary = RunSummary {
+        tool: tool.to_string(),
+        datastore_id: datastore_id.to_string(),
+        cancelled,
+        finished_at,
+        total: items.len(),
+        counts,
+        image_set_ids,
+    };
     let line = format!(
-        "{tool} {}: {summary}",
-        if cancelled { "cancelled" } else { "finished" }
+        "{tool} {}: {}",
+        if cancelled { "cancelled" } else { "finished" },
+        serde_json::to_string(&summary).unwrap_or_default()
     );
     tracing::info!(target: "healthimaging_mcp::workflows", "{line}");
     if let Some(sink) = LOG_SINK.get() {
@@ -130,7 +151,7 @@ pub fn record(tool: &str, datastore_id: &str, cancelled: bool, items: &[(String,
 }
 
 /// The remembered runs, newest last.
-pub fn recent_runs() -> Vec<Value> {
+pub fn recent_runs() -> Vec<RunSummary> {
     RUNS.lock()
         .unwrap_or_else(|e| e.into_inner())
         .iter()
@@ -167,10 +188,10 @@ mod tests {
         let run = recent_runs()
             .into_iter()
             .rev()
-            .find(|r| r["datastore_id"] == "ds-test-runs")
+            .find(|r| r.datastore_id == "ds-test-runs")
             .unwrap();
-        assert_eq!(run["cancelled"], true);
-        assert_eq!(run["counts"]["not_attempted"], 2);
-        assert_eq!(run["image_set_ids"]["image_set_deleted"], json!(["a"]));
+        assert!(run.cancelled);
+        assert_eq!(run.counts["not_attempted"], 2);
+        assert_eq!(run.image_set_ids["image_set_deleted"], ["a"]);
     }
 }
