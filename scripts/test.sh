@@ -14,5 +14,7 @@ fi
 python -m pip install -q --upgrade pip
 python -m pip install -q -e ".[test]"
 
-cargo test --all-targets
+# Release, with the extension's features: the same dependency graph the package install just
+# compiled, so it is built once (only pyo3 and this crate are compiled again for the tests).
+cargo test --release --all-targets --features python
 python -m pytest
