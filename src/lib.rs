@@ -2,9 +2,11 @@
 //! against. Python sees the `python` module (behind the `python` feature).
 
 pub mod dicom;
+pub mod dicomweb;
 pub mod engine;
 pub mod local;
 pub mod model;
+pub mod pixels;
 pub mod tools;
 pub mod workflows;
 

@@ -60,7 +60,14 @@ ALL_TOOLS = {
     "tag_resource",
     "untag_resource",
 }
-ALL_TOOLS |= WORKFLOW_READ_TOOLS | WORKFLOW_WRITE_TOOLS
+ORIGINAL_TOOLS = ALL_TOOLS | WORKFLOW_READ_TOOLS | WORKFLOW_WRITE_TOOLS
+"""The original 0.1.1 tool names served today (its three export tools are not yet registered)."""
+PIXEL_TOOLS: set[str] = set()
+"""The ``pixels`` toolset (read-only)."""
+DICOMWEB_READ_TOOLS: set[str] = set()
+DICOMWEB_WRITE_TOOLS: set[str] = set()
+"""The ``dicomweb`` toolset."""
+ALL_TOOLS = ORIGINAL_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS
 DESTRUCTIVE = {
     "delete_datastore",
     "delete_image_set",
@@ -76,7 +83,7 @@ WRITE_TOOLS = {
     "copy_image_set",
     "tag_resource",
     "untag_resource",
-} | WORKFLOW_WRITE_TOOLS
+} | WORKFLOW_WRITE_TOOLS | DICOMWEB_WRITE_TOOLS
 READ_ONLY_TOOLS = ALL_TOOLS - WRITE_TOOLS
 CONTENT_TYPES = {
     "1.2.840.10008.1.2.4.202": "image/jph",
@@ -172,7 +179,8 @@ def test_list_tools_annotations_schemas_and_server_info(env):
     assert init.server_info.version == __version__
     assert "search_image_sets" in (init.instructions or "")
 
-    assert len(tools) == len(ALL_TOOLS) == 36
+    assert len(tools) == len(ALL_TOOLS)
+    assert len(ORIGINAL_TOOLS) == 36
     assert {t.name for t in tools} == ALL_TOOLS
     for tool in tools:
         a = tool.annotations

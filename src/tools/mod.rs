@@ -6,7 +6,9 @@
 
 pub mod api;
 mod arguments;
+pub mod dicomweb;
 pub mod instructions;
+pub mod pixels;
 pub mod schema;
 pub mod workflows;
 
@@ -32,15 +34,26 @@ pub enum Toolset {
     Api,
     /// Patient, study and series work over many image sets.
     Workflows,
+    /// Images a model can see: rendered frames, contact sheets, compact summaries.
+    Pixels,
+    /// HealthImaging's DICOMweb APIs: QIDO-RS, WADO-RS, STOW-RS.
+    Dicomweb,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 2] = [Toolset::Api, Toolset::Workflows];
+    pub const ALL: [Toolset; 4] = [
+        Toolset::Api,
+        Toolset::Workflows,
+        Toolset::Pixels,
+        Toolset::Dicomweb,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Api => "api",
             Self::Workflows => "workflows",
+            Self::Pixels => "pixels",
+            Self::Dicomweb => "dicomweb",
         }
     }
 
@@ -220,6 +233,8 @@ pub fn registry() -> &'static Registry {
     REGISTRY.get_or_init(|| {
         let mut tools = api::tools();
         tools.extend(workflows::tools());
+        tools.extend(pixels::tools());
+        tools.extend(dicomweb::tools());
         Registry::new(tools)
     })
 }

@@ -29,7 +29,7 @@ EngineError = HealthImagingError
 # ---- the tool registry (the MCP server and the public ``engine`` module are built on it) ------
 
 TOOLSETS: list[str]
-"""The toolset names (``api``, ``workflows``)."""
+"""The toolset names (``api``, ``workflows``, ``pixels``, ``dicomweb``)."""
 
 def tools() -> list[dict[str, Any]]:
     """Every tool: ``name``, ``description``, ``inputSchema``, ``outputSchema`` (when typed),

@@ -1,0 +1,2 @@
+//! DICOMweb wire formats shared by the engine's client and the local HealthImaging's routes:
+//! multipart/related bodies, media types and the DICOM JSON model (PS3.18 Annex F).
