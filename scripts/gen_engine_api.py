@@ -20,7 +20,10 @@ WIDTH = 100
 
 HEADER = '''\
 """The notebook API: every tool of the MCP server as an async function with keyword arguments.
-Results are plain dicts (the tools' structured results); failures raise ``HealthImagingError``
+Results are plain dicts (the tools' structured results); a tool that answers images (such as
+``render_image_frame``) adds ``"images": [{"mime_type": "image/png", "data": b"..."}]`` (show one
+in Jupyter with ``IPython.display.Image(data=r["images"][0]["data"])``, or write its bytes to a
+file). Failures raise ``HealthImagingError``
 with ``type``, ``message``, ``code`` and ``status``. Cancelling the awaiting task cancels the
 call (a workflow starts no new image set).
 
@@ -112,8 +115,14 @@ def module(tools: list[dict[str, Any]]) -> str:
         f"__all__ = [\n{exports}]\n\n\n",
         "async def _run(name: str, arguments: dict[str, Any], progress: Callable[..., None] | None = None) -> Any:\n",
         "    # None means absent; the registry checks the rest (unknown names, types, ranges).\n",
-        "    text = await _call(name, json.dumps({k: v for k, v in arguments.items() if v is not None}), progress)\n",
-        "    return json.loads(text)\n",
+        "    answer = await _call(name, json.dumps({k: v for k, v in arguments.items() if v is not None}), progress)\n",
+        "    if isinstance(answer, tuple):\n",
+        "        # A tool that answers images: the JSON result plus the images' bytes.\n",
+        "        text, images = answer\n",
+        "        result = json.loads(text)\n",
+        '        result["images"] = [{"mime_type": mime, "data": data} for mime, data in images]\n',
+        "        return result\n",
+        "    return json.loads(answer)\n",
     ]
     for tool in tools:
         params = parameters(tool)
