@@ -326,9 +326,11 @@ fn palette(attrs: &Map<String, Value>) -> Result<Palette, String> {
             Some(Value::String(b64)) => base64::engine::general_purpose::STANDARD
                 .decode(b64.trim())
                 .map_err(|e| format!("{key} is not base64 ({e})"))?,
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "PALETTE COLOR needs {key} in the metadata (segmented palettes are not supported)"
-            )),
+            ))
+            }
         };
         // 8-bit entries may come one per byte; otherwise they are 16-bit little-endian words.
         let entries: Vec<u16> = if bits <= 8 && data.len() == count {

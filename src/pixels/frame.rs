@@ -105,3 +105,61 @@ fn decode_jpeg(stored: &[u8], desc: &PixelDescription) -> Result<DecodedFrame, P
         samples,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::import::parse::parse_part10;
+    use serde_json::Value;
+    use std::path::PathBuf;
+
+    fn samples() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("python/awslabs/healthimaging_mcp_server/samples")
+    }
+
+    /// Each bundled sample's frames decode to the pixels of its source: the CRC32 of the
+    /// decoded samples equals the manifest's (computed with pydicom and numpy when the samples
+    /// were made); JPEG 2000 frames decoded at reduced resolution have the halved size.
+    #[test]
+    fn bundled_samples_decode_to_the_source_pixels() {
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(samples().join("manifest.json")).unwrap())
+                .unwrap();
+        let mut reduced = 0;
+        for file in manifest["files"].as_array().unwrap() {
+            let rel = file["path"].as_str().unwrap();
+            let parsed =
+                parse_part10(&std::fs::read(samples().join("dicom").join(rel)).unwrap()).unwrap();
+            let mut attrs = parsed.patient.clone();
+            for level in [&parsed.study, &parsed.series, &parsed.instance] {
+                attrs.extend(level.clone());
+            }
+            let desc = PixelDescription::from_attributes(
+                &parsed.sop_uid,
+                &attrs,
+                &parsed.transfer_syntax_uid,
+                &[],
+            )
+            .unwrap();
+            for (frame, expected) in parsed.frames.iter().zip(file["frames"].as_array().unwrap()) {
+                let decoded = decode_stored(&frame.bytes, &desc, 0).unwrap();
+                assert_eq!(
+                    u64::from(decoded.crc32(desc.info.bits_allocated)),
+                    expected["crc32"].as_u64().unwrap(),
+                    "{rel}"
+                );
+                let r = reduce_for(&frame.bytes, &desc, 32);
+                if decode::is_j2k_transfer_syntax(&desc.transfer_syntax_uid) {
+                    assert_eq!(r, 1, "{rel}: 64x64 to at least 32 drops one level");
+                    let half = decode_stored(&frame.bytes, &desc, r).unwrap();
+                    assert_eq!((half.width, half.height), (32, 32), "{rel}");
+                    reduced += 1;
+                } else {
+                    assert_eq!(r, 0);
+                }
+            }
+        }
+        assert!(reduced >= 13, "JPEG 2000 and HTJ2K frames seen: {reduced}");
+    }
+}
