@@ -45,7 +45,7 @@ PREFIX = "1.2.826.0.1.3680043.8.498."
 def phantom(size: int = 512) -> np.ndarray:
     """A CT-like slice in stored values (HU + 1024)."""
     rng = np.random.default_rng(7)
-    y, x = np.mgrid[-1:1 : size * 1j, -1:1 : size * 1j]
+    y, x = np.mgrid[-1 : 1 : size * 1j, -1 : 1 : size * 1j]
     hu = np.full((size, size), -1000.0)
     body = (x / 0.85) ** 2 + (y / 0.65) ** 2 < 1
     hu[body] = 40
@@ -61,7 +61,9 @@ def htj2k(pixels: np.ndarray, work: Path) -> bytes:
     out = work / "frame.j2c"
     header = f"P5 {pixels.shape[1]} {pixels.shape[0]} 65535\n".encode()
     raw.write_bytes(header + pixels.astype(">u2").tobytes())
-    subprocess.run(["ojph_compress", "-i", str(raw), "-o", str(out), "-reversible", "true"], check=True, capture_output=True)
+    subprocess.run(
+        ["ojph_compress", "-i", str(raw), "-o", str(out), "-reversible", "true"], check=True, capture_output=True
+    )
     return out.read_bytes()
 
 
@@ -146,7 +148,9 @@ async def ours(root: Path, files: dict[str, Path], repeat: int) -> dict[str, tup
         engine.reset_client()
         store = await engine.create_datastore(datastore_name="bench")
         datastore_id = store["datastore_id"]
-        while (await engine.get_datastore(datastore_id=datastore_id))["datastore_properties"]["datastore_status"] != "ACTIVE":
+        while (await engine.get_datastore(datastore_id=datastore_id))["datastore_properties"][
+            "datastore_status"
+        ] != "ACTIVE":
             await asyncio.sleep(0.05)
         job = await engine.start_dicom_import_job(
             datastore_id=datastore_id,
@@ -192,18 +196,22 @@ def main() -> int:
             ds.save_as(files[name], enforce_file_format=True)
         mine = asyncio.run(ours(work, files, args.repeat))
         rows = []
-        for name, (codestream, syntax) in streams.items():
+        for name, (codestream, _) in streams.items():
             ds = pydicom.dcmread(files[name])
             py = timed(lambda ds=ds: python_pipeline(ds), args.repeat)
             ojp = timed(lambda c=codestream: openjpeg.decode(c), args.repeat)
             wall, decode = mine[name]
             rows.append((name, len(codestream), wall, decode, py, ojp))
     print(f"512x512 16-bit CT frame (12 bits stored), median of {args.repeat} runs, milliseconds\n")
-    print("| frame | bytes | ours: render_image_frame (HTTP + decode + window + PNG) | ours: decode only "
-          "| pydicom + pylibjpeg + Pillow | OpenJPEG decode alone | pydicom / ours | ours decode / OpenJPEG |")
+    print(
+        "| frame | bytes | ours: render_image_frame (HTTP + decode + window + PNG) | ours: decode only "
+        "| pydicom + pylibjpeg + Pillow | OpenJPEG decode alone | pydicom / ours | ours decode / OpenJPEG |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, size, wall, decode, py, ojp in rows:
-        print(f"| {name} | {size} | {wall:.1f} | {decode:.1f} | {py:.1f} | {ojp:.1f} | {py / wall:.1f}x | {decode / ojp:.2f}x |")
+        cells = [name, str(size), *(f"{v:.1f}" for v in (wall, decode, py, ojp))]
+        cells += [f"{py / wall:.1f}x", f"{decode / ojp:.2f}x"]
+        print("| " + " | ".join(cells) + " |")
     return 0
 
 

@@ -1,7 +1,8 @@
 """Writes the rendering test files under tests/fixtures/pixels/ from the test files bundled in
 pydicom's wheel (``pydicom.data.get_testdata_file``; pydicom's test data is MIT-licensed, see
-its LICENSE). Each file gets its own series (new, deterministic UIDs) under one patient and
-study, so the files import side by side; some are derived (MONOCHROME1, planar RGB, YBR_FULL,
+its LICENSE). Each file gets its own study and series (new, deterministic UIDs; the sources'
+study attributes differ, so a shared study would split into non-primary image sets), under one
+patient, so the files import side by side as primary image sets; some are derived (MONOCHROME1, planar RGB, YBR_FULL,
 multi-frame, a corrupt JPEG frame). The same pydicom and numpy give the same bytes.
 
     python scripts/make_pixel_samples.py   # needs pydicom 3 and numpy
@@ -22,7 +23,6 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pixels"
 UID_PREFIX = "1.2.826.0.1.3680043.8.498."
-STUDY_UID = generate_uid(UID_PREFIX, entropy_srcs=["px-pixels-study"])
 
 
 def native(ds: Dataset, pixels: np.ndarray, photometric: str, planar: int | None = None) -> None:
@@ -100,7 +100,7 @@ def make(name: str, source: str, derive: Callable[[Dataset], None] | None, numbe
         derive(ds)
     ds.PatientID = "PX-PIXELS"
     ds.PatientName = "PIXELS^TEST"
-    ds.StudyInstanceUID = STUDY_UID
+    ds.StudyInstanceUID = generate_uid(UID_PREFIX, entropy_srcs=[f"px-study-{name}"])
     ds.SeriesInstanceUID = generate_uid(UID_PREFIX, entropy_srcs=[f"px-series-{name}"])
     ds.SOPInstanceUID = generate_uid(UID_PREFIX, entropy_srcs=[f"px-instance-{name}"])
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
