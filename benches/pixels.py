@@ -68,9 +68,9 @@ def htj2k(pixels: np.ndarray, work: Path) -> bytes:
 
 
 def j2k(pixels: np.ndarray) -> bytes:
-    from openjpeg import encode_array
+    from openjpeg import encode
 
-    return bytes(encode_array(pixels, bits_stored=12, use_mct=False))
+    return bytes(encode(pixels, bits_stored=12, use_mct=False))
 
 
 def dataset(pixels: np.ndarray, codestream: bytes, syntax: str, name: str) -> Dataset:
@@ -101,10 +101,9 @@ def dataset(pixels: np.ndarray, codestream: bytes, syntax: str, name: str) -> Da
 
 def python_pipeline(ds: Dataset) -> bytes:
     from PIL import Image
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
 
-    ds = pydicom.Dataset(ds)  # a fresh pixel_array each time
-    values = apply_modality_lut(ds.pixel_array, ds)
+    values = apply_modality_lut(pixel_array(ds), ds)  # decodes each time (no cached array)
     windowed = apply_voi_lut(values, ds, prefer_lut=False)
     lo, hi = -1024.0, 4095.0 - 1024.0
     grey = np.rint((windowed - lo) / (hi - lo) * 255).astype(np.uint8)
