@@ -338,9 +338,22 @@ def test_addressing_by_series_middle_slice_and_frame_number(store):
             sop_instance_uid=htj2k[0],
             frame_number=3,
         )
-        return image_of(middle)[0], image_of(third)[0]
+        thumbnail = await render(
+            session,
+            datastore_id=datastore_id,
+            series_instance_uid=htj2k[1]["series"],
+            sop_instance_uid=htj2k[0],
+            frame_number=3,
+            max_size=32,
+        )
+        return image_of(middle)[0], image_of(third)[0], image_of(thumbnail)
 
-    middle, third = call(server, steps)
+    middle, third, (thumb, thumb_png, _) = call(server, steps)
+    # 64x64 HTJ2K to 32 px: one resolution level is not decoded; no checksum for that size
+    assert (thumb["reduced_resolution_levels"], thumb["checksum_matched"]) == (1, None)
+    assert read_png(thumb_png).shape == (32, 32) and (thumb["output_width"], thumb["output_height"]) == (32, 32)
+    assert third["reduced_resolution_levels"] == 0
+
     assert middle["sop_instance_uid"] == by_z[len(by_z) // 2]
     assert (middle["slice_position"], middle["series_slices"]) == (len(by_z) // 2 + 1, len(by_z))
     assert third["frame_number"] == 3 and third["number_of_frames"] == len(htj2k[1]["ImageFrames"])
