@@ -434,3 +434,53 @@ def test_a_frame_changed_at_rest_is_reported_by_its_checksum(tmp_path: Path):
         value, _, _ = image_of(call(server, steps))
     assert value["checksum_matched"] is False
     assert any("PixelDataChecksumFromBaseToFullResolution" in w for w in value["warnings"])
+
+
+NOTEBOOK = """
+import asyncio, base64, json, sys
+from awslabs.healthimaging_mcp_server import engine
+
+async def main():
+    r = await engine.render_image_frame(
+        datastore_id=sys.argv[1], series_instance_uid=sys.argv[2], instance_number=1, window_preset="lung"
+    )
+    images = r.pop("images")
+    print(json.dumps({"result": r, "images": [[i["mime_type"], type(i["data"]).__name__,
+                                               base64.b64encode(i["data"]).decode()] for i in images]}))
+
+asyncio.run(main())
+"""
+
+
+def test_notebook_api_returns_the_image_bytes(store):
+    """The generated notebook function gives the result dict plus the image as bytes."""
+    import os
+    import subprocess
+    import sys
+
+    server, datastore_id, instances = store
+    _, ct_sop = fixture("ct_signed.dcm")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ENDPOINT_URL_MEDICAL_IMAGING=server.endpoint_url,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_REGION="us-east-1",
+        AWS_DISABLE_HOST_PREFIX_INJECTION="true",
+        AWS_CONFIG_FILE="/nonexistent",
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK, datastore_id, instances[ct_sop]["series"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    ((mime, kind, data),) = out["images"]
+    assert (mime, kind) == ("image/png", "bytes")
+    png = read_png(base64.b64decode(data))
+    assert png.shape == (out["result"]["output_height"], out["result"]["output_width"]) == (128, 128)
+    assert out["result"]["sop_instance_uid"] == ct_sop and out["result"]["window"]["preset"] == "lung"
