@@ -1,0 +1,1 @@
+//! STOW-RS uploads (StoreDICOM).
