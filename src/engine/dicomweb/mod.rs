@@ -12,7 +12,9 @@
 //! server errors (500, 502, 503, 504) and requests that got no answer.
 
 pub mod qido;
+pub mod retrieve;
 pub mod stow;
+pub mod upload;
 pub mod wado;
 
 use std::sync::Arc;
@@ -58,6 +60,9 @@ pub struct Request {
     pub content_type: Option<String>,
     /// `(sha256 hex, length, body)` of a request that carries one.
     pub body: Option<(String, u64, MakeBody)>,
+    /// Error statuses whose body is still the answer (STOW-RS reports failed instances with
+    /// 409).
+    pub answer_on: &'static [u16],
 }
 
 impl std::fmt::Debug for Request {
@@ -80,6 +85,7 @@ impl Request {
             accept: accept.to_string(),
             content_type: None,
             body: None,
+            answer_on: &[],
         }
     }
 }
@@ -268,7 +274,12 @@ impl Client {
             };
             if !retryable || attempt >= attempts {
                 return match answer {
-                    Ok(r) if r.status().is_success() => Ok(r),
+                    Ok(r)
+                        if r.status().is_success()
+                            || req.answer_on.contains(&r.status().as_u16()) =>
+                    {
+                        Ok(r)
+                    }
                     Ok(r) => Err(error_of(req.operation, r).await),
                     Err(e) => Err(EngineError::new(
                         ErrorType::Service,
