@@ -129,6 +129,10 @@ impl Roots {
                 _ => return Err(refused(&asked, "no existing folder above it")),
             }
         }
+        let base = existing
+            .canonicalize()
+            .map_err(|e| io_error(&existing, &e))?;
+        let mut real = self.check(&asked, base)?;
         if asked
             .components()
             .any(|c| matches!(c, Component::ParentDir))
@@ -136,10 +140,6 @@ impl Roots {
         {
             return Err(refused(&asked, "'..' in a folder that does not exist yet"));
         }
-        let base = existing
-            .canonicalize()
-            .map_err(|e| io_error(&existing, &e))?;
-        let mut real = self.check(&asked, base)?;
         for name in missing.iter().rev() {
             real.push(name);
             match std::fs::create_dir(&real) {

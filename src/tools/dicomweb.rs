@@ -26,6 +26,16 @@ where
     Tool::new(Toolset::Dicomweb, name, description, hints, f)
 }
 
+/// Longest person name matched (five component groups of 64 characters).
+const PERSON_NAME: usize = 324;
+
+/// A string field of at most `n` characters.
+fn at_most(n: usize) -> impl FnMut(&mut schemars::Schema) {
+    move |schema| {
+        schema.insert("maxLength".into(), n.into());
+    }
+}
+
 const LIMIT: std::ops::RangeInclusive<i64> = 1..=qido::MAX_LIMIT as i64;
 const OFFSET: std::ops::RangeInclusive<i64> = 0..=(qido::MAX_REACHABLE as i64 - 1);
 
@@ -41,17 +51,22 @@ pub struct Paging {
 pub struct SearchStudies {
     #[schemars(transform = shaped(Shape::ResourceId))]
     pub datastore_id: String,
+    #[schemars(transform = shaped(Shape::DicomUid))]
     pub study_instance_uid: Option<String>,
+    #[schemars(transform = shaped(Shape::DicomPatientId))]
     pub patient_id: Option<String>,
     /// DICOM person name; `*` wildcards allowed.
+    #[schemars(transform = at_most(PERSON_NAME))]
     pub patient_name: Option<String>,
     pub accession_number: Option<String>,
     /// YYYYMMDD, or a range YYYYMMDD-YYYYMMDD.
     pub study_date: Option<String>,
     pub study_time: Option<String>,
+    #[schemars(transform = shaped(Shape::DicomStudyId))]
     pub study_id: Option<String>,
     pub modalities_in_study: Option<String>,
     pub study_description: Option<String>,
+    #[schemars(transform = at_most(PERSON_NAME))]
     pub referring_physician_name: Option<String>,
     /// Match person names fuzzily.
     pub fuzzy_matching: Option<bool>,
@@ -72,6 +87,7 @@ pub struct SearchSeries {
     pub datastore_id: String,
     #[schemars(transform = shaped(Shape::DicomUid))]
     pub study_instance_uid: String,
+    #[schemars(transform = shaped(Shape::DicomUid))]
     pub series_instance_uid: Option<String>,
     pub modality: Option<String>,
     pub series_number: Option<String>,
@@ -94,7 +110,9 @@ pub struct SearchInstances {
     pub study_instance_uid: String,
     #[schemars(transform = shaped(Shape::DicomUid))]
     pub series_instance_uid: String,
+    #[schemars(transform = shaped(Shape::DicomUid))]
     pub sop_instance_uid: Option<String>,
+    #[schemars(transform = shaped(Shape::DicomUid))]
     pub sop_class_uid: Option<String>,
     pub instance_number: Option<String>,
     /// Records per answer (default 100, at most 1000).
