@@ -15,21 +15,21 @@ import pydicom
 import pytest
 import requests
 from awslabs.healthimaging_mcp_server import local
-from dicomweb_client.api import DICOMwebClient
-from pydicom.encaps import generate_frames
-from requests_aws4auth import AWS4Auth
-
-from .conftest import (
+from conftest import (
     ACCESS_KEY_ID,
     REGION,
     SECRET_ACCESS_KEY,
     create_datastore,
     get_metadata,
+    make_client,
     search_all,
     seed_datastore,
     start_server,
     wait_datastore_status,
 )
+from dicomweb_client.api import DICOMwebClient
+from pydicom.encaps import generate_frames
+from requests_aws4auth import AWS4Auth
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 SIGNER = AWS4Auth(ACCESS_KEY_ID, SECRET_ACCESS_KEY, REGION, "medical-imaging")
@@ -265,3 +265,138 @@ def fresh_datastore(client) -> str:
     ds = create_datastore(client, f"stow-{uuid.uuid4().hex[:8]}")
     wait_datastore_status(client, ds, "ACTIVE")
     return ds
+
+
+def sample_bytes(study_id: str | None = None) -> list[bytes]:
+    return [p.read_bytes() for p, ds in SAMPLES.values() if study_id is None or ds.StudyID == study_id]
+
+
+def multipart(parts: list[tuple[str, bytes]], boundary: str = "stow-test-boundary") -> tuple[bytes, dict]:
+    body = b"".join(
+        f"--{boundary}\r\nContent-Type: {ctype}\r\n\r\n".encode() + content + b"\r\n" for ctype, content in parts
+    )
+    body += f"--{boundary}--\r\n".encode()
+    headers = {
+        "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+        "Accept": "application/dicom+json",
+    }
+    return body, headers
+
+
+def stow(endpoint_url: str, datastore_id: str, body: bytes, headers: dict, study: str | None = None):
+    url = f"{endpoint_url}/datastore/{datastore_id}/studies" + (f"/{study}" if study else "")
+    return session().post(url, data=body, headers=headers)
+
+
+def seq_items(answer: dict, keyword: str) -> list[dict]:
+    tag = f"{pydicom.datadict.tag_for_keyword(keyword):08X}"
+    return answer.get(tag, {}).get("Value", [])
+
+
+def test_stow_of_a_folder_lands_like_an_import(server, client):
+    ds = fresh_datastore(client)
+    web = dicomweb(server.endpoint_url, ds)
+    datasets = [pydicom.dcmread(p) for p, _ in SAMPLES.values()]
+    answer = web.store_instances(datasets)
+    stored = {item.ReferencedSOPInstanceUID for item in answer.ReferencedSOPSequence}
+    assert stored == set(SAMPLES)
+    assert "FailedSOPSequence" not in answer
+    # QIDO-RS sees them...
+    studies = {value(s, "StudyInstanceUID") for s in web.search_for_studies()}
+    assert studies == {d.StudyInstanceUID for _, d in SAMPLES.values()}
+    # ...and so does the native API: one primary image set per series, as an import job makes.
+    summaries, _ = search_all(client, ds, page_size=50)
+    series = {d.SeriesInstanceUID for _, d in SAMPLES.values()}
+    assert sorted(s["DICOMTags"]["DICOMSeriesInstanceUID"] for s in summaries) == sorted(series)
+    assert all(s["isPrimary"] for s in summaries)
+    for s in summaries:
+        meta = get_metadata(client, ds, s["imageSetId"])
+        uid = s["DICOMTags"]["DICOMSeriesInstanceUID"]
+        assert set(meta["Study"]["Series"][uid]["Instances"]) == {
+            sop for sop, (_, d) in SAMPLES.items() if d.SeriesInstanceUID == uid
+        }
+    # Stored again: the same primary image set gets a new version, nothing is duplicated.
+    again = stow(server.endpoint_url, ds, *multipart([("application/dicom", b) for b in sample_bytes("A2")]))
+    assert again.status_code == 200, again.text
+    after, _ = search_all(client, ds, page_size=50)
+    assert len(after) == len(summaries)
+    a2 = next(d for _, d in SAMPLES.values() if d.StudyID == "A2").SeriesInstanceUID
+    assert next(s for s in after if s["DICOMTags"]["DICOMSeriesInstanceUID"] == a2)["version"] == 2
+
+
+def test_stow_single_part_and_conflicting_data_goes_to_a_non_primary_image_set(server, client):
+    ds = fresh_datastore(client)
+    first = sample_bytes("A1")[0]
+    single = stow(server.endpoint_url, ds, first, {"Content-Type": "application/dicom"})
+    assert single.status_code == 200, single.text
+    item = seq_items(single.json(), "ReferencedSOPSequence")[0]
+    source = pydicom.dcmread(pydicom.filebase.DicomBytesIO(first))
+    assert value(item, "ReferencedSOPInstanceUID") == source.SOPInstanceUID
+    assert value(item, "RetrieveURL").endswith(
+        f"/studies/{source.StudyInstanceUID}/series/{source.SeriesInstanceUID}/instances/{source.SOPInstanceUID}"
+    )
+    # The same series with another patient ID conflicts with the primary image set.
+    changed = pydicom.dcmread(pydicom.filebase.DicomBytesIO(first))
+    changed.PatientID = "SOMEONE-ELSE"
+    changed.SOPInstanceUID = pydicom.uid.generate_uid()
+    changed.file_meta.MediaStorageSOPInstanceUID = changed.SOPInstanceUID
+    buffer = pydicom.filebase.DicomBytesIO()
+    changed.save_as(buffer, enforce_file_format=True)
+    conflicting = stow(server.endpoint_url, ds, buffer.getvalue(), {"Content-Type": "application/dicom"})
+    assert conflicting.status_code == 200, conflicting.text
+    summaries, _ = search_all(client, ds, page_size=50)
+    assert sorted(s["isPrimary"] for s in summaries) == [False, True]
+    # DICOMweb sees the primary image set only.
+    web = dicomweb(server.endpoint_url, ds)
+    found = web.search_for_instances(source.StudyInstanceUID, source.SeriesInstanceUID)
+    assert [value(i, "SOPInstanceUID") for i in found] == [source.SOPInstanceUID]
+
+
+def test_stow_failures(server, client):
+    ds = fresh_datastore(client)
+    dicom = sample_bytes("A1")[0]
+    source = pydicom.dcmread(pydicom.filebase.DicomBytesIO(dicom))
+    # A non-DICOM part beside a good one: 202 with one referenced and one failed SOP.
+    partial = stow(server.endpoint_url, ds, *multipart([("application/dicom", dicom), ("application/dicom", b"nope")]))
+    assert partial.status_code == 202, partial.text
+    assert len(seq_items(partial.json(), "ReferencedSOPSequence")) == 1
+    failed = seq_items(partial.json(), "FailedSOPSequence")
+    assert [value(f, "FailureReason") for f in failed] == [0xC000]
+    # Nothing stored: 409, each part failed with its reason.
+    wrong_type = stow(server.endpoint_url, ds, *multipart([("text/plain", b"hello")]))
+    assert wrong_type.status_code == 409, wrong_type.text
+    assert [value(f, "FailureReason") for f in seq_items(wrong_type.json(), "FailedSOPSequence")] == [0xC000]
+    other_study = stow(server.endpoint_url, ds, *multipart([("application/dicom", dicom)]), study="1.2.3.4")
+    assert other_study.status_code == 409
+    [mismatch] = seq_items(other_study.json(), "FailedSOPSequence")
+    assert (value(mismatch, "ReferencedSOPInstanceUID"), value(mismatch, "FailureReason")) == (
+        source.SOPInstanceUID,
+        0xA900,
+    )
+    # A body that is not multipart as declared, and a media type STOW-RS does not take.
+    body, headers = multipart([("application/dicom", dicom)])
+    truncated = stow(server.endpoint_url, ds, body[: len(body) // 2], headers)
+    assert (truncated.status_code, truncated.json()["__type"]) == (400, "BadRequestException")
+    no_boundary = stow(server.endpoint_url, ds, body, {**headers, "Content-Type": "multipart/related"})
+    assert no_boundary.status_code == 400
+    json_body = stow(server.endpoint_url, ds, b"{}", {"Content-Type": "application/json"})
+    assert json_body.status_code == 415
+    # Only the one good instance was stored.
+    summaries, _ = search_all(client, ds, page_size=50)
+    assert [s["DICOMTags"]["DICOMSeriesInstanceUID"] for s in summaries] == [source.SeriesInstanceUID]
+    unsigned = requests.post(f"{server.endpoint_url}/datastore/{ds}/studies", data=dicom)
+    assert unsigned.status_code == 403
+
+
+def test_stow_request_size_limit(tmp_path):
+    dicom = sample_bytes("A1")
+    limit = len(dicom[0]) + 1024
+    with start_server(tmp_path, stow_max_bytes=limit) as srv:
+        client = make_client(srv.endpoint_url)
+        ds = fresh_datastore(client)
+        one = stow(srv.endpoint_url, ds, *multipart([("application/dicom", dicom[0])]))
+        assert one.status_code == 200, one.text
+        two = stow(srv.endpoint_url, ds, *multipart([("application/dicom", b) for b in dicom[:2]]))
+        assert (two.status_code, two.json()["__type"]) == (413, "RequestEntityTooLargeException")
+        # The native API keeps its own limit.
+        assert client.list_datastores()["datastoreSummaries"]

@@ -5,7 +5,7 @@
 
 pub mod lookup;
 pub mod qido;
-// STOW_PENDING pub mod stow;
+pub mod stow;
 pub mod wado;
 
 use std::sync::Arc;
@@ -38,9 +38,9 @@ pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route(
             "/datastore/{datastoreId}/studies",
-            get(search_studies), // STOW_PENDING .post(stow::store),
+            get(search_studies).post(stow::store),
         )
-        // STOW_PENDING .route(study, axum::routing::post(stow::store_study))
+        .route(study, axum::routing::post(stow::store_study))
         .route(&format!("{study}/series"), get(search_series))
         .route(&format!("{series}/instances"), get(search_instances))
         .route(&format!("{series}/metadata"), get(series_metadata))

@@ -29,6 +29,9 @@ struct Upload {
     bytes: bytes::Bytes,
 }
 
+/// A stored instance and where it landed (image set ID, whether primary).
+type Stored = (ParsedInstance, (String, bool));
+
 /// A part that was not stored, and why.
 struct Failure {
     sop_class: Option<String>,
@@ -72,7 +75,8 @@ async fn uploads(headers: &HeaderMap, body: Body) -> ApiResult<Vec<Upload>> {
         .ok_or_else(|| bad_request("The multipart/related Content-Type has no valid boundary."))?;
     let mut reader = MultipartReader::new(body, &boundary);
     let mut out = Vec::new();
-    let malformed = |e: multipart_read::MultipartError| bad_request(format!("Malformed multipart body: {e}"));
+    let malformed =
+        |e: multipart_read::MultipartError| bad_request(format!("Malformed multipart body: {e}"));
     while let Some(part) = reader.next_part().await.map_err(malformed)? {
         let bytes = reader.part_bytes(usize::MAX).await.map_err(malformed)?;
         out.push(Upload {
@@ -105,7 +109,11 @@ fn sop_class(i: &ParsedInstance) -> Option<String> {
 }
 
 /// StoreDICOM: `POST /datastore/{datastoreId}/studies`.
-pub async fn store(State(app): State<Arc<App>>, Path(ds): Path<String>, req: Request) -> ApiResult<Response> {
+pub async fn store(
+    State(app): State<Arc<App>>,
+    Path(ds): Path<String>,
+    req: Request,
+) -> ApiResult<Response> {
     run(app, ds, None, req).await
 }
 
@@ -119,9 +127,17 @@ pub async fn store_study(
     run(app, ds, Some(study), req).await
 }
 
-async fn run(app: Arc<App>, ds: String, study: Option<String>, req: Request) -> ApiResult<Response> {
+async fn run(
+    app: Arc<App>,
+    ds: String,
+    study: Option<String>,
+    req: Request,
+) -> ApiResult<Response> {
     let (parts, body) = req.into_parts();
-    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let accept = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
     super::wado::require_json(accept, "a STOW-RS response")?;
     // The data store must exist before anything is parsed.
     app.read().live_datastore(&ds)?;
@@ -135,16 +151,20 @@ async fn run(app: Arc<App>, ds: String, study: Option<String>, req: Request) -> 
     let app2 = app.clone();
     let ds2 = ds.clone();
     // Parsing and storing are blocking work (as in import jobs).
-    let (stored, failed) = tokio::task::spawn_blocking(move || store_uploads(&app2, &ds2, study.as_deref(), uploads))
-        .await
-        .map_err(|e| ApiError::internal(format!("storing failed: {e}")))??;
+    let (stored, failed) =
+        tokio::task::spawn_blocking(move || store_uploads(&app2, &ds2, study.as_deref(), uploads))
+            .await
+            .map_err(|e| ApiError::internal(format!("storing failed: {e}")))??;
     let base = format!("http://{host}/datastore/{ds}/studies");
     let mut out = Map::new();
     let mut studies: Vec<&str> = stored.iter().map(|(i, _)| i.study_uid.as_str()).collect();
     studies.sort_unstable();
     studies.dedup();
     if let [only] = studies.as_slice() {
-        out.insert("00081190".into(), json!({"vr": "UR", "Value": [format!("{base}/{only}")]}));
+        out.insert(
+            "00081190".into(),
+            json!({"vr": "UR", "Value": [format!("{base}/{only}")]}),
+        );
     }
     if !failed.is_empty() {
         let items: Vec<Value> = failed
@@ -192,7 +212,7 @@ fn store_uploads(
     ds: &str,
     study: Option<&str>,
     uploads: Vec<Upload>,
-) -> ApiResult<(Vec<(ParsedInstance, (String, bool))>, Vec<Failure>)> {
+) -> ApiResult<(Vec<Stored>, Vec<Failure>)> {
     let mut failed = Vec::new();
     let mut good = Vec::new();
     for u in uploads {
@@ -230,7 +250,11 @@ fn store_uploads(
         Ok(landed) => Ok((good.into_iter().zip(landed).collect(), failed)),
         Err(e) if e.kind == ErrorKind::ResourceNotFound => Err(e),
         Err(e) => {
-            tracing::error!("STOW-RS could not store {} instance(s): {}", good.len(), e.message);
+            tracing::error!(
+                "STOW-RS could not store {} instance(s): {}",
+                good.len(),
+                e.message
+            );
             failed.extend(good.iter().map(|i| Failure {
                 sop_class: sop_class(i),
                 sop_instance: Some(i.sop_uid.clone()),
