@@ -4,6 +4,7 @@
 pub mod dicom;
 pub mod dicomweb;
 pub mod engine;
+pub mod files;
 pub mod local;
 pub mod model;
 pub mod pixels;

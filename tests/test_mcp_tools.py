@@ -64,8 +64,15 @@ ORIGINAL_TOOLS = ALL_TOOLS | WORKFLOW_READ_TOOLS | WORKFLOW_WRITE_TOOLS
 """The original 0.1.1 tool names served today (its three export tools are not yet registered)."""
 PIXEL_TOOLS: set[str] = {"render_image_frame"}
 """The ``pixels`` toolset (read-only)."""
-DICOMWEB_READ_TOOLS: set[str] = set()
-DICOMWEB_WRITE_TOOLS: set[str] = set()
+DICOMWEB_READ_TOOLS: set[str] = {
+    "search_dicom_studies",
+    "search_dicom_series",
+    "search_dicom_instances",
+    "get_dicom_series_metadata",
+    "get_dicom_instance_metadata",
+    "retrieve_dicom_instances",
+}
+DICOMWEB_WRITE_TOOLS: set[str] = {"store_dicom_files"}
 """The ``dicomweb`` toolset."""
 ALL_TOOLS = ORIGINAL_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS
 DESTRUCTIVE = {

@@ -5,8 +5,10 @@
 pub mod decode;
 pub mod dictionary;
 pub mod json;
+pub mod json_model;
 pub mod levels;
 pub mod metadata;
+pub mod part10;
 pub mod update_rules;
 pub mod values;
 pub mod vr;

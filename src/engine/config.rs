@@ -8,10 +8,10 @@
 use aws_config::BehaviorVersion;
 use aws_sdk_medicalimaging::Client;
 use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::{tls, ConnectorBuilder};
+use aws_smithy_http_client::{tls, Connector, ConnectorBuilder};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::endpoint::EndpointPrefix;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpClient};
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -83,20 +83,34 @@ fn custom_endpoint(sdk: &aws_config::SdkConfig) -> bool {
         || env::var("AWS_ENDPOINT_URL").is_some()
 }
 
-/// The HTTPS client the SDK would choose by default (rustls with aws-lc, proxies from the
-/// environment), built here so the rate limit can wrap it.
+/// The HTTPS connector the SDK would choose by default: rustls with aws-lc, proxies from the
+/// environment (also the DICOMweb client's, engine/dicomweb).
+pub fn https_connector(
+    settings: Option<&HttpConnectorSettings>,
+    components: Option<&RuntimeComponents>,
+) -> Connector {
+    let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+        tls::rustls_provider::CryptoMode::AwsLc,
+    ));
+    conn.set_connector_settings(settings.cloned());
+    if let Some(components) = components {
+        conn.set_sleep_impl(components.sleep_impl());
+    }
+    conn.set_proxy_config(Some(ProxyConfig::from_env()));
+    conn.build()
+}
+
+/// The SDK's default HTTPS client, built here so the rate limit can wrap it.
 fn default_https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
-        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ));
-        conn.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            conn.set_sleep_impl(components.sleep_impl());
-        }
-        conn.set_proxy_config(Some(ProxyConfig::from_env()));
-        conn.build()
-    })
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(https_connector)
+}
+
+/// The configuration the current client was built from (credentials chain, region, endpoint,
+/// retry settings), which the DICOMweb client shares.
+static LOADED: std::sync::RwLock<Option<aws_config::SdkConfig>> = std::sync::RwLock::new(None);
+
+pub fn loaded() -> Option<aws_config::SdkConfig> {
+    LOADED.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Builds the client from the environment. Cheap to call once; the client is then shared.
@@ -104,6 +118,7 @@ fn default_https_client() -> SharedHttpClient {
 /// request, retries included, goes through the per-operation rate limit (`rate_limit`).
 pub async fn build_client() -> Client {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    *LOADED.write().unwrap_or_else(|e| e.into_inner()) = Some(sdk.clone());
     let limiter = rate_limit::install(custom_endpoint(&sdk));
     let mut conf = aws_sdk_medicalimaging::config::Builder::from(&sdk)
         .interceptor(UserAgentMetadata)

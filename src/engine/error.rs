@@ -81,7 +81,7 @@ pub fn excerpt(value: &str) -> String {
 /// Longest service error message passed on (the service may echo a value it refused).
 const MAX_SERVICE_MESSAGE: usize = 1024;
 
-fn bounded(text: &str) -> String {
+pub fn bounded(text: &str) -> String {
     if text.chars().count() <= MAX_SERVICE_MESSAGE {
         text.to_string()
     } else {
@@ -113,7 +113,7 @@ impl EngineError {
     }
 }
 
-fn kind_of_code(code: &str) -> ErrorType {
+pub fn kind_of_code(code: &str) -> ErrorType {
     match code {
         "ValidationException"
         | "BadRequestException"
@@ -142,7 +142,7 @@ fn kind_of_code(code: &str) -> ErrorType {
 
 /// The innermost error's text (e.g. "Connection refused (os error 111)"), without the
 /// debug dumps of the layers around it.
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut current = err;
     let mut texts = vec![current.to_string()];
     while let Some(next) = current.source() {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod convert;
 pub mod copy;
 pub mod datastores;
+pub mod dicomweb;
 pub mod env;
 pub mod error;
 pub mod frames;

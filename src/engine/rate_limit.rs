@@ -17,7 +17,8 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse, Metadata};
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use tokio::time::Instant;
@@ -74,6 +75,26 @@ fn parse(value: &str) -> Option<Option<Limit>> {
         .then_some(Some(Limit { rate, burst }))
 }
 
+/// HealthImaging's DICOMweb operations (not in the SDK's model) and their published quotas:
+/// the four WADO-RS operations at 50 TPS, burst 100. The QIDO-RS searches and STOW-RS stores
+/// have no published quota, so they are limited only when the environment says so.
+pub const DICOMWEB: &[(&str, Option<Limit>)] = &[
+    ("GetDICOMInstance", Some(WADO)),
+    ("GetDICOMInstanceMetadata", Some(WADO)),
+    ("GetDICOMInstanceFrames", Some(WADO)),
+    ("GetDICOMSeriesMetadata", Some(WADO)),
+    ("SearchDICOMStudies", None),
+    ("SearchDICOMSeries", None),
+    ("SearchDICOMInstances", None),
+    ("StoreDICOM", None),
+    ("StoreDICOMStudy", None),
+];
+
+const WADO: Limit = Limit {
+    rate: 50.0,
+    burst: 100.0,
+};
+
 /// The starting limit of every limited operation: the defaults (not against a custom endpoint),
 /// then the environment's overrides.
 pub fn table(
@@ -81,17 +102,24 @@ pub fn table(
     env: impl Fn(&str) -> Option<String>,
 ) -> HashMap<String, Limit> {
     let mut out = HashMap::new();
-    for q in DEFAULTS {
-        let default = (!custom_endpoint).then_some(Limit {
-            rate: q.rate,
-            burst: q.burst,
-        });
-        let chosen = match env(&env_name(q.operation)).as_deref().and_then(parse) {
+    let published = DEFAULTS
+        .iter()
+        .map(|q| {
+            let limit = Limit {
+                rate: q.rate,
+                burst: q.burst,
+            };
+            (q.operation, Some(limit))
+        })
+        .chain(DICOMWEB.iter().copied());
+    for (operation, limit) in published {
+        let default = limit.filter(|_| !custom_endpoint);
+        let chosen = match env(&env_name(operation)).as_deref().and_then(parse) {
             Some(set) => set,
             None => default,
         };
         if let Some(limit) = chosen {
-            out.insert(q.operation.to_string(), limit);
+            out.insert(operation.to_string(), limit);
         }
     }
     out
@@ -284,21 +312,30 @@ impl HttpConnector for LimitedConnector {
         let (inner, limiter) = (self.inner.clone(), self.limiter.clone());
         HttpConnectorFuture::new(async move {
             let op = op.as_deref().unwrap_or("unknown");
-            limiter.acquire(op).await;
-            attempts::sending(op);
-            let out = inner.call(request).await;
-            match &out {
-                Ok(resp) if resp.status().as_u16() == 429 => {
-                    limiter.throttled(op);
-                    attempts::note_response(op, resp);
-                }
-                Ok(resp) if resp.status().is_success() => limiter.succeeded(op),
-                Ok(resp) => attempts::note_response(op, resp),
-                Err(e) => attempts::note_failure(op, e),
-            }
-            out
+            paced(&limiter, op, inner.call(request)).await
         })
     }
+}
+
+/// Sends one request of `op` when its turn comes, and adapts the rate to the answer.
+pub async fn paced(
+    limiter: &Limiter,
+    op: &str,
+    send: impl std::future::Future<Output = Result<HttpResponse, ConnectorError>>,
+) -> Result<HttpResponse, ConnectorError> {
+    limiter.acquire(op).await;
+    attempts::sending(op);
+    let out = send.await;
+    match &out {
+        Ok(resp) if resp.status().as_u16() == 429 => {
+            limiter.throttled(op);
+            attempts::note_response(op, resp);
+        }
+        Ok(resp) if resp.status().is_success() => limiter.succeeded(op),
+        Ok(resp) => attempts::note_response(op, resp),
+        Err(e) => attempts::note_failure(op, e),
+    }
+    out
 }
 
 #[cfg(test)]
@@ -340,6 +377,23 @@ mod tests {
         assert_eq!(aws["SearchImageSets"].rate, 25.0);
         assert_eq!(aws["GetImageFrame"].rate, 1000.0);
         assert!(table(true, none).is_empty());
+        for op in [
+            "GetDICOMInstance",
+            "GetDICOMInstanceMetadata",
+            "GetDICOMInstanceFrames",
+            "GetDICOMSeriesMetadata",
+        ] {
+            assert_eq!(
+                aws[op],
+                Limit {
+                    rate: 50.0,
+                    burst: 100.0
+                }
+            );
+        }
+        assert!(!aws.contains_key("StoreDICOM") && !aws.contains_key("SearchDICOMStudies"));
+        let stow = |k: &str| (k == "HEALTHIMAGING_MCP_RATE_STORE_DICOM").then(|| "2:4".to_string());
+        assert_eq!(table(true, stow)["StoreDICOM"].burst, 4.0);
 
         let env = |k: &str| match k {
             "HEALTHIMAGING_MCP_RATE_DELETE_IMAGE_SET" => Some("2:5".to_string()),

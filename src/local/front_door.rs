@@ -23,6 +23,9 @@ use super::sigv4::Verifier;
 /// UpdateImageSetMetadata's two 30,000-byte blobs in base64 80 kB).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
+/// The service's documented STOW-RS limit: up to 1 GB of DICOM per request.
+pub const DEFAULT_STOW_MAX_BODY: usize = 1024 * 1024 * 1024;
+
 /// The host names a request may be addressed to: the loopback names with the bound port, the
 /// bound address itself, and whatever `--allow-host` adds (for a proxy in front).
 #[derive(Debug, Clone)]
@@ -81,6 +84,8 @@ pub struct FrontDoor {
     pub hosts: AllowedHosts,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+    /// Largest STOW-RS (DICOMweb upload) body.
+    pub stow_max_body: usize,
 }
 
 impl FrontDoor {
@@ -88,7 +93,7 @@ impl FrontDoor {
         // Handlers' body extractors get the same bound (axum's own default is 2 MB, with a
         // plain-text 413).
         router
-            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .layer(DefaultBodyLimit::max(MAX_BODY.max(self.stow_max_body)))
             .layer(middleware::from_fn_with_state(Arc::new(self), admit))
     }
 
@@ -114,11 +119,11 @@ impl FrontDoor {
     }
 }
 
-fn too_large(size: Option<u64>) -> ApiError {
+fn too_large(size: Option<u64>, limit: usize) -> ApiError {
     let size = size.map(|n| format!(" of {n} bytes")).unwrap_or_default();
     ApiError::new(
         ErrorKind::RequestTooLarge,
-        format!("Request body{size} is larger than the {MAX_BODY}-byte limit."),
+        format!("Request body{size} is larger than the {limit}-byte limit."),
     )
 }
 
@@ -139,13 +144,19 @@ async fn admit(State(door): State<Arc<FrontDoor>>, req: Request, next: Next) -> 
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return too_large(declared).into_response();
+    // DICOMweb uploads (STOW-RS) have their own, larger limit.
+    let limit = if super::dicomweb::is_store_request(&parts.method, parts.uri.path()) {
+        door.stow_max_body
+    } else {
+        MAX_BODY
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(declared, limit).into_response();
     }
     let bytes =
-        match tokio::time::timeout(door.body_timeout, axum::body::to_bytes(body, MAX_BODY)).await {
+        match tokio::time::timeout(door.body_timeout, axum::body::to_bytes(body, limit)).await {
             Ok(Ok(b)) => b,
-            Ok(Err(e)) if is_length_limit(&e) => return too_large(None).into_response(),
+            Ok(Err(e)) if is_length_limit(&e) => return too_large(None, limit).into_response(),
             Ok(Err(_)) => {
                 return ApiError::new(ErrorKind::BadRequest, "The request body could not be read.")
                     .into_response()

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod connections;
+pub mod dicomweb;
 pub mod document;
 pub mod error;
 pub mod faults;

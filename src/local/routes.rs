@@ -76,6 +76,7 @@ pub fn router(app: Arc<App>, door: FrontDoor) -> Router {
             &format!("{image_set}/deleteImageSet"),
             post(delete_image_set),
         )
+        .merge(super::dicomweb::routes())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation);
     // Quotas and injected faults act on admitted requests of a known operation.

@@ -51,6 +51,9 @@ pub struct LocalConfig {
     pub quotas: QuotaMode,
     /// Injected faults (none by default); both can be changed while the server runs.
     pub faults: FaultPlan,
+    /// Largest DICOMweb STOW-RS request body (the service's documented 1 GB by default; the
+    /// whole body is held in memory while it is checked and stored).
+    pub stow_max_body: usize,
 }
 
 impl Default for LocalConfig {
@@ -72,6 +75,7 @@ impl Default for LocalConfig {
             idle_timeout: std::time::Duration::from_secs(60),
             quotas: QuotaMode::Off,
             faults: FaultPlan::default(),
+            stow_max_body: super::front_door::DEFAULT_STOW_MAX_BODY,
         }
     }
 }
@@ -241,6 +245,7 @@ fn door_for(config: &LocalConfig, addr: SocketAddr) -> Result<FrontDoor, StartEr
         verifier: Verifier::new(&config.credentials, &config.region),
         hosts: AllowedHosts::new(addr, &config.allowed_hosts)?,
         body_timeout: config.idle_timeout,
+        stow_max_body: config.stow_max_body,
     })
 }
 

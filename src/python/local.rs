@@ -60,7 +60,7 @@ impl LocalHealthImaging {
         throttle_rate = 0.0, transition_delay = 0.0, latency_ms = 0.0,
         allow_hosts = Vec::new(), idle_timeout = 60.0,
         quotas = None, quota_scale = 1.0, faults = None,
-        write_delay_ms = 0.0, write_fail_rate = 0.0
+        write_delay_ms = 0.0, write_fail_rate = 0.0, stow_max_bytes = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -83,6 +83,7 @@ impl LocalHealthImaging {
         faults: Option<Bound<'_, PyAny>>,
         write_delay_ms: f64,
         write_fail_rate: f64,
+        stow_max_bytes: Option<usize>,
     ) -> PyResult<Self> {
         let config = LocalConfig {
             host,
@@ -108,6 +109,8 @@ impl LocalHealthImaging {
                 })?,
             quotas: quota_mode(quotas.as_deref(), quota_scale)?,
             faults: fault_plan(faults.as_ref())?,
+            stow_max_body: stow_max_bytes
+                .unwrap_or(crate::local::front_door::DEFAULT_STOW_MAX_BODY),
         };
         crate::local::log::install();
         let server = py.detach(|| LocalServer::start(config))?;

@@ -25,6 +25,14 @@ get_image_set_metadata (DICOM metadata as JSON with frame IDs), get_image_frame,
 update_image_set_metadata and copy_image_set need the current latest_version_id (on conflict_error read the image \
 set again). Deletes cannot be undone. Imports: start_dicom_import_job, then poll get_dicom_import_job.\n";
 
+const DICOMWEB: &str = "\
+DICOMweb: search_dicom_studies, search_dicom_series, search_dicom_instances (QIDO-RS; primary image sets only; \
+a table of rows, include_dicom_json=true adds the DICOM JSON; limit/offset reach the first 10,000 records), \
+get_dicom_series_metadata, get_dicom_instance_metadata (DICOM JSON; image_set_id for non-primary data), \
+retrieve_dicom_instances (a study, series or instance as .dcm files in a local folder; transfer_syntax \
+explicit_vr_little_endian for tools that cannot read HTJ2K), store_dicom_files (upload local DICOM files or folders). \
+Local paths must be inside the server's allowed file roots (--file-root; default its working directory).\n";
+
 const ERRORS: &str = "\
 Errors are JSON {\"error\": true, \"type\": validation_error | not_found | auth_error | conflict_error | \
 throttling_error | service_error | server_error, \"message\": ...}. A validation_error is sent before any request: \
@@ -38,6 +46,9 @@ pub fn instructions(toolsets: &[Toolset]) -> String {
     }
     if toolsets.contains(&Toolset::Api) {
         out.push_str(API);
+    }
+    if toolsets.contains(&Toolset::Dicomweb) {
+        out.push_str(DICOMWEB);
     }
     out.push_str(ERRORS);
     out

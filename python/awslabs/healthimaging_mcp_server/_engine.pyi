@@ -94,6 +94,7 @@ class LocalHealthImaging:
         idle_timeout: float = 60.0,
         write_delay_ms: float = 0.0,
         write_fail_rate: float = 0.0,
+        stow_max_bytes: int | None = None,
     ) -> None:
         """Start serving.
 

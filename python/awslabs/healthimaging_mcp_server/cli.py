@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
         "(patient/study/series tools), or all (default; also $HEALTHIMAGING_MCP_TOOLSETS)",
     )
     p.add_argument(
+        "--file-root",
+        metavar="DIR",
+        action="append",
+        help="a folder the dicomweb tools may read and write files in (repeatable; also "
+        "$HEALTHIMAGING_MCP_FILE_ROOTS, os.pathsep-separated; default the working directory)",
+    )
+    p.add_argument(
         "--local",
         action="store_true",
         help="run against an embedded local HealthImaging seeded with sample DICOM (no AWS account)",
@@ -112,6 +119,11 @@ def start_local(data_dir: str | None):
     return server
 
 
+def apply_file_roots(roots: list[str]) -> None:
+    """--file-root DIR (repeatable): the engine reads the roots from HEALTHIMAGING_MCP_FILE_ROOTS."""
+    os.environ["HEALTHIMAGING_MCP_FILE_ROOTS"] = os.pathsep.join(str(Path(r).resolve()) for r in roots)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.demo:
@@ -126,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"awslabs.healthimaging-mcp-server: --toolsets: {e}", file=sys.stderr, flush=True)
         return 2
+    if args.file_root:
+        apply_file_roots(args.file_root)
     door = None
     if args.transport == "streamable-http":
         from .http_auth import AuthConfigError, front_door

@@ -45,6 +45,7 @@ def start(
     faults: Mapping[str, Mapping[str, Any]] | None = None,
     write_delay_ms: float = 0.0,
     write_fail_rate: float = 0.0,
+    stow_max_bytes: int | None = None,
     seed: bool = False,
 ) -> LocalHealthImaging:
     """Start a local HealthImaging on a background thread and return it once it listens.
@@ -70,6 +71,10 @@ def start(
     as on AWS: the image set stays ``LOCKED`` (``UPDATING``, ``COPYING``, ...) for that long, and
     writes to it answer ``ConflictException``. ``write_fail_rate`` is the share of updates and
     copies that end ``UPDATE_FAILED`` / ``COPY_FAILED`` with a message, leaving the metadata as it was.
+
+    The DICOMweb APIs are served on the same port under ``/datastore/<id>/studies``;
+    ``stow_max_bytes`` bounds a STOW-RS request body (default 1 GiB, the service's documented
+    limit; larger bodies get 413).
     """
     server = LocalHealthImaging(
         port=port,
@@ -90,6 +95,7 @@ def start(
         faults=None if faults is None else {op: dict(rule) for op, rule in faults.items()},
         write_delay_ms=write_delay_ms,
         write_fail_rate=write_fail_rate,
+        stow_max_bytes=stow_max_bytes,
     )
     if seed:
         try:

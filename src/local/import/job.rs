@@ -135,10 +135,10 @@ impl From<ImportError> for ApiError {
     }
 }
 
-/// One imported file's outcome.
+/// One imported file's outcome: the image set it landed in and whether that one is primary.
 struct FileResult {
     uri: String,
-    outcome: Result<Target, FileError>,
+    outcome: Result<(String, bool), FileError>,
 }
 
 /// The instance entry of the metadata document, with new frame IDs. Returns the frames to store.
@@ -283,7 +283,6 @@ fn write_outputs(
     output: &S3Uri,
     job: &ImportJob,
     results: &[FileResult],
-    ids: &HashMap<Target, (String, bool)>,
 ) -> std::io::Result<()> {
     let folder_key = format!("{}{}/", output_stem(output, &job.datastore_id), job.id);
     let out_uri = format!("s3://{}/{folder_key}", output.bucket);
@@ -291,8 +290,7 @@ fn write_outputs(
     let mut failure = String::new();
     for r in results {
         match &r.outcome {
-            Ok(t) => {
-                let (id, primary) = &ids[t];
+            Ok((id, primary)) => {
                 success.push_str(
                     &json!({"inputFile": r.uri, "importResponse": {"imageSetId": id, "isPrimary": primary}}).to_string(),
                 );
@@ -313,13 +311,16 @@ fn write_outputs(
     if failed > 0 {
         put("FAILURE/failure.ndjson", failure.as_bytes())?;
     }
-    let mut summaries: Vec<Value> = ids
-        .iter()
-        .map(|(t, (id, primary))| {
-            let n = results
-                .iter()
-                .filter(|r| r.outcome.as_ref().ok() == Some(t))
-                .count();
+    let mut matched: HashMap<&(String, bool), usize> = HashMap::new();
+    for r in results {
+        if let Ok(landed) = &r.outcome {
+            *matched.entry(landed).or_default() += 1;
+        }
+    }
+    let generated = matched.len();
+    let mut summaries: Vec<Value> = matched
+        .into_iter()
+        .map(|((id, primary), n)| {
             json!({"imageSetId": id, "numberOfMatchedSOPInstances": n, "isPrimary": primary})
         })
         .collect();
@@ -335,7 +336,7 @@ fn write_outputs(
         "numberOfImportedFiles": results.len() - failed,
         "numberOfFilesWithCustomerError": failed,
         "numberOfFilesWithServerError": 0,
-        "numberOfGeneratedImageSets": ids.len(),
+        "numberOfGeneratedImageSets": generated,
         "imageSetsSummary": summaries,
     }});
     put(
@@ -399,14 +400,13 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, ImportError> {
         .collect();
 
     let mut results = Vec::with_capacity(parsed.len());
-    let mut frames: Vec<(String, Vec<u8>)> = Vec::new();
     let mut instances = Vec::new();
+    let mut uris = Vec::new();
     for (uri, r) in parsed {
         match r {
             Ok(inst) => {
-                let (entry, inst_frames) = instance_entry(&inst);
-                frames.extend(inst_frames);
-                instances.push((uri, inst, entry));
+                uris.push(uri);
+                instances.push(inst);
             }
             Err(e) => results.push(FileResult {
                 uri,
@@ -414,12 +414,41 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, ImportError> {
             }),
         }
     }
+    let landed = store_instances(app, &job.datastore_id, instances)?;
+    results.extend(uris.into_iter().zip(landed).map(|(uri, l)| FileResult {
+        uri,
+        outcome: Ok(l),
+    }));
+    write_outputs(&s3, &output, job, &results).map_err(|source| ImportError::Output {
+        uri: job.output_s3_uri.clone(),
+        source,
+    })?;
+    Ok(results.iter().filter(|r| r.outcome.is_ok()).count())
+}
+
+/// Places parsed instances in image sets the way an import job does (see the module comment)
+/// and commits them: frames reach the disk first, then one durable write adds at most one
+/// version to each image set touched. Returns, per instance in order, the image set it landed
+/// in and whether that image set is primary. Import jobs and STOW-RS both store through here.
+pub fn store_instances(
+    app: &App,
+    datastore_id: &str,
+    instances: Vec<ParsedInstance>,
+) -> ApiResult<Vec<(String, bool)>> {
+    let mut frames: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut entries = Vec::with_capacity(instances.len());
+    for inst in instances {
+        let (entry, inst_frames) = instance_entry(&inst);
+        frames.extend(inst_frames);
+        entries.push((inst, entry));
+    }
     // Frames reach the disk before the image sets that reference them.
     app.store_frames(&frames)?;
-    let ids = app.write(|store| {
-        let ds = store.live_datastore_mut(&job.datastore_id)?;
+    app.write(|store| {
+        let ds = store.live_datastore_mut(datastore_id)?;
         let mut pending: HashMap<Target, Pending> = HashMap::new();
-        for (uri, inst, entry) in instances {
+        let mut targets = Vec::with_capacity(entries.len());
+        for (inst, entry) in entries {
             let target = place(ds, &pending, &inst);
             let p = pending
                 .entry(target.clone())
@@ -438,10 +467,7 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, ImportError> {
                     },
                 });
             add_instance(&mut p.doc, &inst, entry);
-            results.push(FileResult {
-                uri,
-                outcome: Ok(target),
-            });
+            targets.push(target);
         }
         let mut ids: HashMap<Target, (String, bool)> = HashMap::new();
         for (target, p) in pending {
@@ -457,13 +483,8 @@ fn import(app: &App, job: &ImportJob) -> Result<usize, ImportError> {
         for (id, bytes) in frames {
             store.insert_frame(id, bytes.into());
         }
-        Ok(ids)
-    })?;
-    write_outputs(&s3, &output, job, &results, &ids).map_err(|source| ImportError::Output {
-        uri: job.output_s3_uri.clone(),
-        source,
-    })?;
-    Ok(results.iter().filter(|r| r.outcome.is_ok()).count())
+        Ok(targets.iter().map(|t| ids[t].clone()).collect())
+    })
 }
 
 /// Starts a submitted job in the background.
