@@ -75,6 +75,8 @@ class Outcome:
     """What was done when not all of it, or why it failed."""
     throttled: int = 0
     """ThrottlingException answers the service gave during the run."""
+    info: str = ""
+    """A fact worth showing (e.g. the size of the answer)."""
 
 
 # ---- reading answers -----------------------------------------------------------------------------
@@ -110,6 +112,11 @@ def failure(ctx: Ctx, result) -> str:
     logged = ERROR_CODE.findall(ctx.server_stderr())
     answer = text[:80] or "error"
     return f'{logged[-1]} (in its log; the answer: "{answer}")' if logged else answer
+
+
+def answer_bytes(result) -> int:
+    """Size of a tool result as JSON (text blocks and structured content, as sent)."""
+    return len(result.model_dump_json(by_alias=True, exclude_none=True))
 
 
 def strings(value: Any) -> Iterator[str]:
@@ -222,7 +229,10 @@ async def run_metadata(ctx: Ctx, session: ClientSession) -> Outcome:
     doc = metadata_document(value_of(result))
     count = sum(len(s.get("Instances", {})) for s in doc["Study"]["Series"].values()) if doc else 0
     want = ctx.fx.sizes.instances
-    return Outcome(seconds, count == want, "" if count == want else f"{count} of {want} instances in the answer")
+    size = f"answer {answer_bytes(result) / 2**20:.2f} MiB"
+    return Outcome(
+        seconds, count == want, "" if count == want else f"{count} of {want} instances in the answer", info=size
+    )
 
 
 def run_patient_read(tool: str) -> Callable[[Ctx, ClientSession], Awaitable[Outcome]]:
