@@ -153,3 +153,36 @@ def test_no_credentials_in_logs_and_no_patient_data_at_the_default_level(world, 
     assert ("bulk_update_patient_metadata finished" in stderr) == (level == "DEBUG"), stderr[-2000:]
     if level is None:
         assert_absent(patient_data(manifest), "the MCP server's stderr at the default level", stderr)
+
+
+def test_streamable_http_at_debug_logs_no_bearer_token_or_credentials(world, tmp_path):
+    """The HTTP front door at debug: a refused token, a wrong one and the right one, then a call;
+    neither the token nor the AWS credentials reach the server's stderr."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+    from test_mcp_http_front_door import http_server
+
+    srv, _, _ = world
+    token = "bnLogProbeBearerToken-Never-Logged-4242"
+    env = {**server_env(srv, tmp_path / "home", "DEBUG"), "HEALTHIMAGING_MCP_AUTH_TOKEN": token}
+
+    async def connect(url: str, bearer: str) -> bool:
+        try:
+            async with (
+                httpx2.AsyncClient(headers={"Authorization": f"Bearer {bearer}"}, timeout=60) as http,
+                streamable_http_client(url, http_client=http) as (read, write, *_),
+                ClientSession(read, write) as s,
+            ):
+                await s.initialize()
+                listed = await s.call_tool("list_datastores", {})
+                return not listed.is_error
+        except Exception:
+            return False
+
+    with http_server(env, host="127.0.0.1") as (url, stderr):
+        assert not run_async(connect(url, token[:-1] + "X"))
+        assert run_async(connect(url, token))
+    text = "\n".join(stderr)
+    # The refused request and the debug-level stream of answers are in the captured log.
+    assert '"POST /mcp HTTP/1.1" 401' in text and "chunk:" in text, text[-2000:]
+    assert_absent((token, *CREDENTIALS), "the MCP server's stderr over HTTP at debug", text)
