@@ -115,6 +115,7 @@ async def noop_call_s(target: Target, calls: int) -> float:
 
 
 async def scenario_runs(sc: Scenario, target: Target, ctx: Ctx) -> Measured:
+    assert sc.run is not None
     sizes = ctx.fx.sizes
     out = Measured()
     extra = rate_env(sizes.quota_scale) if sc.writes and target.key == "ours" else {}
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = []
             for sc in selected:
                 print(f"{sc.key} ...", file=sys.stderr, flush=True)
-                if sc.key == "start":
+                if sc.run is None:
                     measured = asyncio.run(start_runs([servers[k] for k in ("floor", *SERVERS)], sizes.runs))
                     noop_start = measured.pop("floor")
                     ctx.noop_start_s = statistics.median(noop_start.seconds)
