@@ -1,7 +1,9 @@
 //! The client-side rate limit per HealthImaging operation, applied where every request leaves
 //! (a wrapper around the SDK's HTTP connector, so SDK retries are limited too). Each operation
 //! starts at HealthImaging's published default quota (rate, burst), rises while nothing is
-//! throttled (so accounts with raised quotas are not held back) and halves on a throttle.
+//! throttled (so accounts with raised quotas are not held back) and halves on a throttle. A
+//! throttle also sets a ceiling just under the rate that drew it, so the rate climbs back only
+//! that far: in steady state the service sees no more throttles (until the client is rebuilt).
 //! `HEALTHIMAGING_MCP_RATE_<OPERATION>=tps[:burst]` (e.g. `HEALTHIMAGING_MCP_RATE_DELETE_IMAGE_SET
 //! =2:5`, `off` for none) overrides one operation. Against a custom endpoint (AWS_ENDPOINT_URL*,
 //! e.g. the local HealthImaging) only operations set that way are limited.
@@ -31,6 +33,8 @@ const MAX_RISE: f64 = 64.0;
 const MAX_FALL: f64 = 16.0;
 /// Rise per request answered without a throttle.
 const RISE: f64 = 1.05;
+/// After a throttle the rate may climb back to this share of the rate that drew it.
+const CEILING: f64 = 0.9;
 
 /// A rate and burst.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,6 +134,8 @@ pub fn table(
 struct Bucket {
     start: Limit,
     rate: f64,
+    /// The highest rate the bucket may rise to: lowered by every throttle.
+    ceiling: f64,
     tokens: f64,
     at: Instant,
 }
@@ -139,6 +145,7 @@ impl Bucket {
         Self {
             start,
             rate: start.rate,
+            ceiling: start.rate * MAX_RISE,
             tokens: start.burst,
             at: now,
         }
@@ -163,12 +170,14 @@ impl Bucket {
 
     fn succeeded(&mut self, now: Instant) {
         self.refill(now);
-        self.rate = (self.rate * RISE).min(self.start.rate * MAX_RISE);
+        self.rate = (self.rate * RISE).min(self.ceiling);
     }
 
     fn throttled(&mut self, now: Instant) {
         self.refill(now);
-        self.rate = (self.rate / 2.0).max(self.start.rate / MAX_FALL);
+        let floor = self.start.rate / MAX_FALL;
+        self.ceiling = (self.rate * CEILING).min(self.ceiling).max(floor);
+        self.rate = (self.rate / 2.0).max(floor);
     }
 }
 
@@ -480,5 +489,36 @@ mod tests {
             l.reserve("UpdateImageSetMetadata"),
             Duration::from_secs_f64(1.0 / 16.0)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_caps_the_climb_just_under_the_rate_that_drew_it() {
+        let op = "DeleteImageSet";
+        let l = limiter(op, 0.25, 1.0);
+        for _ in 0..10 {
+            l.succeeded(op);
+        }
+        let drew = l.rate(op).unwrap();
+        assert!(drew > 0.4, "{drew}");
+        l.throttled(op);
+        assert!((l.rate(op).unwrap() - drew / 2.0).abs() < 1e-12);
+        for _ in 0..1000 {
+            l.succeeded(op);
+        }
+        let cap = l.rate(op).unwrap();
+        assert!((cap - drew * CEILING).abs() < 1e-12, "{cap} vs {drew}");
+        // A second throttle lowers the ceiling again; the floor still holds.
+        l.throttled(op);
+        for _ in 0..1000 {
+            l.succeeded(op);
+        }
+        assert!((l.rate(op).unwrap() - cap * CEILING).abs() < 1e-12);
+        for _ in 0..200 {
+            l.throttled(op);
+        }
+        for _ in 0..1000 {
+            l.succeeded(op);
+        }
+        assert_eq!(l.rate(op), Some(0.25 / MAX_FALL));
     }
 }
