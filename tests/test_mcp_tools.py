@@ -62,7 +62,7 @@ ALL_TOOLS = {
 }
 ORIGINAL_TOOLS = ALL_TOOLS | WORKFLOW_READ_TOOLS | WORKFLOW_WRITE_TOOLS
 """The original 0.1.1 tool names served today (its three export tools are not yet registered)."""
-PIXEL_TOOLS: set[str] = set()
+PIXEL_TOOLS: set[str] = {"get_image_set_summary"}
 """The ``pixels`` toolset (read-only)."""
 DICOMWEB_READ_TOOLS: set[str] = set()
 DICOMWEB_WRITE_TOOLS: set[str] = set()
@@ -74,16 +74,20 @@ DESTRUCTIVE = {
     "update_image_set_metadata",
     "untag_resource",
 } | WORKFLOW_WRITE_TOOLS
-WRITE_TOOLS = {
-    "create_datastore",
-    "delete_datastore",
-    "start_dicom_import_job",
-    "update_image_set_metadata",
-    "delete_image_set",
-    "copy_image_set",
-    "tag_resource",
-    "untag_resource",
-} | WORKFLOW_WRITE_TOOLS | DICOMWEB_WRITE_TOOLS
+WRITE_TOOLS = (
+    {
+        "create_datastore",
+        "delete_datastore",
+        "start_dicom_import_job",
+        "update_image_set_metadata",
+        "delete_image_set",
+        "copy_image_set",
+        "tag_resource",
+        "untag_resource",
+    }
+    | WORKFLOW_WRITE_TOOLS
+    | DICOMWEB_WRITE_TOOLS
+)
 READ_ONLY_TOOLS = ALL_TOOLS - WRITE_TOOLS
 CONTENT_TYPES = {
     "1.2.840.10008.1.2.4.202": "image/jph",

@@ -25,6 +25,11 @@ get_image_set_metadata (DICOM metadata as JSON with frame IDs), get_image_frame,
 update_image_set_metadata and copy_image_set need the current latest_version_id (on conflict_error read the image \
 set again). Deletes cannot be undone. Imports: start_dicom_import_job, then poll get_dicom_import_job.\n";
 
+const PIXELS: &str = "\
+Looking at images: get_image_set_summary answers patient, study and per-series counts, geometry and syntaxes in \
+under 2 KB (read it before the full metadata); get_image_set_metadata takes series_instance_uid, sop_instance_uid \
+or include_instances=false to answer in part.\n";
+
 const ERRORS: &str = "\
 Errors are JSON {\"error\": true, \"type\": validation_error | not_found | auth_error | conflict_error | \
 throttling_error | service_error | server_error, \"message\": ...}. A validation_error is sent before any request: \
@@ -39,6 +44,22 @@ pub fn instructions(toolsets: &[Toolset]) -> String {
     if toolsets.contains(&Toolset::Api) {
         out.push_str(API);
     }
+    if toolsets.contains(&Toolset::Pixels) {
+        out.push_str(PIXELS);
+    }
     out.push_str(ERRORS);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pixels_paragraph_only_with_the_pixels_toolset() {
+        assert!(instructions(&[Toolset::Pixels]).contains("get_image_set_summary"));
+        assert!(
+            !instructions(&[Toolset::Api, Toolset::Workflows]).contains("get_image_set_summary")
+        );
+    }
 }

@@ -36,6 +36,7 @@ __all__ = [
     "get_image_frame",
     "get_image_set",
     "get_image_set_metadata",
+    "get_image_set_summary",
     "get_patient_dicomweb_studies",
     "get_patient_series",
     "get_patient_studies",
@@ -269,11 +270,19 @@ async def get_image_set_metadata(
     datastore_id: str,
     image_set_id: str,
     version_id: str | None = None,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+    include_instances: bool | None = None,
 ) -> dict[str, Any]:
     """An image set's metadata as JSON: Patient, Study, Series, Instances (DICOM attributes by keyword)
-    and each instance's ImageFrames IDs.
+    and each instance's ImageFrames IDs. Large studies: narrow it with series_instance_uid or
+    sop_instance_uid, or include_instances=false for counts only.
 
     version_id: Default: the latest version.
+    series_instance_uid: Only this series.
+    sop_instance_uid: Only this instance (and its series).
+    include_instances: false: each series' Instances map is replaced by InstanceCount and
+        FrameCount. Default true.
     """
     return await _run(
         "get_image_set_metadata",
@@ -281,6 +290,9 @@ async def get_image_set_metadata(
             "datastore_id": datastore_id,
             "image_set_id": image_set_id,
             "version_id": version_id,
+            "series_instance_uid": series_instance_uid,
+            "sop_instance_uid": sop_instance_uid,
+            "include_instances": include_instances,
         },
     )
 
@@ -856,5 +868,27 @@ async def remove_instance_from_image_set(
             "series_instance_uid": series_instance_uid,
             "sop_instance_uid": sop_instance_uid,
             "dry_run": dry_run,
+        },
+    )
+
+
+async def get_image_set_summary(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    version_id: str | None = None,
+) -> dict[str, Any]:
+    """An image set in brief (well under the size of its metadata): patient, study, and per series the
+    modality, description, body part, instance and frame counts, rows x columns, slice thickness and
+    spacing, stored transfer syntaxes; plus primary flag, version and dates.
+
+    version_id: Default: the latest version.
+    """
+    return await _run(
+        "get_image_set_summary",
+        {
+            "datastore_id": datastore_id,
+            "image_set_id": image_set_id,
+            "version_id": version_id,
         },
     )

@@ -124,11 +124,19 @@ async def get_image_set_metadata(
     datastore_id: str,
     image_set_id: str,
     version_id: str | None = None,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+    include_instances: bool | None = None,
 ) -> dict[str, Any]:
     """An image set's metadata as JSON: Patient, Study, Series, Instances (DICOM attributes by keyword)
-    and each instance's ImageFrames IDs.
+    and each instance's ImageFrames IDs. Large studies: narrow it with series_instance_uid or
+    sop_instance_uid, or include_instances=false for counts only.
 
     version_id: Default: the latest version.
+    series_instance_uid: Only this series.
+    sop_instance_uid: Only this instance (and its series).
+    include_instances: false: each series' Instances map is replaced by InstanceCount and
+        FrameCount. Default true.
     """
 
 async def list_image_set_versions(
@@ -453,4 +461,17 @@ async def remove_instance_from_image_set(
 ) -> dict[str, Any]:
     """Remove one SOP instance from one image set (a new version). An image set left empty is deleted.
     Reports totals and each image set's outcome; dry_run reports exactly what would change.
+    """
+
+async def get_image_set_summary(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    version_id: str | None = None,
+) -> dict[str, Any]:
+    """An image set in brief (well under the size of its metadata): patient, study, and per series the
+    modality, description, body part, instance and frame counts, rows x columns, slice thickness and
+    spacing, stored transfer syntaxes; plus primary flag, version and dates.
+
+    version_id: Default: the latest version.
     """
