@@ -5,9 +5,11 @@ image set, and the sample files read with pydicom."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 from awslabs.healthimaging_mcp_server import local
@@ -24,6 +26,7 @@ from conftest import (
     tool_error,
 )
 from pydicom.uid import generate_uid
+from test_mcp_pixels_render import read_png
 
 SAMPLES = local.SAMPLES_DIR
 
@@ -69,6 +72,7 @@ def world(tmp_path_factory):
     image_sets = {**seeded.image_sets, restacked: found[0]["imageSetId"]}
     facts = {"ds": ds, "image_sets": image_sets, "merged": seeded.image_sets[b1], "b1": b1, "b2": b2}
     facts["restacked"] = restacked
+    facts["restacked_dir"] = root / "extra" / "restacked"
     yield server, client, facts
     server.stop()
 
@@ -262,3 +266,103 @@ def test_metadata_filters_refuse_unknown_uids(world):
         assert uid in body["message"], body
     assert tool_error(malformed)["type"] == "validation_error"
     assert tool_error(wrong_type)["type"] == "validation_error"
+
+
+# ---- render_series_contact_sheet ---------------------------------------------------------------
+
+
+def sheet_of(result) -> tuple[dict, np.ndarray]:
+    assert not result.is_error, result.content[0].text
+    text, image = result.content
+    assert image.type == "image" and image.mime_type == "image/png"
+    assert json.loads(text.text) == result.structured_content
+    return result.structured_content, read_png(base64.b64decode(image.data))
+
+
+def test_contact_sheet_orders_tiles_along_the_normal(world):
+    """The restacked CT: instance numbers run against the positions, so position order (read
+    from the files with pydicom) and instance order differ; every tile equals that frame rendered
+    alone with the sheet's window (below its label)."""
+    server, _, f = world
+    files = [pydicom.dcmread(p) for p in f["restacked_dir"].glob("*.dcm")]
+    by_position = sorted(files, key=lambda d: float(d.ImagePositionPatient[2]))
+    assert [d.InstanceNumber for d in by_position] != sorted(d.InstanceNumber for d in files)
+    ds = f["ds"]
+
+    async def steps(s):
+        sheet = await s.call_tool(
+            "render_series_contact_sheet", {"datastore_id": ds, "series_instance_uid": f["restacked"]}
+        )
+        body, _ = sheet_of(sheet)
+        w = body["window"]
+        singles = []
+        for t in body["tiles"]:
+            single = await s.call_tool(
+                "render_image_frame",
+                {
+                    "datastore_id": ds,
+                    "series_instance_uid": f["restacked"],
+                    "sop_instance_uid": t["sop_instance_uid"],
+                    "window_center": w["center"],
+                    "window_width": w["width"],
+                },
+            )
+            singles.append(read_png(base64.b64decode(single.content[1].data)))
+        return sheet, singles
+
+    result, singles = call(server, steps)
+    body, png = sheet_of(result)
+    assert body["image_set_id"] == f["image_sets"][f["restacked"]]
+    assert body["ordered_by"] == "position" and body["series_slices"] == len(files) == 5
+    assert [t["sop_instance_uid"] for t in body["tiles"]] == [d.SOPInstanceUID for d in by_position]
+    assert [t["instance_number"] for t in body["tiles"]] == [d.InstanceNumber for d in by_position]
+    for t, d in zip(body["tiles"], by_position, strict=True):
+        assert t["slice_location"] == pytest.approx(float(d.ImagePositionPatient[2]))
+        assert t["frame_number"] == 1 and "error" not in t
+    grid = body["grid"]
+    assert (grid["columns"], grid["rows"], grid["tile_width"], grid["tile_height"]) == (3, 2, 128, 128)
+    assert png.shape == (grid["height"], grid["width"]) == (256, 384)
+    assert body["failed_tiles"] == 0 and body["window"]["source"] == "image"
+    for i, single in enumerate(singles):
+        x, y = (i % 3) * 128, (i // 3) * 128
+        # Below the 10-pixel label band the tile is the frame as render_image_frame draws it.
+        assert (png[y + 10 : y + 128, x : x + 128] == single[10:128]).all(), i
+        band = png[y : y + 10, x : x + 40]
+        assert band.max() == 255 and band.min() == 0  # a label is drawn
+    assert not png[128:256, 256:384].any()  # the sixth cell is empty
+
+
+def test_contact_sheet_count_window_and_frames(world):
+    server, _, f = world
+    ds = f["ds"]
+
+    async def steps(s):
+        def sheet(**args):
+            return s.call_tool("render_series_contact_sheet", {"datastore_id": ds, **args})
+
+        return (
+            await sheet(series_instance_uid=f["restacked"], count=2, window_preset="lung"),
+            await sheet(series_instance_uid=f["b1"], count=4, image_set_id=f["merged"]),
+            await sheet(series_instance_uid=f["restacked"], count=0),
+            await sheet(series_instance_uid=f["restacked"], count=65),
+            await sheet(series_instance_uid=f["restacked"], window_center=40),
+            await sheet(series_instance_uid="1.2.3.4.5"),
+            await sheet(series_instance_uid=f["b2"], image_set_id=f["image_sets"][f["restacked"]]),
+        )
+
+    two, frames, zero, many, half_window, unknown, elsewhere = call(server, steps)
+    body, png = sheet_of(two)
+    zs = sorted(float(pydicom.dcmread(p).ImagePositionPatient[2]) for p in f["restacked_dir"].glob("*.dcm"))
+    assert [t["slice_location"] for t in body["tiles"]] == pytest.approx([zs[0], zs[-1]])  # both ends
+    assert body["window"] == {"center": -600.0, "width": 1500.0, "source": "preset", "preset": "lung"}
+    assert png.shape == (128, 256)
+    body, png = sheet_of(frames)
+    # One multi-frame instance of 10 frames: frames 1, 4, 7, 10, in a 2x2 grid.
+    assert [t["frame_number"] for t in body["tiles"]] == [1, 4, 7, 10]
+    assert len({t["image_frame_id"] for t in body["tiles"]}) == 4
+    assert body["ordered_by"] == "instance_number" and body["series_slices"] == 10  # no top-level geometry
+    assert (body["grid"]["columns"], body["grid"]["rows"]) == (2, 2)
+    for bad in (zero, many, half_window):
+        assert tool_error(bad)["type"] == "validation_error"
+    assert tool_error(unknown)["type"] == "not_found"
+    assert tool_error(elsewhere)["type"] == "not_found"

@@ -163,14 +163,43 @@ pub fn decode_frame_planar(
     info: &PixelInfo,
     planar_configuration: u16,
 ) -> Result<DecodedFrame, DecodeError> {
+    decode_frame_reduced(stored, transfer_syntax_uid, info, planar_configuration, 0)
+}
+
+/// [`decode_frame_planar`] at a lower resolution: JPEG 2000 / HTJ2K frames drop `reduce`
+/// resolution levels (each halves width and height, rounding up; at most the codestream's
+/// decomposition levels, see [`j2k_decomposition_levels`]), decoding only what a thumbnail
+/// needs. Other syntaxes ignore `reduce` and decode at full size.
+pub fn decode_frame_reduced(
+    stored: &[u8],
+    transfer_syntax_uid: &str,
+    info: &PixelInfo,
+    planar_configuration: u16,
+    reduce: u32,
+) -> Result<DecodedFrame, DecodeError> {
     let ts = clean_uid(transfer_syntax_uid);
     if let Some(big_endian) = is_native(ts) {
         decode_native(stored, big_endian, info, planar_configuration)
     } else if JPEG2000_SYNTAXES.contains(&ts) {
-        decode_j2k(stored, info)
+        decode_j2k(stored, info, reduce)
     } else {
         Err(DecodeError::Unsupported(ts.to_owned()))
     }
+}
+
+/// Whether `transfer_syntax_uid` is one of the JPEG 2000 / HTJ2K syntaxes.
+pub fn is_j2k_transfer_syntax(transfer_syntax_uid: &str) -> bool {
+    JPEG2000_SYNTAXES.contains(&clean_uid(transfer_syntax_uid))
+}
+
+/// The number of wavelet decomposition levels of a JPEG 2000 codestream (from the COD marker
+/// segment of its main header): how many resolution levels a decoder can drop. `None` when the
+/// header cannot be read.
+pub fn j2k_decomposition_levels(stored: &[u8]) -> Option<u32> {
+    // COD: FF52, Lcod(2), Scod(1), progression(1), layers(2), MCT(1), decomposition levels(1)
+    let head = &stored[..stored.len().min(8192)];
+    let at = head.windows(2).position(|w| w == [0xFF, 0x52])?;
+    head.get(at + 9).map(|&n| u32::from(n))
 }
 
 fn decode_native(
@@ -336,7 +365,7 @@ fn check_siz(stored: &[u8], info: &PixelInfo) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn decode_j2k(stored: &[u8], info: &PixelInfo) -> Result<DecodedFrame, DecodeError> {
+fn decode_j2k(stored: &[u8], info: &PixelInfo, reduce: u32) -> Result<DecodedFrame, DecodeError> {
     const J2K_SOC_SIZ: [u8; 4] = [0xFF, 0x4F, 0xFF, 0x51];
     const JP2_SIGNATURE: [u8; 12] = [
         0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A,
@@ -349,8 +378,13 @@ fn decode_j2k(stored: &[u8], info: &PixelInfo) -> Result<DecodedFrame, DecodeErr
     check_siz(stored, info)?;
     // The OpenJPEG port may panic on hostile input; never let that escape.
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<DecodedFrame, DecodeError> {
-        let image =
-            jpeg2k::Image::from_bytes(stored).map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+        let image = if reduce == 0 {
+            jpeg2k::Image::from_bytes(stored)
+        } else {
+            let params = jpeg2k::DecodeParameters::new().reduce(reduce);
+            jpeg2k::Image::from_bytes_with(stored, params)
+        }
+        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
         let comps = image.components();
         if comps.is_empty() {
             return Err(DecodeError::Corrupt("codestream has no components".into()));
@@ -364,10 +398,12 @@ fn decode_j2k(stored: &[u8], info: &PixelInfo) -> Result<DecodedFrame, DecodeErr
                 comps.len()
             )));
         }
-        if (info.columns != 0 && width != info.columns) || (info.rows != 0 && height != info.rows) {
+        // Each dropped level halves the size, rounding up.
+        let scaled = |n: u32| n.div_ceil(1 << reduce.min(31));
+        let (columns, rows) = (scaled(info.columns), scaled(info.rows));
+        if (info.columns != 0 && width != columns) || (info.rows != 0 && height != rows) {
             return Err(DecodeError::SizeMismatch(format!(
-                "codestream is {width}x{height}, Rows/Columns say {}x{}",
-                info.columns, info.rows
+                "codestream is {width}x{height}, Rows/Columns say {columns}x{rows}",
             )));
         }
         let pixels = (width as usize)

@@ -7,7 +7,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::dicom::metadata::{Attributes, ImageSetMetadata, Instance, Series};
+use super::describe::number;
+use super::{slice_locations, SliceKey};
+use crate::dicom::metadata::{ImageSetMetadata, Instance, Series};
 use crate::engine::convert::Timestamp;
 use crate::engine::{image_sets, metadata, EngineError, EngineResult, ErrorType};
 use crate::model::constraints::Shape;
@@ -107,46 +109,12 @@ pub struct SeriesSummary {
     pub transfer_syntaxes: Vec<String>,
 }
 
-/// A decimal attribute's values (DS comes as JSON numbers or as strings).
-pub(crate) fn decimals(attrs: &Attributes, keyword: &str) -> Vec<f64> {
-    let one = |v: &Value| match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    };
-    match attrs.dicom.get(keyword) {
-        Some(Value::Array(a)) => a.iter().filter_map(one).collect(),
-        Some(Value::String(s)) if s.contains('\\') => s
-            .split('\\')
-            .filter_map(|p| p.trim().parse().ok())
-            .collect(),
-        Some(v) => one(v).into_iter().collect(),
-        None => Vec::new(),
-    }
-}
-
 /// An instance attribute, else the series' (HealthImaging keeps per-image attributes at the
 /// instance level; some documents carry shared ones at the series level).
 fn decimal(series: &Series, instance: Option<&Instance>, keyword: &str) -> Option<f64> {
     instance
-        .and_then(|i| decimals(&i.attributes, keyword).first().copied())
-        .or_else(|| decimals(&series.attributes, keyword).first().copied())
-}
-
-/// The distance of an image's position along its slice normal (ImageOrientationPatient's
-/// row x column direction), in mm; `None` without both attributes.
-pub(crate) fn slice_position(attrs: &Attributes) -> Option<f64> {
-    let o = decimals(attrs, "ImageOrientationPatient");
-    let p = decimals(attrs, "ImagePositionPatient");
-    if o.len() != 6 || p.len() != 3 {
-        return None;
-    }
-    let n = [
-        o[1] * o[5] - o[2] * o[4],
-        o[2] * o[3] - o[0] * o[5],
-        o[0] * o[4] - o[1] * o[3],
-    ];
-    Some(n[0] * p[0] + n[1] * p[1] + n[2] * p[2])
+        .and_then(|i| number(&i.attributes.dicom, keyword))
+        .or_else(|| number(&series.attributes.dicom, keyword))
 }
 
 /// The median gap between sorted positions, and whether the gaps agree within 1%.
@@ -193,11 +161,12 @@ pub fn summarize_series(uid: &str, series: &Series) -> SeriesSummary {
         .values()
         .filter_map(|i| i.stored_transfer_syntax_uid.clone())
         .collect();
-    let positions: Vec<f64> = series
+    let keys: Vec<SliceKey> = series
         .instances
         .values()
-        .filter_map(|i| slice_position(&i.attributes))
+        .map(|i| SliceKey::from_attributes(&i.attributes.dicom))
         .collect();
+    let positions: Vec<f64> = slice_locations(&keys).into_iter().flatten().collect();
     let spacing = match decimal(series, first, "SpacingBetweenSlices") {
         Some(s) => Some((s, SpacingSource::Attribute)),
         None => spacing_of(positions).map(|(s, even)| {
@@ -373,21 +342,6 @@ mod tests {
         let (_, _, s) = summarize(&doc);
         assert_eq!(s[0].spacing_between_slices, Some(3.0));
         assert_eq!(s[0].spacing_source, Some(SpacingSource::Attribute));
-    }
-
-    #[test]
-    fn oblique_slices_are_measured_along_their_normal() {
-        // Rows along x, columns along (0, cos, -sin): the normal is (0, sin, cos).
-        let (c, s) = (0.8_f64, 0.6_f64);
-        let a: Attributes = serde_json::from_value(json!({"DICOM": {
-            "ImageOrientationPatient": [1, 0, 0, 0, c, -s],
-            "ImagePositionPatient": ["5", (3.0 * s).to_string(), (3.0 * c).to_string()]}}))
-        .unwrap();
-        assert!((slice_position(&a).unwrap() - 3.0).abs() < 1e-9);
-        let b: Attributes =
-            serde_json::from_value(json!({"DICOM": {"ImagePositionPatient": "1\\2\\3"}})).unwrap();
-        assert_eq!(decimals(&b, "ImagePositionPatient"), [1.0, 2.0, 3.0]);
-        assert_eq!(slice_position(&b), None);
     }
 
     #[test]

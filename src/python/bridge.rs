@@ -87,6 +87,25 @@ where
     F: Future<Output = EngineResult<T>> + Send + 'static,
     T: Serialize,
 {
+    spawn_run_with(py, tool, work, |py, v| {
+        serde_json::to_value(&v)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+            .and_then(|v| to_py(py, &v))
+    })
+}
+
+/// [`spawn_run`] with the conversion of the result into Python given (for results that are
+/// not plain JSON, such as bytes).
+pub fn spawn_run_with<'py, F, T, C>(
+    py: Python<'py>,
+    tool: &'static str,
+    work: F,
+    convert: C,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = EngineResult<T>> + Send + 'static,
+    C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+{
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let future = event_loop.call_method0("create_future")?;
     let token = CancelToken::new();
@@ -114,10 +133,7 @@ where
         }
         Python::attach(|py| {
             let (ok, value) = match result {
-                Ok(v) => match serde_json::to_value(&v)
-                    .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
-                    .and_then(|v| to_py(py, &v))
-                {
+                Ok(v) => match convert(py, v) {
                     Ok(obj) => (true, obj),
                     Err(e) => (false, e.into_value(py).into_any()),
                 },

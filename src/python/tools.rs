@@ -1,12 +1,14 @@
 //! The tool registry as Python sees it: `tools()` (names, descriptions, schemas, hints) and
 //! one call path, `call(name, arguments_json, progress=None)`: the arguments cross into Rust
-//! once as JSON text, the result comes back once as compact JSON text.
+//! once as JSON text, the result comes back once as compact JSON text; for a tool that
+//! answers images (`"images": true` in `tools()`), as `(json_text, [(mime_type, bytes), ...])`.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use serde_json::Value;
 
-use super::bridge::{progress_sink, spawn_run};
+use super::bridge::{progress_sink, spawn_run_with};
 use super::convert::to_py;
 use crate::tools::{instructions, registry, Ctx, Tool, Toolset};
 
@@ -18,7 +20,8 @@ fn tool_list(py: Python<'_>) -> PyResult<Py<PyAny>> {
     to_py(py, &Value::Array(all))
 }
 
-/// Calls a tool; awaits to the result as compact JSON, or raises `HealthImagingError`.
+/// Calls a tool; awaits to the result as compact JSON (with its images, for a tool that
+/// answers some), or raises `HealthImagingError`.
 /// Cancelling the awaiting task cancels the run. `progress(done, total, message)` is called
 /// on the event loop, for tools that report progress.
 #[pyfunction]
@@ -33,12 +36,32 @@ fn call<'py>(
         .filter(|p| !p.is_none())
         .map(|p| progress_sink(py, p))
         .transpose()?;
-    let run = registry().get(name).map_or("unknown", |t| t.name);
-    spawn_run(
-        py,
-        run,
-        crate::tools::call(name, arguments, Ctx { progress }),
-    )
+    let tool = registry().get(name);
+    let run = tool.map_or("unknown", |t| t.name);
+    let images = tool.is_some_and(|t| t.images);
+    let work = crate::tools::call_answer(name, arguments, Ctx { progress });
+    spawn_run_with(py, run, work, move |py, answer| {
+        let text = PyString::new(py, &answer.json).into_any();
+        if !images {
+            return Ok(text.unbind());
+        }
+        let list = answer
+            .images
+            .iter()
+            .map(|i| {
+                PyTuple::new(
+                    py,
+                    [
+                        PyString::new(py, i.mime_type).into_any(),
+                        PyBytes::new(py, &i.data).into_any(),
+                    ],
+                )
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyTuple::new(py, [text, PyList::new(py, list)?.into_any()])?
+            .into_any()
+            .unbind())
+    })
 }
 
 fn toolsets(names: &[String]) -> PyResult<Vec<Toolset>> {

@@ -27,8 +27,10 @@ set again). Deletes cannot be undone. Imports: start_dicom_import_job, then poll
 
 const PIXELS: &str = "\
 Looking at images: get_image_set_summary answers patient, study and per-series counts, geometry and syntaxes in \
-under 2 KB (read it before the full metadata); get_image_set_metadata takes series_instance_uid, sop_instance_uid \
-or include_instances=false to answer in part.\n";
+under 2 KB (read it before the full metadata; get_image_set_metadata takes series_instance_uid, sop_instance_uid \
+or include_instances=false to answer in part). render_series_contact_sheet shows a whole series in one image \
+(evenly spaced slices, labelled); render_image_frame shows one frame (slice=\"middle\", a window_preset such as \
+lung or soft_tissue for CT). Images come as image content after the JSON.\n";
 
 const ERRORS: &str = "\
 Errors are JSON {\"error\": true, \"type\": validation_error | not_found | auth_error | conflict_error | \
@@ -57,7 +59,10 @@ mod tests {
 
     #[test]
     fn the_pixels_paragraph_only_with_the_pixels_toolset() {
-        assert!(instructions(&[Toolset::Pixels]).contains("get_image_set_summary"));
+        let text = instructions(&[Toolset::Pixels]);
+        assert!(
+            text.contains("get_image_set_summary") && text.contains("render_series_contact_sheet")
+        );
         assert!(
             !instructions(&[Toolset::Api, Toolset::Workflows]).contains("get_image_set_summary")
         );

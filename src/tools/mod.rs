@@ -107,8 +107,26 @@ pub struct Ctx {
     pub progress: Option<Progress>,
 }
 
+/// One image a tool answers besides its JSON (an MCP image content block).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedImage {
+    /// `image/png` or `image/jpeg`.
+    pub mime_type: &'static str,
+    pub data: Vec<u8>,
+}
+
+/// A tool's answer: its output as compact JSON, and the images of a tool declared with
+/// [`Tool::with_images`] (empty for every other tool).
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub json: String,
+    pub images: Vec<EncodedImage>,
+}
+
 type Output = Pin<Box<dyn Future<Output = EngineResult<String>> + Send>>;
-type Run = Box<dyn Fn(Value, Ctx) -> Output + Send + Sync>;
+/// The answer of a call, images included.
+pub type AnswerFuture = Pin<Box<dyn Future<Output = EngineResult<Answer>> + Send>>;
+type Run = Box<dyn Fn(Value, Ctx) -> AnswerFuture + Send + Sync>;
 
 pub struct Tool {
     pub name: &'static str,
@@ -120,6 +138,8 @@ pub struct Tool {
     pub input_schema: Value,
     /// `None` while the output type is untyped JSON.
     pub output_schema: Option<Value>,
+    /// Answers images (MCP image content) after its JSON.
+    pub images: bool,
     run: Run,
 }
 
@@ -139,14 +159,44 @@ impl Tool {
         F: Fn(I, Ctx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = EngineResult<O>> + Send + 'static,
     {
+        let mut tool = Self::with_images::<I, O, _, _>(
+            toolset,
+            name,
+            description,
+            hints,
+            move |input, ctx| {
+                let work = handler(input, ctx);
+                async move { work.await.map(|out| (out, Vec::new())) }
+            },
+        );
+        tool.images = false;
+        tool
+    }
+
+    /// A tool whose handler answers an `O` and images: MCP clients get the JSON text block,
+    /// then one image content block per image (structured content is the `O`).
+    pub fn with_images<I, O, F, Fut>(
+        toolset: Toolset,
+        name: &'static str,
+        description: impl Into<Cow<'static, str>>,
+        hints: Hints,
+        handler: F,
+    ) -> Self
+    where
+        I: DeserializeOwned + JsonSchema,
+        O: Serialize + JsonSchema,
+        F: Fn(I, Ctx) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = EngineResult<(O, Vec<EncodedImage>)>> + Send + 'static,
+    {
         let run: Run = Box::new(move |args, ctx| match serde_json::from_value::<I>(args) {
             Ok(input) => {
                 let work = handler(input, ctx);
                 Box::pin(async move {
-                    let out = work.await?;
-                    serde_json::to_string(&out).map_err(|e| {
+                    let (out, images) = work.await?;
+                    let json = serde_json::to_string(&out).map_err(|e| {
                         EngineError::server(format!("{name}: result not serializable: {e}"))
-                    })
+                    })?;
+                    Ok(Answer { json, images })
                 })
             }
             // The schema check passed, so this is a deeper mismatch (a map value, ...).
@@ -163,6 +213,7 @@ impl Tool {
             progress: false,
             input_schema: schema::input::<I>(),
             output_schema: schema::output::<O>(),
+            images: true,
             run,
         }
     }
@@ -187,6 +238,7 @@ impl Tool {
             },
             "toolset": self.toolset.as_str(),
             "progress": self.progress,
+            "images": self.images,
         });
         if let Some(schema) = &self.output_schema {
             out["outputSchema"] = schema.clone();
@@ -195,8 +247,14 @@ impl Tool {
     }
 
     /// Checks `arguments` against the input schema and runs the handler; the result is the
-    /// output as compact JSON.
+    /// output as compact JSON (images, if any, are dropped: see [`Tool::answer`]).
     pub fn call(&self, arguments: Value, ctx: Ctx) -> Output {
+        let answer = self.answer(arguments, ctx);
+        Box::pin(async move { answer.await.map(|a| a.json) })
+    }
+
+    /// [`Tool::call`] with the images.
+    pub fn answer(&self, arguments: Value, ctx: Ctx) -> AnswerFuture {
         match arguments::check(self.name, &self.input_schema, arguments) {
             Ok(args) => {
                 let ctx = if self.progress { ctx } else { Ctx::default() };
@@ -252,13 +310,19 @@ pub fn find(name: &str) -> EngineResult<&'static Tool> {
 /// Calls tool `name` with `arguments` (JSON text, as an MCP client sent them): the name and
 /// the arguments are checked now, the work runs when the returned future is polled.
 pub fn call(name: &str, arguments: &str, ctx: Ctx) -> Output {
+    let answer = call_answer(name, arguments, ctx);
+    Box::pin(async move { answer.await.map(|a| a.json) })
+}
+
+/// [`call`] with the images of a tool that answers some.
+pub fn call_answer(name: &str, arguments: &str, ctx: Ctx) -> AnswerFuture {
     let checked = find(name).and_then(|tool| {
         let args: Value = serde_json::from_str(arguments)
             .map_err(|e| arguments::invalid(name, &[format!("arguments are not JSON ({e})")]))?;
         Ok((tool, args))
     });
     match checked {
-        Ok((tool, args)) => tool.call(args, ctx),
+        Ok((tool, args)) => tool.answer(args, ctx),
         Err(e) => Box::pin(std::future::ready(Err(e))),
     }
 }

@@ -1,5 +1,8 @@
 """The notebook API: every tool of the MCP server as an async function with keyword arguments.
-Results are plain dicts (the tools' structured results); failures raise ``HealthImagingError``
+Results are plain dicts (the tools' structured results); a tool that answers images (such as
+``render_image_frame``) adds ``"images": [{"mime_type": "image/png", "data": b"..."}]`` (show one
+in Jupyter with ``IPython.display.Image(data=r["images"][0]["data"])``, or write its bytes to a
+file). Failures raise ``HealthImagingError``
 with ``type``, ``message``, ``code`` and ``status``. Cancelling the awaiting task cancels the
 call (a workflow starts no new image set).
 
@@ -48,6 +51,8 @@ __all__ = [
     "list_tags_for_resource",
     "remove_instance_from_image_set",
     "remove_series_from_image_set",
+    "render_image_frame",
+    "render_series_contact_sheet",
     "search_by_patient_id",
     "search_by_series_uid",
     "search_by_study_uid",
@@ -65,8 +70,14 @@ __all__ = [
 
 async def _run(name: str, arguments: dict[str, Any], progress: Callable[..., None] | None = None) -> Any:
     # None means absent; the registry checks the rest (unknown names, types, ranges).
-    text = await _call(name, json.dumps({k: v for k, v in arguments.items() if v is not None}), progress)
-    return json.loads(text)
+    answer = await _call(name, json.dumps({k: v for k, v in arguments.items() if v is not None}), progress)
+    if isinstance(answer, tuple):
+        # A tool that answers images: the JSON result plus the images' bytes.
+        text, images = answer
+        result = json.loads(text)
+        result["images"] = [{"mime_type": mime, "data": data} for mime, data in images]
+        return result
+    return json.loads(answer)
 
 
 async def create_datastore(
@@ -868,6 +879,101 @@ async def remove_instance_from_image_set(
             "series_instance_uid": series_instance_uid,
             "sop_instance_uid": sop_instance_uid,
             "dry_run": dry_run,
+        },
+    )
+
+
+async def render_image_frame(
+    *,
+    datastore_id: str,
+    image_set_id: str | None = None,
+    image_frame_id: str | None = None,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+    frame_number: int | None = None,
+    instance_number: int | None = None,
+    slice: str | None = None,
+    window_center: Any | None = None,
+    window_width: Any | None = None,
+    window_preset: str | None = None,
+    max_size: int | None = None,
+    format: str | None = None,
+) -> dict[str, Any]:
+    """Render one image frame as an image you can see (PNG, or JPEG on request), with the viewer
+    pipeline applied: rescale, window (window_center/window_width, a window_preset, else the image's
+    own window, else an automatic one), MONOCHROME1 inversion, colour. Address the frame by
+    image_frame_id (with image_set_id), or by series_instance_uid with sop_instance_uid (+
+    frame_number), instance_number, or slice="middle"; without image_set_id the series' primary
+    image set is used. The result also says what was used and whether the decoded pixels match the
+    stored checksum.
+
+    image_set_id: Optional when addressing by series: then the series' primary image set.
+    image_frame_id: The frame to render (needs image_set_id).
+    series_instance_uid: With one of sop_instance_uid, instance_number or slice.
+    frame_number: 1-based frame of a multi-frame instance (default 1).
+    slice: "middle": the middle slice of the series (ordered along the slice normal).
+    window_center: Window centre in modality units (Hounsfield for CT); with window_width.
+    window_width: Window width (> 0); with window_center.
+    window_preset: A named CT window instead of centre/width.
+    max_size: Longest side of the image in pixels (default 512; never enlarged).
+    format: png (default) or jpeg.
+    """
+    return await _run(
+        "render_image_frame",
+        {
+            "datastore_id": datastore_id,
+            "image_set_id": image_set_id,
+            "image_frame_id": image_frame_id,
+            "series_instance_uid": series_instance_uid,
+            "sop_instance_uid": sop_instance_uid,
+            "frame_number": frame_number,
+            "instance_number": instance_number,
+            "slice": slice,
+            "window_center": window_center,
+            "window_width": window_width,
+            "window_preset": window_preset,
+            "max_size": max_size,
+            "format": format,
+        },
+    )
+
+
+async def render_series_contact_sheet(
+    *,
+    datastore_id: str,
+    series_instance_uid: str,
+    image_set_id: str | None = None,
+    count: int | None = None,
+    window_center: Any | None = None,
+    window_width: Any | None = None,
+    window_preset: str | None = None,
+    format: str | None = None,
+) -> dict[str, Any]:
+    """One image of count (default 16, at most 64) evenly spaced slices of a series, ordered along the
+    slice normal and labelled with instance number and slice location, at most 1024 px wide: survey
+    a series before rendering single frames. Without image_set_id the series' primary image set is
+    used; window options as render_image_frame (one window for every tile). The result lists the
+    tiles in order (instance, SOP UID, frame ID, location), the grid and the window; a tile whose
+    frame fails is blank and flagged.
+
+    image_set_id: Default: the series' primary image set.
+    count: How many evenly spaced slices (default 16).
+    window_center: Window centre in modality units (Hounsfield for CT); with window_width.
+    window_width: Window width (> 0); with window_center.
+    window_preset: A named CT window instead of centre/width.
+    format: png (default) or jpeg.
+    """
+    return await _run(
+        "render_series_contact_sheet",
+        {
+            "datastore_id": datastore_id,
+            "series_instance_uid": series_instance_uid,
+            "image_set_id": image_set_id,
+            "count": count,
+            "window_center": window_center,
+            "window_width": window_width,
+            "window_preset": window_preset,
+            "format": format,
         },
     )
 

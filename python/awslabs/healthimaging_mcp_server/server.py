@@ -1,8 +1,9 @@
 """The MCP server: every tool comes from the Rust tool registry (``_engine.tools()``), with its
 schemas and hints sent as they are, and every call goes through one path (``_engine.call``):
 the arguments cross into Rust once, are checked there, and the result comes back once as
-compact JSON (the text block) and the same value as structured content. Data stores are
-resources. There is no per-tool code here.
+compact JSON (the text block) and the same value as structured content; a tool that answers
+images (``"images": true``) adds one image content block (base64) per image after the text
+block. Data stores are resources. There is no per-tool code here.
 
 Every failure is an MCP error result whose text is ``{"error": true, "type": ..., "message": ...}``.
 """
@@ -10,6 +11,7 @@ Every failure is an MCP error result whose text is ``{"error": true, "type": ...
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 from collections.abc import Iterable
@@ -18,7 +20,7 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.stdio import stdio_server
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from mcp_types import Tool as MCPTool
 
 from . import __version__, _engine, engine
@@ -155,9 +157,18 @@ class HealthImagingServer(MCPServer):
         finally:
             if reporter is not None:
                 await reporter.close()
+        images: list[tuple[str, bytes]] = []
+        if isinstance(text, tuple):
+            text, images = text
         value = json.loads(text)
         return CallToolResult(
-            content=[TextContent(type="text", text=text)],
+            content=[
+                TextContent(type="text", text=text),
+                *(
+                    ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime)
+                    for mime, data in images
+                ),
+            ],
             structured_content=value if isinstance(value, dict) else None,
             is_error=_all_failed(value),
         )
