@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::describe::number;
 use super::{slice_locations, SliceKey};
@@ -266,7 +265,7 @@ pub async fn get_image_set_summary(input: GetImageSetSummary) -> EngineResult<Im
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn instance(n: i64, z: f64, syntax: &str) -> Value {
         json!({"DICOM": {"InstanceNumber": n.to_string(), "Rows": 512, "Columns": 512,
