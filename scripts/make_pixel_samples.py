@@ -5,12 +5,17 @@ study attributes differ, so a shared study would split into non-primary image se
 patient, so the files import side by side as primary image sets; some are derived (MONOCHROME1, planar RGB, YBR_FULL,
 multi-frame, a corrupt JPEG frame). The same pydicom and numpy give the same bytes.
 
-    python scripts/make_pixel_samples.py   # needs pydicom 3 and numpy
+HTJ2K files (1.2.840.10008.1.2.4.201 lossless, .203 lossy) are encoded with ``ojph_compress``
+(Debian ``openjph-tools``, OpenJPH); the bundled samples hold the RPCL variant (.202).
+
+    python scripts/make_pixel_samples.py   # needs pydicom 3, numpy and ojph_compress
 """
 
 from __future__ import annotations
 
 import copy
+import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +23,7 @@ import numpy as np
 import pydicom
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate
 from pydicom.pixels import convert_color_space
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -77,12 +83,38 @@ def corrupt_jpeg(ds: Dataset) -> None:
     ds.PixelData = pydicom.encaps.encapsulate([bytes(frame)])
 
 
+def htj2k(ds: Dataset, syntax: str, *options: str) -> None:
+    """The frame encoded by ojph_compress (non-negative 16-bit samples, given as a PGM)."""
+    pixels = ds.pixel_array
+    assert pixels.min() >= 0, "PGM input holds unsigned samples"
+    with tempfile.TemporaryDirectory() as tmp:
+        pgm, j2c = Path(tmp) / "frame.pgm", Path(tmp) / "frame.j2c"
+        header = f"P5 {pixels.shape[1]} {pixels.shape[0]} 65535\n".encode()
+        pgm.write_bytes(header + pixels.astype(">u2").tobytes())
+        subprocess.run(["ojph_compress", "-i", str(pgm), "-o", str(j2c), *options], check=True, capture_output=True)
+        codestream = j2c.read_bytes()
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.PixelData = encapsulate([codestream + b"\x00" * (len(codestream) % 2)])
+    ds["PixelData"].VR = "OB"
+
+
+def htj2k_lossless(ds: Dataset) -> None:
+    htj2k(ds, "1.2.840.10008.1.2.4.201", "-reversible", "true")
+
+
+def htj2k_lossy(ds: Dataset) -> None:
+    htj2k(ds, "1.2.840.10008.1.2.4.203", "-qstep", "0.001")
+    ds.LossyImageCompression = "01"
+
+
 SPECS: list[tuple[str, str, Callable[[Dataset], None] | None]] = [
     ("ct_signed.dcm", "CT_small.dcm", None),
     ("mr.dcm", "MR_small.dcm", None),
     ("mr_monochrome1.dcm", "MR_small.dcm", monochrome1),
     ("mr_j2k_lossless.dcm", "MR_small_jp2klossless.dcm", None),
     ("mr_multiframe.dcm", "MR_small.dcm", multiframe),
+    ("ct_htj2k_lossless.dcm", "CT_small.dcm", htj2k_lossless),
+    ("mr_htj2k_lossy.dcm", "MR_small.dcm", htj2k_lossy),
     ("rgb.dcm", "SC_ybr_full_422_uncompressed.dcm", rgb),
     ("rgb_planar.dcm", "SC_ybr_full_422_uncompressed.dcm", rgb_planar),
     ("ybr_full.dcm", "SC_ybr_full_422_uncompressed.dcm", ybr_full),

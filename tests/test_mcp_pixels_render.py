@@ -11,6 +11,7 @@ stored state is read with boto3.
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import struct
 import uuid
@@ -138,29 +139,29 @@ def test_every_stored_syntax_decodes_to_the_source_pixels(store):
     the frame the tool decoded matches that checksum."""
     server, datastore_id, instances = store
     sources = source_files()
+    manifest = {f["path"]: f for f in json.loads((SAMPLES.parent / "manifest.json").read_text())["files"]}
+    # JPEG 2000 / HTJ2K fixtures need a pydicom plugin: their lossless source is the oracle.
+    lossless_copies = {"mr_j2k_lossless.dcm": "mr.dcm", "ct_htj2k_lossless.dcm": "ct_signed.dcm"}
     checks = []
     for sop, inst in instances.items():
         path = sources[sop]
-        ds = pydicom.dcmread(path)
         syntax = inst["StoredTransferSyntaxUID"]
         if syntax.startswith("1.2.840.10008.1.2.4.5"):  # lossy JPEG: no checksum
             continue
-        if syntax in ("1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.202"):
-            # pydicom needs a JPEG 2000 plugin for these: the oracle is the lossless source
-            # (the samples manifest's CRC; MR_small for its JPEG 2000 copy).
-            expected = None
+        if path.is_relative_to(SAMPLES):
+            # the CRC of the source pixels, recorded (with pydicom and numpy) when the samples were made
+            expected = [f["crc32"] for f in manifest[str(path.relative_to(SAMPLES))]["frames"]]
+        elif syntax == "1.2.840.10008.1.2.4.203":
+            expected = None  # lossy: the decoded pixels are not the source's
         else:
-            arr = pydicom.pixels.pixel_array(path, raw=True)
-            frames = arr if int(ds.get("NumberOfFrames", 1)) > 1 else arr[None]
+            arr = pydicom.pixels.pixel_array(FIXTURES / lossless_copies.get(path.name, path.name), raw=True)
+            frames = arr if arr.ndim == (4 if arr.shape[-1] == 3 else 3) else arr[None]
             expected = [zlib.crc32(f.tobytes()) for f in frames]
         for i, frame in enumerate(inst["ImageFrames"]):
             stored = frame["PixelDataChecksumFromBaseToFullResolution"][-1]["Checksum"]
             if expected is not None:
                 assert stored == expected[i], (path.name, i)
             checks.append((inst["image_set_id"], frame["ID"], path.name, stored))
-    j2k_mr = pydicom.dcmread(FIXTURES / "mr.dcm").pixel_array
-    j2k = next(c for c in checks if c[2] == "mr_j2k_lossless.dcm")
-    assert j2k[3] == zlib.crc32(j2k_mr.tobytes())
     assert {c[2] for c in checks} >= {"IM0001.dcm", "mr_multiframe.dcm", "palette.dcm", "ybr_full_422.dcm"}
 
     async def steps(session):
@@ -180,7 +181,13 @@ def test_every_stored_syntax_decodes_to_the_source_pixels(store):
     results = call(server, steps)
     assert all(matched is True for _, matched, _ in results), results
     syntaxes = {s for _, _, s in results}
-    assert {"1.2.840.10008.1.2.1", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.202"} <= syntaxes
+    assert {
+        "1.2.840.10008.1.2.1",
+        "1.2.840.10008.1.2.4.90",
+        "1.2.840.10008.1.2.4.201",
+        "1.2.840.10008.1.2.4.202",
+        "1.2.840.10008.1.2.4.203",
+    } <= syntaxes
 
 
 def reference_grey(ds: pydicom.Dataset, arr: np.ndarray, center=None, width=None) -> np.ndarray:
@@ -223,6 +230,12 @@ def test_windowed_output_matches_pydicom_and_numpy(store):
     cases = [
         ("ct window", ct_sop, {"window_center": 40, "window_width": 400}, reference_grey(ct, ct.pixel_array, 40, 400)),
         ("ct lung", ct_sop, {"window_preset": "lung"}, reference_grey(ct, ct.pixel_array, -600, 1500)),
+        (
+            "ct htj2k",
+            fixture("ct_htj2k_lossless.dcm")[1],
+            {"window_center": 40, "window_width": 400},
+            reference_grey(ct, ct.pixel_array, 40, 400),
+        ),
         ("mr own window", mr_sop, {}, reference_grey(mr, mr.pixel_array)),
         ("monochrome1", mono1_sop, {}, reference_grey(mono1, mono1.pixel_array)),
         ("multi-frame 3", multi_sop, {"frame_number": 3}, reference_grey(multi, multi.pixel_array[2])),
@@ -325,9 +338,22 @@ def test_addressing_by_series_middle_slice_and_frame_number(store):
             sop_instance_uid=htj2k[0],
             frame_number=3,
         )
-        return image_of(middle)[0], image_of(third)[0]
+        thumbnail = await render(
+            session,
+            datastore_id=datastore_id,
+            series_instance_uid=htj2k[1]["series"],
+            sop_instance_uid=htj2k[0],
+            frame_number=3,
+            max_size=32,
+        )
+        return image_of(middle)[0], image_of(third)[0], image_of(thumbnail)
 
-    middle, third = call(server, steps)
+    middle, third, (thumb, thumb_png, _) = call(server, steps)
+    # 64x64 HTJ2K to 32 px: one resolution level is not decoded; no checksum for that size
+    assert (thumb["reduced_resolution_levels"], thumb["checksum_matched"]) == (1, None)
+    assert read_png(thumb_png).shape == (32, 32) and (thumb["output_width"], thumb["output_height"]) == (32, 32)
+    assert third["reduced_resolution_levels"] == 0
+
     assert middle["sop_instance_uid"] == by_z[len(by_z) // 2]
     assert (middle["slice_position"], middle["series_slices"]) == (len(by_z) // 2 + 1, len(by_z))
     assert third["frame_number"] == 3 and third["number_of_frames"] == len(htj2k[1]["ImageFrames"])
@@ -408,3 +434,53 @@ def test_a_frame_changed_at_rest_is_reported_by_its_checksum(tmp_path: Path):
         value, _, _ = image_of(call(server, steps))
     assert value["checksum_matched"] is False
     assert any("PixelDataChecksumFromBaseToFullResolution" in w for w in value["warnings"])
+
+
+NOTEBOOK = """
+import asyncio, base64, json, sys
+from awslabs.healthimaging_mcp_server import engine
+
+async def main():
+    r = await engine.render_image_frame(
+        datastore_id=sys.argv[1], series_instance_uid=sys.argv[2], instance_number=1, window_preset="lung"
+    )
+    images = r.pop("images")
+    print(json.dumps({"result": r, "images": [[i["mime_type"], type(i["data"]).__name__,
+                                               base64.b64encode(i["data"]).decode()] for i in images]}))
+
+asyncio.run(main())
+"""
+
+
+def test_notebook_api_returns_the_image_bytes(store):
+    """The generated notebook function gives the result dict plus the image as bytes."""
+    import os
+    import subprocess
+    import sys
+
+    server, datastore_id, instances = store
+    _, ct_sop = fixture("ct_signed.dcm")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ENDPOINT_URL_MEDICAL_IMAGING=server.endpoint_url,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_REGION="us-east-1",
+        AWS_DISABLE_HOST_PREFIX_INJECTION="true",
+        AWS_CONFIG_FILE="/nonexistent",
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK, datastore_id, instances[ct_sop]["series"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    ((mime, kind, data),) = out["images"]
+    assert (mime, kind) == ("image/png", "bytes")
+    png = read_png(base64.b64decode(data))
+    assert png.shape == (out["result"]["output_height"], out["result"]["output_width"]) == (128, 128)
+    assert out["result"]["sop_instance_uid"] == ct_sop and out["result"]["window"]["preset"] == "lung"

@@ -9,8 +9,8 @@ import subprocess
 import sys
 import uuid
 
+from awslabs.healthimaging_mcp_server import _engine
 from conftest import MCP_MODULE, WORKFLOW_READ_TOOLS, WORKFLOW_WRITE_TOOLS, mcp_env, mcp_session, run_async, tool_error
-from test_mcp_tools import ALL_TOOLS
 
 ORIGINAL_TOOLS_LIST_BYTES = 52_000
 """The original 0.1.1 server's tools/list (52 KB): ours, constraints included, must not be larger."""
@@ -87,12 +87,13 @@ def test_toolsets_select_groups_and_readonly_applies_on_top(server, client):
         "get_image_frame",
         "list_tags_for_resource",
     }
-    assert out["all"] == ALL_TOOLS  # the flag wins over the environment
+    # the flag wins over the environment: every toolset's tools
+    assert out["all"] == {t["name"] for t in _engine.tools()} and out["all"] > api_names | WORKFLOW_TOOLS
 
 
 def test_unknown_toolset_is_refused_at_start():
     done = subprocess.run(
-        [sys.executable, "-m", MCP_MODULE, "--toolsets", "api,pixel"],
+        [sys.executable, "-m", MCP_MODULE, "--toolsets", "api,imaging"],
         env=mcp_env("http://127.0.0.1:9"),
         capture_output=True,
         text=True,
@@ -100,5 +101,5 @@ def test_unknown_toolset_is_refused_at_start():
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 2, done
-    assert "unknown toolset 'pixel'; known: api, workflows, pixels, dicomweb" in done.stderr
+    assert "unknown toolset 'imaging'; known: api, workflows, pixels, dicomweb" in done.stderr
     assert done.stdout == ""

@@ -47,6 +47,7 @@ pub struct RenderImageFrame {
     /// 1-based frame of a multi-frame instance (default 1).
     #[schemars(transform = within(1..=i64::from(i32::MAX)))]
     pub frame_number: Option<i64>,
+    #[schemars(transform = within(i64::from(i32::MIN)..=i64::from(i32::MAX)))]
     pub instance_number: Option<i64>,
     /// "middle": the middle slice of the series (ordered along the slice normal).
     #[schemars(transform = one_of(&["middle"]))]

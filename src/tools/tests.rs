@@ -47,7 +47,7 @@ fn every_input_schema_is_a_closed_object_with_typed_properties() {
             assert!(
                 matches!(
                     kind,
-                    Some("string" | "integer" | "boolean" | "object" | "array")
+                    Some("string" | "integer" | "number" | "boolean" | "object" | "array")
                 ),
                 "{}.{name}: {p}",
                 t.name

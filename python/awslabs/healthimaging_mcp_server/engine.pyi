@@ -483,13 +483,10 @@ async def render_image_frame(
     max_size: int | None = None,
     format: str | None = None,
 ) -> dict[str, Any]:
-    """Render one image frame as an image you can see (PNG, or JPEG on request), with the viewer
-    pipeline applied: rescale, window (window_center/window_width, a window_preset, else the image's
-    own window, else an automatic one), MONOCHROME1 inversion, colour. Address the frame by
-    image_frame_id (with image_set_id), or by series_instance_uid with sop_instance_uid (+
-    frame_number), instance_number, or slice="middle"; without image_set_id the series' primary
-    image set is used. The result also says what was used and whether the decoded pixels match the
-    stored checksum.
+    """One image frame as an image you can see (PNG; JPEG on request), windowed as a viewer would
+    (window_center/window_width, window_preset, else the image's window, else automatic). Address it
+    by image_frame_id, or series_instance_uid with sop_instance_uid, instance_number or
+    slice="middle" (no image_set_id: the series' primary image set).
 
     image_set_id: Optional when addressing by series: then the series' primary image set.
     image_frame_id: The frame to render (needs image_set_id).
