@@ -946,12 +946,10 @@ async def render_series_contact_sheet(
     window_preset: str | None = None,
     format: str | None = None,
 ) -> dict[str, Any]:
-    """One image of count (default 16, at most 64) evenly spaced slices of a series, ordered along the
-    slice normal and labelled with instance number and slice location, at most 1024 px wide: survey
-    a series before rendering single frames. Without image_set_id the series' primary image set is
-    used; window options as render_image_frame (one window for every tile). The result lists the
-    tiles in order (instance, SOP UID, frame ID, location), the grid and the window; a tile whose
-    frame fails is blank and flagged.
+    """Survey a series in one image: count (default 16, at most 64) evenly spaced slices, ordered along
+    the slice normal, labelled with instance number and slice location, at most 1024 px wide, one
+    window for all (options as render_image_frame). No image_set_id: the series' primary image set.
+    Lists the tiles in order; a failed tile is blank and flagged.
 
     image_set_id: Default: the series' primary image set.
     count: How many evenly spaced slices (default 16).
