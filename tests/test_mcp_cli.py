@@ -37,7 +37,9 @@ def test_help_and_version():
 def test_demo_shows_real_results(tmp_path):
     # The default --local state lives under XDG_DATA_HOME, which the demo's server must see.
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path)}
-    done = subprocess.run([*CLI, "--local", "--demo"], capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run(
+        [*CLI, "--local", "--demo"], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     # The data folder is journaled; a clean stop leaves one snapshot of the state.
     assert list((tmp_path / "awslabs-healthimaging-mcp-server" / "local").glob("snapshot-*.log"))
@@ -45,6 +47,10 @@ def test_demo_shows_real_results(tmp_path):
     assert "healthimaging-local-samples" in done.stdout
     assert "4 image set(s)" in done.stdout
     assert "HI-PAT-A" in done.stdout
+    # The summaries, and the rendered CT slice written to the current directory.
+    assert "CT AXIAL: 5 instances, 5 frames, 128x128, 5.0 mm apart (attribute)" in done.stdout
+    assert "lung window -600/1500" in done.stdout
+    assert (tmp_path / "healthimaging-demo-ct-lung.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture

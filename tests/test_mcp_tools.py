@@ -62,7 +62,7 @@ ALL_TOOLS = {
 }
 ORIGINAL_TOOLS = ALL_TOOLS | WORKFLOW_READ_TOOLS | WORKFLOW_WRITE_TOOLS
 """The original 0.1.1 tool names served today (its three export tools are not yet registered)."""
-PIXEL_TOOLS: set[str] = {"render_image_frame"}
+PIXEL_TOOLS: set[str] = {"render_image_frame", "render_series_contact_sheet", "get_image_set_summary"}
 """The ``pixels`` toolset (read-only)."""
 DICOMWEB_READ_TOOLS: set[str] = {
     "search_dicom_studies",

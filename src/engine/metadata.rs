@@ -59,6 +59,115 @@ pub struct ImageSetMetadataDoc {
     pub image_set_metadata: Value,
 }
 
+/// Which part of a metadata document to answer with. The default is the whole document, as
+/// HealthImaging gives it.
+#[derive(Debug, Clone, Default)]
+pub struct MetadataPart {
+    /// Only this series.
+    pub series_instance_uid: Option<String>,
+    /// Only this instance (and its series).
+    pub sop_instance_uid: Option<String>,
+    /// `Some(false)`: each series' Instances map becomes InstanceCount and FrameCount.
+    pub include_instances: Option<bool>,
+}
+
+impl MetadataPart {
+    fn is_whole(&self) -> bool {
+        self.series_instance_uid.is_none()
+            && self.sop_instance_uid.is_none()
+            && self.include_instances != Some(false)
+    }
+
+    fn validate(&self) -> EngineResult<()> {
+        validate::opt_shape(
+            "series_instance_uid",
+            self.series_instance_uid.as_deref(),
+            Shape::DicomUid,
+        )?;
+        validate::opt_shape(
+            "sop_instance_uid",
+            self.sop_instance_uid.as_deref(),
+            Shape::DicomUid,
+        )
+    }
+
+    /// Cuts `doc` (a metadata document) down to this part, in place; a UID the image set
+    /// does not hold is not_found, naming it.
+    pub fn apply(&self, doc: &mut Value, image_set_id: &str) -> EngineResult<()> {
+        if self.is_whole() {
+            return Ok(());
+        }
+        let missing = |what: &str, uid: &str| {
+            EngineError::new(
+                ErrorType::NotFound,
+                format!("{what} {uid} is not in image set {image_set_id}"),
+            )
+        };
+        let series = doc
+            .pointer_mut("/Study/Series")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| EngineError::new(ErrorType::Service, "metadata has no Study.Series"))?;
+        if let Some(sop) = &self.sop_instance_uid {
+            let holder = series
+                .iter()
+                .find(|(_, s)| s.get("Instances").and_then(|i| i.get(sop)).is_some())
+                .map(|(uid, _)| uid.clone());
+            let holder = match (holder, &self.series_instance_uid) {
+                (Some(h), Some(want)) if &h != want => {
+                    return Err(missing(&format!("Instance {sop} of series"), want))
+                }
+                (Some(h), _) => h,
+                (None, Some(want)) if !series.contains_key(want) => {
+                    return Err(missing("Series", want))
+                }
+                (None, _) => return Err(missing("Instance", sop)),
+            };
+            series.retain(|uid, _| *uid == holder);
+            if let Some(Value::Object(instances)) =
+                series.get_mut(&holder).and_then(|s| s.get_mut("Instances"))
+            {
+                instances.retain(|uid, _| uid == sop);
+            }
+        } else if let Some(want) = &self.series_instance_uid {
+            if !series.contains_key(want) {
+                return Err(missing("Series", want));
+            }
+            series.retain(|uid, _| uid == want);
+        }
+        if self.include_instances == Some(false) {
+            for s in series.values_mut().filter_map(Value::as_object_mut) {
+                let instances = s.remove("Instances");
+                let instances = instances.as_ref().and_then(Value::as_object);
+                let frames: usize = instances
+                    .into_iter()
+                    .flat_map(|m| m.values())
+                    .filter_map(|i| i.get("ImageFrames").and_then(Value::as_array))
+                    .map(Vec::len)
+                    .sum();
+                s.insert(
+                    "InstanceCount".into(),
+                    instances.map_or(0, |m| m.len()).into(),
+                );
+                s.insert("FrameCount".into(), frames.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// GetImageSetMetadata, answering with `part` of the document.
+pub async fn get_image_set_metadata_part(
+    datastore_id: String,
+    image_set_id: String,
+    version_id: Option<String>,
+    part: MetadataPart,
+) -> EngineResult<ImageSetMetadataDoc> {
+    part.validate()?;
+    let mut doc = get_image_set_metadata(datastore_id, image_set_id, version_id).await?;
+    part.apply(&mut doc.image_set_metadata, &doc.image_set_id)?;
+    Ok(doc)
+}
+
 pub async fn get_image_set_metadata(
     datastore_id: String,
     image_set_id: String,
@@ -456,6 +565,77 @@ mod tests {
             required::<ImageSetMetadataDoc>(None),
             ["datastore_id", "image_set_id", "image_set_metadata"]
         );
+    }
+
+    fn two_series() -> Value {
+        json!({"SchemaVersion": "1.1", "ImageSetID": "is1",
+            "Study": {"DICOM": {"StudyInstanceUID": "1.2"}, "Series": {
+                "1.2.1": {"DICOM": {"Modality": "CT"}, "Instances": {
+                    "1.2.1.1": {"DICOM": {}, "ImageFrames": [{"ID": "a"}]},
+                    "1.2.1.2": {"DICOM": {}, "ImageFrames": [{"ID": "b"}, {"ID": "c"}]}}},
+                "1.2.2": {"DICOM": {"Modality": "MR"}, "Instances": {
+                    "1.2.2.1": {"DICOM": {}, "ImageFrames": [{"ID": "d"}]}}}}}})
+    }
+
+    fn part(series: Option<&str>, sop: Option<&str>, instances: Option<bool>) -> MetadataPart {
+        MetadataPart {
+            series_instance_uid: series.map(Into::into),
+            sop_instance_uid: sop.map(Into::into),
+            include_instances: instances,
+        }
+    }
+
+    fn cut(p: MetadataPart) -> EngineResult<Value> {
+        let mut doc = two_series();
+        p.apply(&mut doc, "is1").map(|()| doc)
+    }
+
+    #[test]
+    fn metadata_parts() {
+        // Nothing asked (or include_instances=true): the document as it came.
+        assert_eq!(cut(part(None, None, None)).unwrap(), two_series());
+        assert_eq!(cut(part(None, None, Some(true))).unwrap(), two_series());
+        let one = cut(part(Some("1.2.2"), None, None)).unwrap();
+        assert_eq!(
+            one["Study"]["Series"],
+            json!({"1.2.2": two_series()["Study"]["Series"]["1.2.2"]})
+        );
+        assert_eq!(one["Study"]["DICOM"], two_series()["Study"]["DICOM"]);
+        let sop = cut(part(None, Some("1.2.1.2"), None)).unwrap();
+        let series = sop["Study"]["Series"].as_object().unwrap();
+        assert_eq!(series.keys().collect::<Vec<_>>(), ["1.2.1"]);
+        assert_eq!(
+            series["1.2.1"]["Instances"],
+            json!({"1.2.1.2": {"DICOM": {}, "ImageFrames": [{"ID": "b"}, {"ID": "c"}]}})
+        );
+        assert_eq!(series["1.2.1"]["DICOM"]["Modality"], "CT");
+        // Both, consistent.
+        assert_eq!(
+            cut(part(Some("1.2.1"), Some("1.2.1.2"), None)).unwrap(),
+            sop
+        );
+        let counts = cut(part(None, None, Some(false))).unwrap();
+        assert_eq!(
+            counts["Study"]["Series"],
+            json!({"1.2.1": {"DICOM": {"Modality": "CT"}, "InstanceCount": 2, "FrameCount": 3},
+                   "1.2.2": {"DICOM": {"Modality": "MR"}, "InstanceCount": 1, "FrameCount": 1}})
+        );
+    }
+
+    #[test]
+    fn metadata_parts_name_what_is_missing() {
+        let e = cut(part(Some("9.9"), None, None)).unwrap_err();
+        assert_eq!(e.kind, ErrorType::NotFound);
+        assert_eq!(e.message, "Series 9.9 is not in image set is1");
+        let e = cut(part(None, Some("9.9.1"), None)).unwrap_err();
+        assert_eq!(e.message, "Instance 9.9.1 is not in image set is1");
+        let e = cut(part(Some("9.9"), Some("9.9.1"), None)).unwrap_err();
+        assert_eq!(e.message, "Series 9.9 is not in image set is1");
+        // The instance exists, in another series.
+        let e = cut(part(Some("1.2.2"), Some("1.2.1.1"), None)).unwrap_err();
+        assert_eq!(e.kind, ErrorType::NotFound);
+        assert!(e.message.contains("1.2.1.1") && e.message.contains("1.2.2"));
+        assert!(part(Some("x.1"), None, None).validate().is_err());
     }
 
     #[test]

@@ -19,12 +19,14 @@
 //!   lies along the slice normal ([`SliceKey::from_attributes`] builds the keys).
 //! - [`preset`] / [`PRESETS`]: named CT windows.
 
+pub mod contact_sheet;
 pub mod describe;
 pub mod frame;
 pub mod order;
 pub mod raster;
 pub mod render;
 pub mod render_tool;
+pub mod summary;
 pub mod voi;
 
 pub use describe::{merged_attributes, FrameRef, PixelDescription, Rescale, VoiFunction, Window};

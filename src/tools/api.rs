@@ -141,6 +141,28 @@ pub struct ImageSetRef {
     pub version_id: Option<String>,
 }
 
+/// An image set's metadata, whole or in part.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetMetadata {
+    #[schemars(transform = shaped(Shape::ResourceId))]
+    pub datastore_id: String,
+    #[schemars(transform = shaped(Shape::ResourceId))]
+    pub image_set_id: String,
+    /// Default: the latest version.
+    #[schemars(transform = shaped(Shape::VersionId))]
+    pub version_id: Option<String>,
+    /// Only this series.
+    #[schemars(transform = shaped(Shape::DicomUid))]
+    pub series_instance_uid: Option<String>,
+    /// Only this instance (and its series).
+    #[schemars(transform = shaped(Shape::DicomUid))]
+    pub sop_instance_uid: Option<String>,
+    /// false: each series' Instances map is replaced by InstanceCount and FrameCount.
+    /// Default true.
+    pub include_instances: Option<bool>,
+}
+
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListVersions {
@@ -341,10 +363,19 @@ pub fn tools() -> Vec<Tool> {
         ),
         api(
             "get_image_set_metadata",
-            "An image set's metadata as JSON: Patient, Study, Series, Instances (DICOM attributes by keyword) and each instance's ImageFrames IDs.",
+            "An image set's metadata as JSON: Patient, Study, Series, Instances (DICOM attributes by keyword) and each instance's ImageFrames IDs. Large studies: narrow it with series_instance_uid or sop_instance_uid, or include_instances=false for counts only.",
             READ,
-            |i: ImageSetRef, _| {
-                metadata::get_image_set_metadata(i.datastore_id, i.image_set_id, i.version_id)
+            |i: GetMetadata, _| {
+                metadata::get_image_set_metadata_part(
+                    i.datastore_id,
+                    i.image_set_id,
+                    i.version_id,
+                    metadata::MetadataPart {
+                        series_instance_uid: i.series_instance_uid,
+                        sop_instance_uid: i.sop_instance_uid,
+                        include_instances: i.include_instances,
+                    },
+                )
             },
         ),
         api(

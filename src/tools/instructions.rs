@@ -32,6 +32,12 @@ get_dicom_series_metadata, get_dicom_instance_metadata (DICOM JSON; image_set_id
 retrieve_dicom_instances (a study, series or instance as .dcm files in a local folder; transfer_syntax \
 explicit_vr_little_endian for tools that cannot read HTJ2K), store_dicom_files (upload local DICOM files or folders). \
 Local paths must be inside the server's allowed file roots (--file-root; default its working directory).\n";
+const PIXELS: &str = "\
+Looking at images: get_image_set_summary answers patient, study and per-series counts, geometry and syntaxes in \
+under 2 KB (read it before the full metadata; get_image_set_metadata takes series_instance_uid, sop_instance_uid \
+or include_instances=false to answer in part). render_series_contact_sheet shows a whole series in one image \
+(evenly spaced slices, labelled); render_image_frame shows one frame (slice=\"middle\", a window_preset such as \
+lung or soft_tissue for CT). Images come as image content after the JSON.\n";
 
 const ERRORS: &str = "\
 Errors are JSON {\"error\": true, \"type\": validation_error | not_found | auth_error | conflict_error | \
@@ -47,9 +53,28 @@ pub fn instructions(toolsets: &[Toolset]) -> String {
     if toolsets.contains(&Toolset::Api) {
         out.push_str(API);
     }
+    if toolsets.contains(&Toolset::Pixels) {
+        out.push_str(PIXELS);
+    }
     if toolsets.contains(&Toolset::Dicomweb) {
         out.push_str(DICOMWEB);
     }
     out.push_str(ERRORS);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pixels_paragraph_only_with_the_pixels_toolset() {
+        let text = instructions(&[Toolset::Pixels]);
+        assert!(
+            text.contains("get_image_set_summary") && text.contains("render_series_contact_sheet")
+        );
+        assert!(
+            !instructions(&[Toolset::Api, Toolset::Workflows]).contains("get_image_set_summary")
+        );
+    }
 }

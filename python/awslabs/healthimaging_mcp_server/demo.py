@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import sys
@@ -75,7 +76,52 @@ async def _demo(args: argparse.Namespace) -> int:
             for uid, s in series.items():
                 frames = sum(len(i.get("ImageFrames", [])) for i in s["Instances"].values())
                 print(f"  Series {uid}: {s['DICOM'].get('Modality')}, {len(s['Instances'])} instances, {frames} frames")
+        names = {t.name for t in tools}
+        if sets and "get_image_set_summary" in names:
+            await _summaries(session, ds, [s["image_set_id"] for s in sets])
+        ct = [s for s in sets if s.get("dicom_tags", {}).get("dicom_series_modality") == "CT"]
+        if ct and "render_image_frame" in names:
+            await _render(session, ds, ct[0]["dicom_tags"]["dicom_series_instance_uid"])
     return 0
+
+
+DEMO_PNG = "healthimaging-demo-ct-lung.png"
+"""Where ``--demo`` writes the CT slice it renders (in the current directory)."""
+
+
+async def _render(session: ClientSession, ds: str, series_uid: str) -> None:
+    """Renders the middle slice of a CT series with the lung window and writes it as a PNG."""
+    result = await session.call_tool(
+        "render_image_frame",
+        {"datastore_id": ds, "series_instance_uid": series_uid, "slice": "middle", "window_preset": "lung"},
+    )
+    if result.is_error:
+        raise SystemExit(f"render_image_frame failed: {result.content[0].text}")
+    frame = result.structured_content or json.loads(result.content[0].text)
+    image = next(c for c in result.content if c.type == "image")
+    with open(DEMO_PNG, "wb") as f:
+        f.write(base64.b64decode(image.data))
+    window = frame["window"]
+    print(
+        f"\nrender_image_frame (middle slice of the CT series, lung window {window['center']:g}/{window['width']:g}): "
+        f"instance {frame['instance_number']}, {frame['output_width']}x{frame['output_height']} "
+        f"{frame['mime_type']}, decoded in {frame['decode_ms']} ms -> {os.path.abspath(DEMO_PNG)}"
+    )
+
+
+async def _summaries(session: ClientSession, ds: str, image_set_ids: list[str]) -> None:
+    print("\nget_image_set_summary (each image set in brief):")
+    for image_set_id in image_set_ids:
+        summary = await _call(session, "get_image_set_summary", datastore_id=ds, image_set_id=image_set_id)
+        study, patient = summary["study"], summary["patient"]
+        print(f"  {image_set_id}  {patient.get('id', '')}  {study.get('date', '')}  {study.get('description', '')}")
+        for s in summary["series"]:
+            spacing = s.get("spacing_between_slices")
+            geometry = f", {spacing} mm apart ({s['spacing_source']})" if spacing is not None else ""
+            print(
+                f"    {s.get('modality', '?')} {s.get('description', '')}: {s['instances']} instances, "
+                f"{s['frames']} frames, {'/'.join(s['rows_x_columns'])}{geometry}"
+            )
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -128,11 +128,19 @@ async def get_image_set_metadata(
     datastore_id: str,
     image_set_id: str,
     version_id: str | None = None,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+    include_instances: bool | None = None,
 ) -> dict[str, Any]:
     """An image set's metadata as JSON: Patient, Study, Series, Instances (DICOM attributes by keyword)
-    and each instance's ImageFrames IDs.
+    and each instance's ImageFrames IDs. Large studies: narrow it with series_instance_uid or
+    sop_instance_uid, or include_instances=false for counts only.
 
     version_id: Default: the latest version.
+    series_instance_uid: Only this series.
+    sop_instance_uid: Only this instance (and its series).
+    include_instances: false: each series' Instances map is replaced by InstanceCount and
+        FrameCount. Default true.
     """
 
 async def list_image_set_versions(
@@ -490,4 +498,41 @@ async def render_image_frame(
     window_preset: A named CT window instead of centre/width.
     max_size: Longest side of the image in pixels (default 512; never enlarged).
     format: png (default) or jpeg.
+    """
+
+async def render_series_contact_sheet(
+    *,
+    datastore_id: str,
+    series_instance_uid: str,
+    image_set_id: str | None = None,
+    count: int | None = None,
+    window_center: Any | None = None,
+    window_width: Any | None = None,
+    window_preset: str | None = None,
+    format: str | None = None,
+) -> dict[str, Any]:
+    """Survey a series in one image: count (default 16, at most 64) evenly spaced slices, ordered along
+    the slice normal, labelled with instance number and slice location, at most 1024 px wide, one
+    window for all (options as render_image_frame). No image_set_id: the series' primary image set.
+    Lists the tiles in order; a failed tile is blank and flagged.
+
+    image_set_id: Default: the series' primary image set.
+    count: How many evenly spaced slices (default 16).
+    window_center: Window centre in modality units (Hounsfield for CT); with window_width.
+    window_width: Window width (> 0); with window_center.
+    window_preset: A named CT window instead of centre/width.
+    format: png (default) or jpeg.
+    """
+
+async def get_image_set_summary(
+    *,
+    datastore_id: str,
+    image_set_id: str,
+    version_id: str | None = None,
+) -> dict[str, Any]:
+    """An image set in brief (well under the size of its metadata): patient, study, and per series the
+    modality, description, body part, instance and frame counts, rows x columns, slice thickness and
+    spacing, stored transfer syntaxes; plus primary flag, version and dates.
+
+    version_id: Default: the latest version.
     """
