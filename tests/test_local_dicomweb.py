@@ -400,3 +400,24 @@ def test_stow_request_size_limit(tmp_path):
         assert (two.status_code, two.json()["__type"]) == (413, "RequestEntityTooLargeException")
         # The native API keeps its own limit.
         assert client.list_datastores()["datastoreSummaries"]
+
+
+def test_large_binary_attributes_are_bulk_data_served_at_their_uri(server, client):
+    ds = fresh_datastore(client)
+    source = pydicom.dcmread(next(iter(SAMPLES.values()))[0])
+    blob = bytes(range(256)) * 8
+    source.add_new(0x00091010, "LO", "HIMCP TEST")
+    source.add_new(0x00091011, "OB", blob)
+    buffer = pydicom.filebase.DicomBytesIO()
+    source.save_as(buffer, enforce_file_format=True)
+    stored = stow(server.endpoint_url, ds, buffer.getvalue(), {"Content-Type": "application/dicom"})
+    assert stored.status_code == 200, stored.text
+    web = dicomweb(server.endpoint_url, ds)
+    meta = web.retrieve_instance_metadata(source.StudyInstanceUID, source.SeriesInstanceUID, source.SOPInstanceUID)
+    assert meta["00091011"]["vr"] == "OB"
+    uri = meta["00091011"]["BulkDataURI"]
+    assert "InlineBinary" not in meta["00091011"]
+    assert web.retrieve_bulkdata(uri) == [blob]
+    # The Part-10 instance carries it back unchanged.
+    got = web.retrieve_instance(source.StudyInstanceUID, source.SeriesInstanceUID, source.SOPInstanceUID)
+    assert got[0x00091011].value == blob

@@ -61,6 +61,9 @@ pub struct App {
     pub faults: Faults,
     /// The open data folder; `None` keeps everything in memory.
     persistence: Option<Persistence>,
+    /// The port the server is bound to, once it is (DICOMweb builds absolute URLs with it when
+    /// a client's Host header names a loopback address without its port).
+    pub bound_port: std::sync::OnceLock<u16>,
 }
 
 impl App {
@@ -82,6 +85,7 @@ impl App {
             quotas: Quotas::default(),
             faults: Faults::default(),
             persistence,
+            bound_port: std::sync::OnceLock::new(),
         }
     }
 

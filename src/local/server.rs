@@ -176,6 +176,7 @@ impl LocalServer {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError::Bind(bind, e))?;
+        let _ = app.bound_port.set(addr.port());
         let door = door_for(&config, addr)?;
         let (tx, rx) = oneshot::channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();

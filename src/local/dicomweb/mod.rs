@@ -64,13 +64,22 @@ fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
 }
 
-/// `http://host` as the client addressed us (for RetrieveURL and BulkDataURI).
-fn base_url(headers: &HeaderMap) -> String {
+/// `http://host[:port]` as the client addressed us (for RetrieveURL and BulkDataURI). Some
+/// SigV4 signers send a loopback Host without its port; the bound port is added then.
+pub fn base_url(app: &App, headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost");
-    format!("http://{host}")
+    let has_port = host
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && !p.contains(']'));
+    let loopback =
+        ["localhost", "127.0.0.1", "[::1]"].contains(&host.to_ascii_lowercase().as_str());
+    match app.bound_port.get() {
+        Some(port) if !has_port && loopback => format!("http://{host}:{port}"),
+        _ => format!("http://{host}"),
+    }
 }
 
 fn params(uri: &Uri) -> Params {
@@ -185,7 +194,7 @@ async fn search_studies(
             .total_cmp(&a.0.updated_at())
             .then_with(|| a.0.uid.cmp(&b.0.uid))
     });
-    let base = format!("{}/datastore/{ds_id}/studies", base_url(&headers));
+    let base = format!("{}/datastore/{ds_id}/studies", base_url(&app, &headers));
     let out = query
         .window(studies)
         .into_iter()
@@ -247,7 +256,7 @@ async fn search_series(
     });
     let base = format!(
         "{}/datastore/{ds_id}/studies/{study_uid}/series",
-        base_url(&headers)
+        base_url(&app, &headers)
     );
     let out = query
         .window(rows)
@@ -315,7 +324,7 @@ async fn search_instances(
         .collect();
     let base = format!(
         "{}/datastore/{ds_id}/studies/{study_uid}/series/{series_uid}/instances",
-        base_url(&headers)
+        base_url(&app, &headers)
     );
     let vrs = series
         .instances()
@@ -339,6 +348,7 @@ async fn search_instances(
 
 /// Where an instance's bulk data is served, and the query that keeps its image set.
 fn bulk_base(
+    app: &App,
     headers: &HeaderMap,
     ds: &str,
     study: &str,
@@ -348,7 +358,7 @@ fn bulk_base(
 ) -> (String, String) {
     let base = format!(
         "{}/datastore/{ds}/studies/{study}/series/{series}/instances/{sop}/bulkdata",
-        base_url(headers)
+        base_url(app, headers)
     );
     let query = image_set_param(uri)
         .map(|id| format!("?imageSetId={id}"))
@@ -372,7 +382,7 @@ async fn series_metadata(
     let mut out = Vec::with_capacity(rows.len());
     for (sop, _) in rows {
         let inst = lookup::instance(ds, &study_uid, &series_uid, &sop, image_set.as_deref())?;
-        let (base, query) = bulk_base(&headers, &ds_id, &study_uid, &series_uid, &sop, &uri);
+        let (base, query) = bulk_base(&app, &headers, &ds_id, &study_uid, &series_uid, &sop, &uri);
         out.push(wado::instance_json(&inst, &base, &query));
     }
     Ok(wado::json_response(out))
@@ -392,7 +402,7 @@ async fn instance_metadata(
     let image_set = image_set_param(&uri);
     let inst = lookup::instance(ds, &study_uid, &series_uid, &sop, image_set.as_deref())?;
     inst.series.set.last_accessed_at.touch();
-    let (base, query) = bulk_base(&headers, &ds_id, &study_uid, &series_uid, &sop, &uri);
+    let (base, query) = bulk_base(&app, &headers, &ds_id, &study_uid, &series_uid, &sop, &uri);
     Ok(wado::json_response(vec![wado::instance_json(
         &inst, &base, &query,
     )]))

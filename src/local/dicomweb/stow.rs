@@ -142,12 +142,7 @@ async fn run(
     // The data store must exist before anything is parsed.
     app.read().live_datastore(&ds)?;
     let uploads = uploads(&parts.headers, body).await?;
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string();
+    let base_url = super::base_url(&app, &parts.headers);
     let app2 = app.clone();
     let ds2 = ds.clone();
     // Parsing and storing are blocking work (as in import jobs).
@@ -155,7 +150,7 @@ async fn run(
         tokio::task::spawn_blocking(move || store_uploads(&app2, &ds2, study.as_deref(), uploads))
             .await
             .map_err(|e| ApiError::internal(format!("storing failed: {e}")))??;
-    let base = format!("http://{host}/datastore/{ds}/studies");
+    let base = format!("{base_url}/datastore/{ds}/studies");
     let mut out = Map::new();
     let mut studies: Vec<&str> = stored.iter().map(|(i, _)| i.study_uid.as_str()).collect();
     studies.sort_unstable();
