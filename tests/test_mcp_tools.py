@@ -74,16 +74,20 @@ DESTRUCTIVE = {
     "update_image_set_metadata",
     "untag_resource",
 } | WORKFLOW_WRITE_TOOLS
-WRITE_TOOLS = {
-    "create_datastore",
-    "delete_datastore",
-    "start_dicom_import_job",
-    "update_image_set_metadata",
-    "delete_image_set",
-    "copy_image_set",
-    "tag_resource",
-    "untag_resource",
-} | WORKFLOW_WRITE_TOOLS | DICOMWEB_WRITE_TOOLS
+WRITE_TOOLS = (
+    {
+        "create_datastore",
+        "delete_datastore",
+        "start_dicom_import_job",
+        "update_image_set_metadata",
+        "delete_image_set",
+        "copy_image_set",
+        "tag_resource",
+        "untag_resource",
+    }
+    | WORKFLOW_WRITE_TOOLS
+    | DICOMWEB_WRITE_TOOLS
+)
 READ_ONLY_TOOLS = ALL_TOOLS - WRITE_TOOLS
 CONTENT_TYPES = {
     "1.2.840.10008.1.2.4.202": "image/jph",
