@@ -69,7 +69,7 @@ def clean_env(home: Path, venv: Path | None = None) -> dict[str, str]:
 
 
 def run(cmd: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
-    print("$ " + " ".join(cmd), flush=True)
+    print("$ " + " ".join(a if len(a) < 200 else "<mcp client>" for a in cmd), flush=True)
     return subprocess.run(cmd, env=env, check=True, **kw)
 
 
