@@ -36,6 +36,8 @@ __all__ = [
     "delete_study",
     "get_datastore",
     "get_dicom_import_job",
+    "get_dicom_instance_metadata",
+    "get_dicom_series_metadata",
     "get_image_frame",
     "get_image_set",
     "get_image_set_metadata",
@@ -53,11 +55,16 @@ __all__ = [
     "remove_series_from_image_set",
     "render_image_frame",
     "render_series_contact_sheet",
+    "retrieve_dicom_instances",
     "search_by_patient_id",
     "search_by_series_uid",
     "search_by_study_uid",
+    "search_dicom_instances",
+    "search_dicom_series",
+    "search_dicom_studies",
     "search_image_sets",
     "start_dicom_import_job",
+    "store_dicom_files",
     "tag_resource",
     "untag_resource",
     "update_image_set_metadata",
@@ -992,4 +999,238 @@ async def get_image_set_summary(
             "image_set_id": image_set_id,
             "version_id": version_id,
         },
+    )
+
+
+async def search_dicom_studies(
+    *,
+    datastore_id: str,
+    study_instance_uid: str | None = None,
+    patient_id: str | None = None,
+    patient_name: str | None = None,
+    accession_number: str | None = None,
+    study_date: str | None = None,
+    study_time: str | None = None,
+    study_id: str | None = None,
+    modalities_in_study: str | None = None,
+    study_description: str | None = None,
+    referring_physician_name: str | None = None,
+    fuzzy_matching: bool | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    include_dicom_json: bool | None = None,
+) -> dict[str, Any]:
+    """QIDO-RS study search (primary image sets only; newest update first). Keys match exactly unless
+    wildcarded (*); answers a table of studies, with the DICOM JSON on request.
+
+    patient_name: DICOM person name; `*` wildcards allowed.
+    study_date: YYYYMMDD, or a range YYYYMMDD-YYYYMMDD.
+    fuzzy_matching: Match person names fuzzily.
+    limit: Records per answer (default 100, at most 1000).
+    offset: Records to skip; offset + limit may not pass 10,000 (QIDO-RS's reach).
+    include_dicom_json: Also return the records in the DICOM JSON model (default false: the table
+        only).
+    """
+    return await _run(
+        "search_dicom_studies",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+            "patient_id": patient_id,
+            "patient_name": patient_name,
+            "accession_number": accession_number,
+            "study_date": study_date,
+            "study_time": study_time,
+            "study_id": study_id,
+            "modalities_in_study": modalities_in_study,
+            "study_description": study_description,
+            "referring_physician_name": referring_physician_name,
+            "fuzzy_matching": fuzzy_matching,
+            "limit": limit,
+            "offset": offset,
+            "include_dicom_json": include_dicom_json,
+        },
+    )
+
+
+async def search_dicom_series(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    series_instance_uid: str | None = None,
+    modality: str | None = None,
+    series_number: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    include_dicom_json: bool | None = None,
+) -> dict[str, Any]:
+    """QIDO-RS series search within a study (by series number).
+
+    limit: Records per answer (default 100, at most 1000).
+    offset: Records to skip; offset + limit may not pass 10,000 (QIDO-RS's reach).
+    include_dicom_json: Also return the records in the DICOM JSON model (default false: the table
+        only).
+    """
+    return await _run(
+        "search_dicom_series",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+            "series_instance_uid": series_instance_uid,
+            "modality": modality,
+            "series_number": series_number,
+            "limit": limit,
+            "offset": offset,
+            "include_dicom_json": include_dicom_json,
+        },
+    )
+
+
+async def search_dicom_instances(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    series_instance_uid: str,
+    sop_instance_uid: str | None = None,
+    sop_class_uid: str | None = None,
+    instance_number: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    include_dicom_json: bool | None = None,
+) -> dict[str, Any]:
+    """QIDO-RS instance search within a series (by instance number).
+
+    limit: Records per answer (default 100, at most 1000).
+    offset: Records to skip; offset + limit may not pass 10,000 (QIDO-RS's reach).
+    include_dicom_json: Also return the records in the DICOM JSON model (default false: the table
+        only).
+    """
+    return await _run(
+        "search_dicom_instances",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+            "series_instance_uid": series_instance_uid,
+            "sop_instance_uid": sop_instance_uid,
+            "sop_class_uid": sop_class_uid,
+            "instance_number": instance_number,
+            "limit": limit,
+            "offset": offset,
+            "include_dicom_json": include_dicom_json,
+        },
+    )
+
+
+async def get_dicom_series_metadata(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    series_instance_uid: str,
+    image_set_id: str | None = None,
+) -> dict[str, Any]:
+    """WADO-RS series metadata: every instance's attributes in the DICOM JSON model.
+
+    image_set_id: The image set to read from (default: the primary image set).
+    """
+    return await _run(
+        "get_dicom_series_metadata",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+            "series_instance_uid": series_instance_uid,
+            "image_set_id": image_set_id,
+        },
+    )
+
+
+async def get_dicom_instance_metadata(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    series_instance_uid: str,
+    sop_instance_uid: str,
+    image_set_id: str | None = None,
+) -> dict[str, Any]:
+    """WADO-RS instance metadata in the DICOM JSON model.
+
+    image_set_id: The image set to read from (default: the primary image set).
+    """
+    return await _run(
+        "get_dicom_instance_metadata",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+            "series_instance_uid": series_instance_uid,
+            "sop_instance_uid": sop_instance_uid,
+            "image_set_id": image_set_id,
+        },
+    )
+
+
+async def retrieve_dicom_instances(
+    *,
+    datastore_id: str,
+    study_instance_uid: str,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+    image_set_id: str | None = None,
+    folder: str,
+    transfer_syntax: str | None = None,
+    overwrite: bool | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Download a study, a series or one instance as DICOM Part-10 files into a local folder
+    (<folder>/<study>/<series>/<sop>.dcm), concurrently; reports each file: written, failed (why),
+    skipped (exists) or not_attempted (cancelled).
+
+    series_instance_uid: Only this series (default: every series of the study).
+    sop_instance_uid: Only this instance (needs series_instance_uid).
+    image_set_id: The image set to read from (default: the primary image set).
+    folder: Folder to write into, inside the allowed file roots (created if missing); relative paths
+        are taken from the first root.
+    transfer_syntax: `stored` (default) or `explicit_vr_little_endian` (uncompressed; for tools that
+        cannot read HTJ2K).
+    overwrite: Replace files that already exist (default false: they are skipped).
+    progress: called with (done, total, message)
+    """
+    return await _run(
+        "retrieve_dicom_instances",
+        {
+            "datastore_id": datastore_id,
+            "study_instance_uid": study_instance_uid,
+            "series_instance_uid": series_instance_uid,
+            "sop_instance_uid": sop_instance_uid,
+            "image_set_id": image_set_id,
+            "folder": folder,
+            "transfer_syntax": transfer_syntax,
+            "overwrite": overwrite,
+        },
+        progress,
+    )
+
+
+async def store_dicom_files(
+    *,
+    datastore_id: str,
+    paths: list[str],
+    recursive: bool | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Upload local DICOM Part-10 files and folders (STOW-RS) in batches within the 1 GB request limit;
+    reports each file: stored, failed (the service's reason), skipped_not_dicom, and the image sets
+    the stored series are in.
+
+    paths: Files and folders inside the allowed file roots; relative paths are taken from the first
+        root.
+    recursive: Walk folders recursively (default true).
+    progress: called with (done, total, message)
+    """
+    return await _run(
+        "store_dicom_files",
+        {
+            "datastore_id": datastore_id,
+            "paths": paths,
+            "recursive": recursive,
+        },
+        progress,
     )
