@@ -47,14 +47,20 @@ def http_server(env: dict[str, str], *args: str, host: str = "0.0.0.0") -> Itera
     argv = [sys.executable, "-m", MCP_MODULE, "--transport", "streamable-http", "--host", host, "--port", str(port)]
     proc = subprocess.Popen([*argv, *args], env=env, stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []
+    # Drained as it comes: at debug level the server logs more than a pipe holds, and a full pipe
+    # would block the server's next log line (and with it the request being served).
+    drain = threading.Thread(target=lambda: stderr.extend(line.rstrip("\n") for line in proc.stderr), daemon=True)
+    drain.start()
     try:
         wait_until(lambda: listening(port) or proc.poll() is not None, bool, timeout=MCP_CALL_TIMEOUT, what="listen")
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        if proc.poll() is not None:
+            drain.join(timeout=MCP_CALL_TIMEOUT)
+            raise AssertionError("\n".join(stderr))
         yield f"http://127.0.0.1:{port}/mcp", stderr
     finally:
         proc.terminate()
-        _, err = proc.communicate(timeout=MCP_CALL_TIMEOUT)
-        stderr.extend(err.splitlines())
+        proc.wait(timeout=MCP_CALL_TIMEOUT)
+        drain.join(timeout=MCP_CALL_TIMEOUT)
 
 
 async def _tools_and_datastores(url: str, token: str | None) -> tuple[set[str], dict]:
