@@ -24,4 +24,6 @@ fi
 # Release, with the extension's features: the same dependency graph the editable install just
 # compiled, so it is built once (only pyo3 and this crate are compiled again for the tests).
 cargo test --release --all-targets --features python
-python -m pytest
+# Two workers (PYTEST_WORKERS to change): most tests wait on servers, throttles and retries, not
+# on the CPU, so two run side by side in well under the time of one after the other.
+python -m pytest -n "${PYTEST_WORKERS:-2}"
