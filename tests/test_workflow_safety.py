@@ -96,6 +96,11 @@ def when_tool_searches(server, action) -> threading.Thread:
     def run() -> None:
         try:
             wait_until(lambda: server.stats()["requests"], lambda n: n > base, timeout=60, what="the tool's search")
+            # The search is answered 300 ms (the added latency) after it arrived; the action's own
+            # request lands 300 ms after it is sent. Sent at once, it could land first on a loaded
+            # machine (the search's task scheduled late): starting it half the latency later puts
+            # it in the middle of the window between the search and the tool's first fresh read.
+            time.sleep(0.15)
             action()
         except BaseException as e:  # reported by the test thread
             problems.append(e)
