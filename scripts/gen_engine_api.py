@@ -150,8 +150,13 @@ def stub(tools: list[dict[str, Any]]) -> str:
 
 
 def generated() -> dict[Path, str]:
-    sys.path.insert(0, str(PACKAGE.parent.parent))
-    from awslabs.healthimaging_mcp_server import _engine
+    # The installed package first (CI installs the built wheel, whose extension the source tree
+    # lacks); the source tree only when nothing is installed (an in-place build).
+    try:
+        from awslabs.healthimaging_mcp_server import _engine
+    except ImportError:
+        sys.path.insert(0, str(PACKAGE.parent.parent))
+        from awslabs.healthimaging_mcp_server import _engine
 
     tools = _engine.tools()
     return {PACKAGE / "engine.py": module(tools), PACKAGE / "engine.pyi": stub(tools)}
