@@ -7,7 +7,9 @@
 pub mod api;
 mod arguments;
 pub mod dicomweb;
+pub mod export;
 pub mod instructions;
+pub mod jobs;
 pub mod pixels;
 pub mod schema;
 pub mod workflows;
@@ -38,14 +40,20 @@ pub enum Toolset {
     Pixels,
     /// HealthImaging's DICOMweb APIs: QIDO-RS, WADO-RS, STOW-RS.
     Dicomweb,
+    /// DICOM export jobs (the original's three export tools), optionally de-identified.
+    Export,
+    /// Following and cancelling every job: exports, and workflows that outlived their deadline.
+    Jobs,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 4] = [
+    pub const ALL: [Toolset; 6] = [
         Toolset::Api,
         Toolset::Workflows,
         Toolset::Pixels,
         Toolset::Dicomweb,
+        Toolset::Export,
+        Toolset::Jobs,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +62,8 @@ impl Toolset {
             Self::Workflows => "workflows",
             Self::Pixels => "pixels",
             Self::Dicomweb => "dicomweb",
+            Self::Export => "export",
+            Self::Jobs => "jobs",
         }
     }
 
@@ -293,6 +303,8 @@ pub fn registry() -> &'static Registry {
         tools.extend(workflows::tools());
         tools.extend(pixels::tools());
         tools.extend(dicomweb::tools());
+        tools.extend(export::tools());
+        tools.extend(jobs::tools());
         Registry::new(tools)
     })
 }
