@@ -74,10 +74,12 @@ pub(super) fn apply(
             }
             Action::Dummy => {
                 let vr = obj.get(tag).map_or(VR::UN, |e| e.vr());
-                if vr == VR::UI {
-                    remap(obj, tag, uids);
-                } else {
-                    obj.put(DataElement::new(tag, vr, dummy(vr)));
+                match vr {
+                    VR::UI => remap(obj, tag, uids),
+                    vr if is_text(vr) => pseudonymize(obj, tag, uids),
+                    vr => {
+                        obj.put(DataElement::new(tag, vr, dummy(vr)));
+                    }
                 }
                 report.replaced += 1;
             }
@@ -106,7 +108,32 @@ fn remap(obj: &mut InMemDicomObject, tag: Tag, uids: &UidMap) {
     obj.put(DataElement::new(tag, VR::UI, value));
 }
 
-/// A dummy value valid for the VR, free of identifying content (UIDs go through the map).
+/// Text that a pseudonym can stand for (dates, times, ages and numbers have their own dummies).
+fn is_text(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::AE | VR::CS | VR::LO | VR::LT | VR::PN | VR::SH | VR::ST | VR::UC | VR::UR | VR::UT
+    )
+}
+
+/// Every value of a text attribute replaced by its pseudonym (see `UidMap::pseudonym`): a dummy
+/// that keeps equal values equal, so one patient's ID stays one ID.
+fn pseudonymize(obj: &mut InMemDicomObject, tag: Tag, uids: &UidMap) {
+    let Some(elem) = obj.get(tag) else { return };
+    let vr = elem.vr();
+    let values: Vec<String> = match elem.value().to_multi_str() {
+        Ok(values) if !values.is_empty() => values.iter().map(|v| uids.pseudonym(v)).collect(),
+        _ => vec![uids.pseudonym("")],
+    };
+    obj.put(DataElement::new(
+        tag,
+        vr,
+        PrimitiveValue::Strs(values.into()),
+    ));
+}
+
+/// A dummy value valid for the VR, free of identifying content (text and UIDs are handled
+/// through the job's key: `pseudonymize`, `remap`).
 fn dummy(vr: VR) -> PrimitiveValue {
     let text = |s: &str| PrimitiveValue::from(s);
     match vr {

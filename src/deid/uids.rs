@@ -1,6 +1,8 @@
 //! One UID mapping per export job: every UID maps to `2.25.<128-bit number>` derived from the
 //! job's secret with HMAC-SHA256, so the same UID maps the same in every instance, and a
 //! resumed job (same secret) maps as before. The pairs mapped are kept for an identity map.
+//! The same key gives the dummy values of text attributes (`pseudonym`), so one patient's ID
+//! stays one (new) ID across the instances and studies of a job.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -49,6 +51,17 @@ impl UidMap {
         let mapped = format!("2.25.{}", u128::from_be_bytes(bytes));
         pairs.insert(uid.to_string(), mapped.clone());
         mapped
+    }
+
+    /// The dummy value of a text attribute: `ANON` and 12 hex digits of HMAC-SHA256 of the
+    /// value, 16 characters, valid for every text VR (AE, CS and SH hold 16), equal for equal
+    /// values and unrelated to the value without the secret.
+    pub fn pseudonym(&self, value: &str) -> String {
+        let value = value.trim_end_matches(['\0', ' ']);
+        let mut message = b"dummy\0".to_vec();
+        message.extend_from_slice(value.as_bytes());
+        let tag = hmac::sign(&self.key, &message);
+        format!("ANON{}", hex::encode_upper(&tag.as_ref()[..6]))
     }
 
     /// Every (original, replacement) pair mapped so far, ordered by original.
