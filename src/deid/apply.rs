@@ -36,6 +36,11 @@ pub(super) fn apply(
 ) {
     let tag_list: Vec<Tag> = obj.tags().collect();
     for tag in tag_list {
+        // Group lengths (retired outside the file meta) would be stale once values change.
+        if tag.1 == 0 && tag.0 != 0x0002 {
+            obj.remove_element(tag);
+            continue;
+        }
         let action = action_for(tag, opts);
         if action == Action::Keep && rule_for(tag).is_some() {
             report.retained += 1;

@@ -39,7 +39,7 @@ pub struct Options {
 
 /// Whether the pixels may show identifying text burned into them, from Burned In Annotation
 /// (0028,0301). The profile does not clean pixels: such an instance must be flagged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BurnedIn {
     /// Burned In Annotation is YES.
@@ -51,7 +51,7 @@ pub enum BurnedIn {
 }
 
 /// What de-identifying one instance did. Counts are of attributes, inside sequences included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
     pub burned_in: BurnedIn,
     /// Attributes removed (private attributes included).

@@ -479,9 +479,10 @@ fn dummy_text_is_a_consistent_pseudonym() {
     assert_eq!(stations, [uids.pseudonym("CT1"), uids.pseudonym("CT2")]);
 }
 
-/// Sequences are recursed at any depth: a reference to another instance keeps pointing at
-/// that instance's new UID, names inside items are emptied, private attributes inside items
-/// go, and a multi-valued UID maps value by value.
+/// Sequences are recursed at any depth, listed in the table or not: a reference to another
+/// instance keeps pointing at that instance's new UID, names and IDs inside items are emptied
+/// or replaced, private attributes inside items go, a multi-valued UID maps value by value;
+/// stale group lengths go.
 #[test]
 fn sequences_are_deidentified_at_every_depth() {
     let uids = UidMap::new(SECRET);
@@ -518,6 +519,21 @@ fn sequences_are_deidentified_at_every_depth() {
         VR::SQ,
         sequence(vec![reference]),
     ));
+    // A sequence the table does not list is kept, and its items de-identified all the same.
+    let mut region = InMemDicomObject::new_empty();
+    put_str(&mut region, tags::CODE_VALUE, VR::SH, "T-D3000");
+    put_str(&mut region, tags::PATIENT_ID, VR::LO, "MRN-123");
+    obj.put(DataElement::new(
+        tags::ANATOMIC_REGION_SEQUENCE,
+        VR::SQ,
+        sequence(vec![region]),
+    ));
+    // A group length, stale once values change, goes.
+    obj.put(DataElement::new(
+        Tag(0x0008, 0x0000),
+        VR::UL,
+        PrimitiveValue::from(1234u32),
+    ));
     obj.put(DataElement::new(
         RELATED_FRAME_OF_REFERENCE_UID,
         VR::UI,
@@ -546,6 +562,14 @@ fn sequences_are_deidentified_at_every_depth() {
         .unwrap()
         .to_vec();
     assert_eq!(related, [uids.map("1.2.5"), uids.map("1.2.6")]);
+    let region = &items(&obj, tags::ANATOMIC_REGION_SEQUENCE).unwrap()[0];
+    assert_eq!(text(region, tags::CODE_VALUE).as_deref(), Some("T-D3000"));
+    assert_eq!(
+        text(region, tags::PATIENT_ID),
+        Some(uids.pseudonym("MRN-123"))
+    );
+    assert!(obj.get(Tag(0x0008, 0x0000)).is_none());
+    assert_eq!(report.replaced, 1);
     assert_eq!(report.remapped, 2);
     assert_eq!(report.removed, 2); // the nested Other Patient IDs Sequence, a private creator
     assert_eq!(report.emptied, 1);
