@@ -114,6 +114,8 @@ class Fixtures:
     delete_patients: list[str]
     imported_ds: str
     big_image_set: str
+    big_series: str
+    """The big image set's one series (its instances in order: instance number = position)."""
     update_study: str
     update_ids: list[str]
     _next_patient: int = field(default=0)
@@ -152,9 +154,9 @@ def _wait(read, done, what: str, timeout: float = 600.0):
         time.sleep(0.2)
 
 
-def import_dicom(client, s3_root: Path, sizes: Sizes) -> tuple[str, str, str, list[str]]:
-    """Writes and imports the DICOM fixture; returns (data store, big image set, update study UID,
-    the update study's image sets)."""
+def import_dicom(client, s3_root: Path, sizes: Sizes) -> tuple[str, str, str, str, list[str]]:
+    """Writes and imports the DICOM fixture; returns (data store, big image set, its series UID,
+    update study UID, the update study's image sets)."""
     big = Study("BENCH-BIG", "BENCH^BIG", f"{UID_ROOT}.1", "ACCBIG")
     upd = Study("BENCH-UPD", "BENCH^UPD", f"{UID_ROOT}.2", "ACCUPD")
     folder = s3_root / "bench" / "in"
@@ -186,7 +188,7 @@ def import_dicom(client, s3_root: Path, sizes: Sizes) -> tuple[str, str, str, li
     update_ids = [s["imageSetId"] for s in sets if s["DICOMTags"]["DICOMStudyInstanceUID"] == upd.study_uid]
     if len(update_ids) != sizes.update:
         raise RuntimeError(f"expected {sizes.update} image sets in the update study, found {len(update_ids)}")
-    return ds, big_set, upd.study_uid, update_ids
+    return ds, big_set, big_series, upd.study_uid, update_ids
 
 
 def build(client, s3_root: Path, sizes: Sizes, synthetic: tuple[dict, dict], servers: int) -> Fixtures:

@@ -184,8 +184,9 @@ def table(ctx: Ctx, rows: list[tuple[Scenario, Floor, dict[str, Measured]]]) -> 
         notes = [f"floor: {floor.how}"]
         if sc.writes:
             notes.append(f"ThrottlingException from the service: ours {ours.throttled}, original {orig.throttled}")
-        if ours.info:
-            notes.append(f"ours: {ours.info}; original: {orig.info}")
+        infos = [f"{label}: {m.info}" for label, m in (("ours", ours), ("original", orig)) if m.info]
+        if infos:
+            notes.append("; ".join(infos))
         lines.append(
             f"| {sc.title(ctx)} | {ours.cell()} | {orig.cell()} | {ratio(orig.median, ours.median)} "
             f"| {fmt(floor.seconds)} | {ratio(ours.median, floor.seconds)} "
@@ -278,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                             "seconds": m.seconds,
                             "notes": [o.note for o in m.outcomes if o.note],
                             "throttled": m.throttled,
+                            "throttled_per_run": [o.throttled for o in m.outcomes],
                             "peak_rss_mib": m.peak_rss_mib,
                         }
                         for key, m in measured.items()

@@ -4,8 +4,8 @@ boto3, for writes), and its floor.
 A scenario's ``run`` makes the MCP calls of one timed run and returns an ``Outcome`` with the time
 of those calls only; checks happen outside the timing. The floor is what no server can beat: the
 SDK's own per-call cost (the no-op tool) plus the round trips on the critical path at the added
-latency, and for writes the rate limit. Tools other helpers are adding (render, contact sheet,
-export) are in ``PENDING``: give one a ``run`` and a ``floor`` and move it into ``SCENARIOS``.
+latency, and for writes the rate limit. Tools other helpers are adding (export) are in
+``PENDING``: give one a ``run`` and a ``floor`` and move it into ``SCENARIOS``.
 """
 
 from __future__ import annotations
@@ -280,6 +280,59 @@ async def run_delete(ctx: Ctx, session: ClientSession) -> Outcome:
     return Outcome(seconds, deleted == want and not others, note.lstrip("; "), throttled)
 
 
+async def lacks_tool(session: ClientSession, tool: str) -> bool:
+    """Whether the server does not list `tool` (the original has no pixel tools)."""
+    return tool not in {t.name for t in (await session.list_tools()).tools}
+
+
+def images_of(result) -> list[bytes]:
+    """The decoded image content blocks of a tool result."""
+    return [base64.b64decode(c.data) for c in result.content if getattr(c, "type", "") == "image"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def render_series(ctx: Ctx) -> str:
+    """A one-instance series of the update study (its image set holds one 8x8 frame)."""
+    return f"{ctx.fx.update_study}.1"
+
+
+async def run_render(ctx: Ctx, session: ClientSession) -> Outcome:
+    tool = "render_image_frame"
+    if await lacks_tool(session, tool):
+        return Outcome(0.0, False, "no such tool")
+    series = render_series(ctx)
+    args = {"datastore_id": ctx.fx.imported_ds, "series_instance_uid": series, "slice": "middle"}
+    result, seconds, _ = await call(ctx, session, tool, args)
+    if result.is_error:
+        return Outcome(seconds, False, f"failed: {failure(ctx, result)}")
+    value, images = value_of(result), images_of(result)
+    done = value.get("series_instance_uid") == series and len(images) == 1 and images[0].startswith(PNG)
+    return Outcome(seconds, done, "" if done else "no PNG of the series' frame in the answer")
+
+
+SHEET_TILES = 16
+"""The contact sheet's default tile count."""
+SHEET_CONCURRENCY = 8
+"""Frames the contact sheet fetches at a time (after the middle tile, whose window all share)."""
+
+
+async def run_contact_sheet(ctx: Ctx, session: ClientSession) -> Outcome:
+    tool = "render_series_contact_sheet"
+    if await lacks_tool(session, tool):
+        return Outcome(0.0, False, "no such tool")
+    args = {"datastore_id": ctx.fx.imported_ds, "series_instance_uid": ctx.fx.big_series, "count": SHEET_TILES}
+    result, seconds, _ = await call(ctx, session, tool, args)
+    if result.is_error:
+        return Outcome(seconds, False, f"failed: {failure(ctx, result)}")
+    value, images = value_of(result), images_of(result)
+    tiles = [t for t in value.get("tiles", []) if not t.get("error")]
+    done = len(tiles) == SHEET_TILES and len(images) == 1 and images[0].startswith(PNG)
+    note = "" if done else f"{len(tiles)} of {SHEET_TILES} tiles drawn"
+    return Outcome(seconds, done, note, info=f"series of {ctx.fx.sizes.instances:,} instances")
+
+
 # ---- floors ----------------------------------------------------------------------------------------
 
 
@@ -308,6 +361,18 @@ def floor_fan_out(ctx: Ctx) -> Floor:
         ctx.noop_call_s + trips * ctx.latency_s,
         f"no-op call + {trips} RTT (search, then {studies} metadata reads {READ_CONCURRENCY} at a time)",
     )
+
+
+def floor_trips(trips: int, how: str) -> Callable[[Ctx], Floor]:
+    """One call whose critical path is `trips` round trips, described by `how`."""
+
+    def floor(ctx: Ctx) -> Floor:
+        return Floor(ctx.noop_call_s + trips * ctx.latency_s, f"no-op call + {trips} RTT ({how})")
+
+    return floor
+
+
+SHEET_TRIPS = 3 + math.ceil((SHEET_TILES - 1) / SHEET_CONCURRENCY)
 
 
 def floor_writes(count: Callable[[Ctx], int]) -> Callable[[Ctx], Floor]:
@@ -386,11 +451,25 @@ SCENARIOS: list[Scenario] = [
         floor_writes(lambda c: c.fx.sizes.delete),
         writes=True,
     ),
+    Scenario(
+        "render",
+        lambda c: "render_image_frame, middle slice of a series",
+        run_render,
+        floor_trips(3, "the series' primary image set, its metadata, the frame"),
+    ),
+    Scenario(
+        "contact_sheet",
+        lambda c: f"render_series_contact_sheet, {SHEET_TILES} tiles",
+        run_contact_sheet,
+        floor_trips(
+            SHEET_TRIPS,
+            f"primary image set, metadata, the middle frame, then {SHEET_TILES - 1} frames "
+            f"{SHEET_CONCURRENCY} at a time",
+        ),
+    ),
 ]
 
 PENDING = {
-    "render": "render one frame (render_image_frame)",
-    "contact_sheet": "a contact sheet",
     "export": "export one study",
 }
 """Scenarios for tools not in this build yet (other work of this round)."""

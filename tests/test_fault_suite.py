@@ -247,7 +247,8 @@ def test_bulk_update_patient_metadata_under_faults(faulty):
     assert len(targets) == BIG
     for image_set_id, (version, doc) in before.items():
         if image_set_id in targets:
-            # The new name and nothing else changed (a re-sent update makes a new version).
+            # The new name and nothing else changed (a new version from one run or the other; a
+            # re-run writes nothing where the name is already in place).
             expected = json.loads(json.dumps(doc))
             expected["Patient"]["DICOM"]["PatientName"] = "FAULT^RENAMED"
             assert int(after[image_set_id][0]) > int(version) and after[image_set_id][1] == expected
@@ -286,8 +287,8 @@ def test_update_patient_study_metadata_under_faults(faulty):
     for image_set_id, (version, doc) in before.items():
         if doc["Study"]["DICOM"]["StudyInstanceUID"] == study_uid:
             history = (first.get(image_set_id), outcomes(again).get(image_set_id))
-            # A re-run sends the update again where it is already in place (a new version, as
-            # UpdateImageSetMetadata always makes one); the content is the same either way.
+            # Updated by the faulted run or by the re-run (which writes nothing where the values
+            # are already in place): a new version either way, with the same content.
             assert int(after[image_set_id][0]) > int(version), history
             assert changed(doc, after[image_set_id][1]), history
         else:

@@ -23,6 +23,14 @@ where
     Tool::new(Toolset::Api, name, description, hints, f)
 }
 
+/// A tool answering a document too large and too free-form to type: no output schema, so MCP
+/// clients get its JSON as the text block only (the MCP spec's unstructured result). A
+/// structured copy would double what is serialised and sent, and clients would validate it.
+fn untyped(mut tool: Tool) -> Tool {
+    tool.output_schema = None;
+    tool
+}
+
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDatastore {
@@ -361,7 +369,7 @@ pub fn tools() -> Vec<Tool> {
             READ,
             |i: ImageSetRef, _| image_sets::get_image_set(i.datastore_id, i.image_set_id, i.version_id),
         ),
-        api(
+        untyped(api(
             "get_image_set_metadata",
             "An image set's metadata as JSON: Patient, Study, Series, Instances (DICOM attributes by keyword) and each instance's ImageFrames IDs. Large studies: narrow it with series_instance_uid or sop_instance_uid, or include_instances=false for counts only.",
             READ,
@@ -377,7 +385,7 @@ pub fn tools() -> Vec<Tool> {
                     },
                 )
             },
-        ),
+        )),
         api(
             "list_image_set_versions",
             "An image set's versions, newest first, one page at a time.",

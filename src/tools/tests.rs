@@ -272,3 +272,17 @@ async fn arguments_are_checked_before_the_handler() {
         e.message
     );
 }
+
+#[test]
+fn only_the_metadata_document_is_untyped() {
+    let untyped: Vec<&str> = registry()
+        .tools()
+        .iter()
+        .filter(|t| t.output_schema.is_none())
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(untyped, ["get_image_set_metadata"]);
+    assert!(
+        !registry().get("get_image_set_metadata").unwrap().describe()["outputSchema"].is_object()
+    );
+}

@@ -20,6 +20,7 @@ use super::writes::{
     apply_all, apply_job, deleted_here, plan_remove_instance, plan_remove_series, report, Action,
     ItemOutcome, Job, Outcome, Plan, Progress, Selected, WriteReport,
 };
+use crate::dicom::metadata::ImageSetMetadata;
 use crate::engine::convert::{is_false, Converted};
 use crate::engine::error::{EngineError, EngineResult, ErrorReport, ErrorType};
 use crate::engine::{image_sets, validate};
@@ -274,6 +275,21 @@ fn attributes(v: &Value, param: &str) -> EngineResult<Map<String, Value>> {
     }
 }
 
+/// The update of one image set: nothing when its fresh read already holds every requested
+/// value (a safe re-run writes no new version), else the whole document.
+fn plan_update(meta: &ImageSetMetadata, document: &Value) -> Action {
+    let in_place = |level: &str, stored: &Map<String, Value>| {
+        document[level]["DICOM"]
+            .as_object()
+            .is_none_or(|wanted| wanted.iter().all(|(k, v)| stored.get(k) == Some(v)))
+    };
+    if in_place("Patient", &meta.patient.dicom) && in_place("Study", &meta.study.attributes.dicom) {
+        Action::Nothing("every requested value is already in place".into())
+    } else {
+        Action::Update(document.clone())
+    }
+}
+
 /// A Patient/Study attribute update over the image sets of a patient or study.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct UpdateReport<K> {
@@ -307,11 +323,16 @@ async fn run_update<K>(
         return Err(EngineError::invalid(param, "has no attributes to update"));
     }
     let check = checks::patient_study_update(&patient, &study, false);
-    let action = match &check.refusal {
-        None => Action::Update(check.document.clone()),
-        Some(why) => Action::Fail(why.clone()),
+    let plan: Plan = match &check.refusal {
+        None => {
+            let document = check.document.clone();
+            Arc::new(move |meta| plan_update(meta, &document))
+        }
+        Some(why) => {
+            let action = Action::Fail(why.clone());
+            Arc::new(move |_| action.clone())
+        }
     };
-    let plan: Plan = Arc::new(move |_| action.clone());
     let run = run_for(ds, key, subject, Some(plan), dry_run, progress, false).await?;
     Ok(UpdateReport {
         run,
@@ -516,6 +537,45 @@ mod tests {
             version: None,
             detail: None,
             error: None,
+        }
+    }
+
+    #[test]
+    fn updates_already_in_place_plan_nothing() {
+        let meta = ImageSetMetadata::from_json(&json!({
+            "Patient": {"DICOM": {"PatientName": "DOE^JANE", "PatientID": "P1"}},
+            "Study": {"DICOM": {"StudyDescription": "CT HEAD"}, "Series": {}}
+        }))
+        .unwrap();
+        let doc = |p: Value, s: Value| {
+            let m = |v: Value| v.as_object().cloned().unwrap_or_default();
+            checks::patient_study_update(&m(p), &m(s), false).document
+        };
+        let same = doc(
+            json!({"PatientName": "DOE^JANE"}),
+            json!({"StudyDescription": "CT HEAD"}),
+        );
+        assert!(matches!(plan_update(&meta, &same), Action::Nothing(_)));
+        assert!(matches!(
+            plan_update(
+                &meta,
+                &doc(json!({}), json!({"StudyDescription": "CT HEAD"}))
+            ),
+            Action::Nothing(_)
+        ));
+        // One differing value, or one the image set lacks, means the whole document is written.
+        for changed in [
+            doc(
+                json!({"PatientName": "DOE^JOHN"}),
+                json!({"StudyDescription": "CT HEAD"}),
+            ),
+            doc(json!({"PatientName": "DOE^JANE"}), json!({"StudyID": "7"})),
+            doc(json!({"PatientName": "DOE^JANE "}), json!({})),
+        ] {
+            assert_eq!(
+                plan_update(&meta, &changed),
+                Action::Update(changed.clone())
+            );
         }
     }
 

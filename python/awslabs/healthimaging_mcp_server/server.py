@@ -1,7 +1,8 @@
 """The MCP server: every tool comes from the Rust tool registry (``_engine.tools()``), with its
 schemas and hints sent as they are, and every call goes through one path (``_engine.call``):
 the arguments cross into Rust once, are checked there, and the result comes back once as
-compact JSON (the text block) and the same value as structured content; a tool that answers
+compact JSON (the text block) and the same value as structured content (a tool declared without an
+output schema, an untyped document, answers the text block only); a tool that answers
 images (``"images": true``) adds one image content block (base64) per image after the text
 block. Data stores are resources. There is no per-tool code here.
 
@@ -160,15 +161,20 @@ class HealthImagingServer(MCPServer):
         images: list[tuple[str, bytes]] = []
         if isinstance(text, tuple):
             text, images = text
+        content = [
+            TextContent(type="text", text=text),
+            *(
+                ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime)
+                for mime, data in images
+            ),
+        ]
+        if spec is not None and spec.get("outputSchema") is None:
+            # An untyped document (megabytes of image set metadata): the text block only, as MCP
+            # allows; parsing it here for a structured copy would double what is sent and checked.
+            return CallToolResult(content=content)
         value = json.loads(text)
         return CallToolResult(
-            content=[
-                TextContent(type="text", text=text),
-                *(
-                    ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime)
-                    for mime, data in images
-                ),
-            ],
+            content=content,
             structured_content=value if isinstance(value, dict) else None,
             is_error=_all_failed(value),
         )
