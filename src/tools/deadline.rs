@@ -131,12 +131,13 @@ fn forget_when_ended(id: &str) {
 }
 
 /// Runs `work` (a change workflow given its context) as job `tool` on `datastore_id` with
-/// `request` recorded, answering as the module says.
+/// `request` recorded, answering as the module says (waiting up to `deadline`).
 pub async fn run_as_job<R, W, Fut>(
     tool: &'static str,
     datastore_id: String,
     request: Value,
     ctx: Ctx,
+    deadline: Duration,
     work: W,
 ) -> EngineResult<OrJob<R>>
 where
@@ -216,7 +217,7 @@ where
             let _ = runtime().cancel(&id);
             return ended(rx.await);
         }
-        _ = tokio::time::sleep(job_deadline()) => {}
+        _ = tokio::time::sleep(deadline) => {}
     }
     open.store(false, Ordering::SeqCst);
     // Ended just now: the report after all.
@@ -231,4 +232,100 @@ where
         progress: rec.progress,
         message: "still running; follow with get_job".into(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::registry;
+    use crate::workflows::writes::Outcome;
+
+    fn deleted(id: &str) -> ItemOutcome {
+        ItemOutcome {
+            image_set_id: id.into(),
+            outcome: Outcome::ImageSetDeleted,
+            version: None,
+            detail: None,
+            error: None,
+        }
+    }
+
+    /// A stand-in workflow: reports one item through the runner's sink after `after`.
+    async fn slow_work(after: Duration) -> EngineResult<Value> {
+        let sink = crate::workflows::writes::current_sink();
+        tokio::time::sleep(after).await;
+        if let Some(sink) = sink {
+            sink(&deleted("a"));
+        }
+        Ok(json!({"total": 1, "items": [{"image_set_id": "a"}]}))
+    }
+
+    async fn ended(id: &str) -> crate::jobs::JobRecord {
+        loop {
+            let rec = runtime().get(id).unwrap();
+            if !rec.status.is_active() {
+                return rec;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_past_the_deadline_answers_its_job_and_goes_on() {
+        let answer = run_as_job(
+            "test_tool",
+            "ds".into(),
+            json!({"x": 1}),
+            Ctx::default(),
+            Duration::from_secs(1),
+            |_ctx| slow_work(Duration::from_secs(10)),
+        )
+        .await
+        .unwrap();
+        let OrJob::Running(running) = answer else {
+            panic!("expected the job answer")
+        };
+        assert_eq!(running.status, JobStatus::InProgress);
+        let rec = ended(&running.job_id).await;
+        assert_eq!(rec.status, JobStatus::Completed);
+        assert_eq!(rec.items, vec![JobItem::new("a", "image_set_deleted")]);
+        assert_eq!(rec.summary, Some(json!({"total": 1})));
+        assert_eq!(rec.request, json!({"x": 1}));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_within_the_deadline_answers_its_report() {
+        let answer = run_as_job(
+            "test_tool_quick",
+            "ds".into(),
+            json!({}),
+            Ctx::default(),
+            Duration::from_secs(5),
+            |_ctx| slow_work(Duration::from_secs(1)),
+        )
+        .await
+        .unwrap();
+        let OrJob::Done(report) = answer else {
+            panic!("expected the report")
+        };
+        assert_eq!(report["items"][0]["image_set_id"], "a");
+    }
+
+    #[test]
+    fn change_tools_publish_one_schema_for_both_answers() {
+        let tool = registry().get("delete_patient_studies").unwrap();
+        let schema = tool.output_schema.as_ref().unwrap();
+        assert_eq!(schema["type"], "object");
+        for p in [
+            "job_id",
+            "status",
+            "eta_seconds",
+            "total",
+            "items",
+            "remaining_image_sets",
+        ] {
+            assert!(schema["properties"].get(p).is_some(), "{p}: {schema}");
+        }
+        assert_eq!(schema["required"], json!([]));
+    }
 }

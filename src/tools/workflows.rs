@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::deadline::{run_as_job, OrJob};
+use super::deadline::{job_deadline, run_as_job, OrJob};
 use super::schema::{shaped, within};
 use super::{Ctx, Hints, Tool, Toolset, DESTRUCTIVE, DESTRUCTIVE_IDEMPOTENT, READ};
 use crate::model::constraints::Shape;
@@ -66,7 +66,8 @@ where
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
-            run_as_job(name, ds, request, ctx, move |ctx| f(i, ctx)).await
+            let deadline = job_deadline();
+            run_as_job(name, ds, request, ctx, deadline, move |ctx| f(i, ctx)).await
         }
     })
 }

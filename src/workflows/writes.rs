@@ -49,6 +49,11 @@ pub async fn observed<F: std::future::Future>(sink: ItemSink, work: F) -> F::Out
     ITEM_SINK.scope(sink, work).await
 }
 
+/// The sink of the run this task belongs to, if any.
+pub fn current_sink() -> Option<ItemSink> {
+    ITEM_SINK.try_with(Clone::clone).ok()
+}
+
 /// Attempts per image set when another writer keeps changing it.
 const CONFLICT_ATTEMPTS: usize = 6;
 
@@ -698,7 +703,7 @@ pub async fn apply_job(
             &progress_message(0, total, Duration::ZERO, write_ops),
         );
     }
-    let sink = ITEM_SINK.try_with(Clone::clone).ok();
+    let sink = current_sink();
     // What every item's task shares, cloned once per item.
     let shared = Arc::new((job, token, stop, done, progress, sink));
     let results = map_bounded(selected.clone(), write_concurrency(), {
