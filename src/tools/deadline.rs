@@ -314,14 +314,7 @@ mod tests {
         let tool = registry().get("delete_patient_studies").unwrap();
         let schema = tool.output_schema.as_ref().unwrap();
         assert_eq!(schema["type"], "object");
-        for p in [
-            "job_id",
-            "status",
-            "eta_seconds",
-            "total",
-            "items",
-            "remaining_image_sets",
-        ] {
+        for p in ["job_id", "total", "items", "remaining_image_sets"] {
             assert!(schema["properties"].get(p).is_some(), "{p}: {schema}");
         }
         assert_eq!(schema["required"], json!([]));
