@@ -75,7 +75,9 @@ DICOMWEB_READ_TOOLS: set[str] = {
 }
 DICOMWEB_WRITE_TOOLS: set[str] = {"store_dicom_files"}
 """The ``dicomweb`` toolset."""
-ALL_TOOLS = ORIGINAL_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS
+JOB_TOOLS: set[str] = {"get_job", "list_jobs", "cancel_job"}
+"""The ``jobs`` toolset (cancel_job writes: it stops a job)."""
+ALL_TOOLS = ORIGINAL_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS | JOB_TOOLS
 DESTRUCTIVE = {
     "delete_datastore",
     "delete_image_set",
@@ -95,6 +97,7 @@ WRITE_TOOLS = (
     }
     | WORKFLOW_WRITE_TOOLS
     | DICOMWEB_WRITE_TOOLS
+    | {"cancel_job"}
 )
 READ_ONLY_TOOLS = ALL_TOOLS - WRITE_TOOLS
 CONTENT_TYPES = {

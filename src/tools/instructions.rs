@@ -39,6 +39,13 @@ or include_instances=false to answer in part). render_series_contact_sheet shows
 (evenly spaced slices, labelled); render_image_frame shows one frame (slice=\"middle\", a window_preset such as \
 lung or soft_tissue for CT). Images come as image content after the JSON.\n";
 
+const JOBS: &str = "\
+Jobs: work that outlives a call. A change workflow still running at its deadline (default 45 s) answers \
+{job_id, status: IN_PROGRESS, progress, eta_seconds} and keeps going; follow it with get_job (progress, ETA, counts, \
+item outcomes with failed ones first) until COMPLETED, FAILED, CANCELLED or INTERRUPTED (the server stopped; \
+run the tool again to act on what is left). list_jobs finds jobs by status, kind and data store; cancel_job stops a \
+job before its next item and answers what it did.\n";
+
 const ERRORS: &str = "\
 Errors are JSON {\"error\": true, \"type\": validation_error | not_found | auth_error | conflict_error | \
 throttling_error | service_error | server_error, \"message\": ...}. A validation_error is sent before any request: \
@@ -59,6 +66,9 @@ pub fn instructions(toolsets: &[Toolset]) -> String {
     if toolsets.contains(&Toolset::Dicomweb) {
         out.push_str(DICOMWEB);
     }
+    if toolsets.contains(&Toolset::Jobs) {
+        out.push_str(JOBS);
+    }
     out.push_str(ERRORS);
     out
 }
@@ -76,5 +86,11 @@ mod tests {
         assert!(
             !instructions(&[Toolset::Api, Toolset::Workflows]).contains("get_image_set_summary")
         );
+    }
+
+    #[test]
+    fn the_jobs_paragraph_only_with_the_jobs_toolset() {
+        assert!(instructions(&[Toolset::Jobs]).contains("get_job"));
+        assert!(!instructions(&[Toolset::Workflows]).contains("get_job"));
     }
 }

@@ -25,6 +25,7 @@ __all__ = [
     "HealthImagingError",
     "bulk_delete_by_criteria",
     "bulk_update_patient_metadata",
+    "cancel_job",
     "copy_image_set",
     "create_datastore",
     "delete_datastore",
@@ -42,6 +43,7 @@ __all__ = [
     "get_image_set",
     "get_image_set_metadata",
     "get_image_set_summary",
+    "get_job",
     "get_patient_dicomweb_studies",
     "get_patient_series",
     "get_patient_studies",
@@ -50,6 +52,7 @@ __all__ = [
     "list_datastores",
     "list_dicom_import_jobs",
     "list_image_set_versions",
+    "list_jobs",
     "list_tags_for_resource",
     "remove_instance_from_image_set",
     "remove_series_from_image_set",
@@ -1233,4 +1236,70 @@ async def store_dicom_files(
             "recursive": recursive,
         },
         progress,
+    )
+
+
+async def get_job(
+    *,
+    job_id: str,
+    include_items: bool | None = None,
+    max_items: int | None = None,
+) -> dict[str, Any]:
+    """A job's status, progress (done of total, ETA), counts per outcome and item outcomes (failed
+    first): exports, and workflows still running when their call answered.
+
+    job_id: The job_id a tool answered (an export, or a workflow still running at its deadline).
+    include_items: Answer item outcomes (default true); failed ones first.
+    max_items: Most items to answer (default 100); items_not_shown counts the rest.
+    """
+    return await _run(
+        "get_job",
+        {
+            "job_id": job_id,
+            "include_items": include_items,
+            "max_items": max_items,
+        },
+    )
+
+
+async def list_jobs(
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    datastore_id: str | None = None,
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """Jobs of this server, newest first, by status, kind and data store; follow next_token.
+
+    status: Where a job is. `COMPLETED` means every item has an outcome (some may have failed: see
+        `counts`); `INTERRUPTED` means the server stopped while it ran and it was not resumed.
+    kind: `export`, or the name of a workflow tool (e.g. delete_patient_studies).
+    next_token: From the previous answer, for the next page.
+    max_results: Jobs per page (default 50, at most 100).
+    """
+    return await _run(
+        "list_jobs",
+        {
+            "status": status,
+            "kind": kind,
+            "datastore_id": datastore_id,
+            "next_token": next_token,
+            "max_results": max_results,
+        },
+    )
+
+
+async def cancel_job(
+    *,
+    job_id: str,
+) -> dict[str, Any]:
+    """Stop a job: it starts no new item (items in flight finish); its record tells what was done. A
+    job that already ended is answered as it is.
+    """
+    return await _run(
+        "cancel_job",
+        {
+            "job_id": job_id,
+        },
     )

@@ -674,3 +674,42 @@ async def store_dicom_files(
     recursive: Walk folders recursively (default true).
     progress: called with (done, total, message)
     """
+
+async def get_job(
+    *,
+    job_id: str,
+    include_items: bool | None = None,
+    max_items: int | None = None,
+) -> dict[str, Any]:
+    """A job's status, progress (done of total, ETA), counts per outcome and item outcomes (failed
+    first): exports, and workflows still running when their call answered.
+
+    job_id: The job_id a tool answered (an export, or a workflow still running at its deadline).
+    include_items: Answer item outcomes (default true); failed ones first.
+    max_items: Most items to answer (default 100); items_not_shown counts the rest.
+    """
+
+async def list_jobs(
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    datastore_id: str | None = None,
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """Jobs of this server, newest first, by status, kind and data store; follow next_token.
+
+    status: Where a job is. `COMPLETED` means every item has an outcome (some may have failed: see
+        `counts`); `INTERRUPTED` means the server stopped while it ran and it was not resumed.
+    kind: `export`, or the name of a workflow tool (e.g. delete_patient_studies).
+    next_token: From the previous answer, for the next page.
+    max_results: Jobs per page (default 50, at most 100).
+    """
+
+async def cancel_job(
+    *,
+    job_id: str,
+) -> dict[str, Any]:
+    """Stop a job: it starts no new item (items in flight finish); its record tells what was done. A
+    job that already ended is answered as it is.
+    """
