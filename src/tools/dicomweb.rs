@@ -61,11 +61,14 @@ pub struct StudyAt {
     pub study_instance_uid: String,
 }
 
-/// A series of a study.
+/// A series of a study. Not built on [`StudyAt`]: serde cannot flatten a flattened struct that
+/// flattens again under `deny_unknown_fields` (the inner fields would count as unknown).
 #[derive(Deserialize, JsonSchema)]
 pub struct SeriesAt {
-    #[serde(flatten)]
-    pub study: StudyAt,
+    #[schemars(transform = shaped(Shape::ResourceId))]
+    pub datastore_id: String,
+    #[schemars(transform = shaped(Shape::DicomUid))]
+    pub study_instance_uid: String,
     #[schemars(transform = shaped(Shape::DicomUid))]
     pub series_instance_uid: String,
 }
@@ -255,13 +258,9 @@ async fn search_series(i: SearchSeries, _: Ctx) -> EngineResult<SearchOut> {
 }
 
 async fn search_instances(i: SearchInstances, _: Ctx) -> EngineResult<SearchOut> {
-    let SeriesAt {
-        study,
-        series_instance_uid,
-    } = i.series;
-    let mut s = Search::new(&study.datastore_id, Level::Instances);
-    s.study_instance_uid = Some(study.study_instance_uid);
-    s.series_instance_uid = Some(series_instance_uid);
+    let mut s = Search::new(&i.series.datastore_id, Level::Instances);
+    s.study_instance_uid = Some(i.series.study_instance_uid);
+    s.series_instance_uid = Some(i.series.series_instance_uid);
     s.keys = keys(&[
         ("SOPInstanceUID", &i.sop_instance_uid),
         ("SOPClassUID", &i.sop_class_uid),
@@ -307,8 +306,8 @@ pub struct InstanceMetadataOut {
 
 fn place(series: SeriesAt, image_set_id: Option<String>) -> Where {
     Where {
-        datastore_id: series.study.datastore_id,
-        study_instance_uid: series.study.study_instance_uid,
+        datastore_id: series.datastore_id,
+        study_instance_uid: series.study_instance_uid,
         series_instance_uid: series.series_instance_uid,
         image_set_id,
     }
@@ -450,6 +449,65 @@ pub fn tools() -> Vec<Tool> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Each input reads its flattened parts (study, series, paging) and still refuses unknown
+    /// fields (serde's flatten and deny_unknown_fields only go together one level deep).
+    #[test]
+    fn flattened_inputs_read_every_field() {
+        let series =
+            json!({"datastore_id": "d", "study_instance_uid": "1.2", "series_instance_uid": "1.3"});
+        let with = |extra: Value| {
+            let mut v = series.clone();
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            v
+        };
+        let i: SearchInstances =
+            serde_json::from_value(with(json!({"limit": 5, "include_dicom_json": true}))).unwrap();
+        assert_eq!(
+            (
+                i.series.datastore_id.as_str(),
+                i.series.series_instance_uid.as_str()
+            ),
+            ("d", "1.3")
+        );
+        assert_eq!(
+            (i.paging.limit, i.paging.include_dicom_json),
+            (Some(5), Some(true))
+        );
+        let i: InstanceMetadata =
+            serde_json::from_value(with(json!({"sop_instance_uid": "1.4"}))).unwrap();
+        assert_eq!(
+            (
+                i.series.study_instance_uid.as_str(),
+                i.sop_instance_uid.as_str()
+            ),
+            ("1.2", "1.4")
+        );
+        let i: SeriesMetadata = serde_json::from_value(with(json!({"image_set_id": "i"}))).unwrap();
+        assert_eq!(i.image_set_id.as_deref(), Some("i"));
+        let i: SearchSeries = serde_json::from_value(with(json!({"offset": 3}))).unwrap();
+        assert_eq!(
+            (i.study.study_instance_uid.as_str(), i.paging.offset),
+            ("1.2", Some(3))
+        );
+        let i: RetrieveInstances = serde_json::from_value(with(json!({"folder": "f"}))).unwrap();
+        assert_eq!(
+            (i.study.datastore_id.as_str(), i.folder.as_str()),
+            ("d", "f")
+        );
+        let i: SearchStudies =
+            serde_json::from_value(json!({"datastore_id": "d", "limit": 7})).unwrap();
+        assert_eq!(i.paging.limit, Some(7));
+        for bad in [
+            with(json!({"nope": 1})),
+            with(json!({"limit": 1, "nope": 1})),
+        ] {
+            assert!(serde_json::from_value::<SearchInstances>(bad.clone()).is_err());
+            assert!(serde_json::from_value::<SearchSeries>(bad).is_err());
+        }
+    }
 
     #[test]
     fn table_rows_from_dicom_json() {
