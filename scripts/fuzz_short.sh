@@ -31,8 +31,9 @@ for t in "${targets[@]}"; do
   artifacts="target/fuzz/artifacts/$t/"
   mkdir -p "$new" "$artifacts"
   log="target/fuzz/$t.log"
-  # -timeout: one input may take at most 10 s (a hang is a failure too); -rss_limit_mb: 2 GiB.
-  if "target/release/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  # -timeout: one input may take at most 60 s (a hang is a failure too; a frame up to
+  # MAX_DECODE_SAMPLES legitimately takes seconds on a busy machine); -rss_limit_mb: 2 GiB.
+  if "target/release/$t" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts" "$new" "fuzz/corpus/$t" >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
