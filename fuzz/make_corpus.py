@@ -96,8 +96,22 @@ def sigv4() -> None:
     path = url.split("8080", 1)[1]
     head = "\n".join(f"{k}: {v}" for k, v in prepared.headers.items())
     head = f"host: 127.0.0.1:8080\n{head}"
+    # The target puts the current time in place of these (a fixed date is refused as expired).
+    stamp = prepared.headers["X-Amz-Date"]
+    head = head.replace(stamp, "@NOW@").replace(stamp[:8] + "/", "@TODAY@/")
     write("sigv4", "search", f"POST {path}\n{head}\n\n".encode() + body)
     write("sigv4", "unsigned", b"GET /datastore\nhost: 127.0.0.1:8080\n\n")
+
+
+def multipart() -> None:
+    # First byte: the size of the pieces the body arrives in; the boundary is "B".
+    parts = (
+        b"--B\r\nContent-Type: application/dicom\r\n\r\nDICM-bytes\r\n"
+        b"--B\r\nContent-Type: application/dicom+json\r\nContent-Location: /x\r\n\r\n"
+        b'{"a":1}\r\n--B--\r\nepilogue'
+    )
+    write("multipart", "two_parts", b"\x07" + parts)
+    write("multipart", "empty_part", b"\x01preamble\r\n--B\r\n\r\n\r\n--B--")
 
 
 if __name__ == "__main__":
@@ -105,3 +119,4 @@ if __name__ == "__main__":
     frames()
     metadata()
     sigv4()
+    multipart()

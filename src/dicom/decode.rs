@@ -356,8 +356,11 @@ fn check_siz(stored: &[u8], info: &PixelInfo) -> Result<(), DecodeError> {
             info.samples_per_pixel
         )));
     }
-    let samples = u64::from(width) * u64::from(height) * u64::from(components);
-    if samples > MAX_DECODE_SAMPLES {
+    // Checked: a hostile SIZ (4 Gi x 4 Gi x 64 Ki) overflows even u64.
+    let samples = u64::from(width)
+        .checked_mul(u64::from(height))
+        .and_then(|n| n.checked_mul(u64::from(components)));
+    if samples.is_none_or(|n| n > MAX_DECODE_SAMPLES) {
         return Err(DecodeError::UnsupportedLayout(format!(
             "{width}x{height}x{components} is too large to decode"
         )));
@@ -524,6 +527,27 @@ mod tests {
             bits_stored: bs,
             pixel_representation: pr,
             photometric: "MONOCHROME2".into(),
+        }
+    }
+
+    /// Found by the decode_frame fuzz target (fuzz/corpus/decode_frame/siz_size_overflow): a
+    /// SIZ of 4 Gi x 4 Gi x 64 Ki samples overflowed the size check's u64 product (a panic
+    /// with overflow checks; without them the product wrapped and the check could pass).
+    #[test]
+    fn huge_siz_is_refused_without_overflow() {
+        let mut stored = vec![0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x29, 0x00, 0x00];
+        stored.extend_from_slice(&u32::MAX.to_be_bytes()); // Xsiz
+        stored.extend_from_slice(&u32::MAX.to_be_bytes()); // Ysiz
+        stored.extend_from_slice(&[0; 24]); // XOsiz, YOsiz, tiles
+        stored.extend_from_slice(&u16::MAX.to_be_bytes()); // Csiz
+        stored.extend_from_slice(&[0; 8]);
+        let info = mono(0, 0, 16, 16, 0);
+        for syntax in ["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.201"] {
+            let e = decode_frame(&stored, syntax, &info).unwrap_err();
+            assert!(
+                matches!(&e, DecodeError::UnsupportedLayout(m) if m.contains("too large")),
+                "{syntax}: {e:?}"
+            );
         }
     }
 

@@ -11,10 +11,10 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::render_tool::PRESET_NAMES;
+use super::render_tool::WindowChoice;
 use super::{encode, merged_attributes, order_slices, render, slice_locations};
 use super::{ImageFormat, PixelDescription, Raster, RenderOptions, Rendered, SliceKey};
-use super::{WindowRequest, WindowSource, PRESETS};
+use super::{WindowRequest, WindowSource};
 use crate::engine::{frames, metadata, validate, EngineError, EngineResult, ErrorType};
 use crate::model::constraints::Shape;
 use crate::tools::schema::{one_of, shaped, within};
@@ -197,44 +197,6 @@ pub fn compose(grid: &Grid, tiles: &[(Option<Raster>, String)]) -> Raster {
     sheet
 }
 
-/// The window the caller asked for: centre and width, or a preset, or neither.
-fn window_request(
-    center: Option<f64>,
-    width: Option<f64>,
-    preset: Option<&str>,
-) -> EngineResult<WindowRequest> {
-    match (center, width, preset) {
-        (None, None, None) => Ok(WindowRequest::Default),
-        (Some(center), Some(width), None)
-            if width > 0.0 && width.is_finite() && center.is_finite() =>
-        {
-            Ok(WindowRequest::Explicit(super::Window { center, width }))
-        }
-        (Some(_), Some(_), None) => Err(EngineError::invalid(
-            "window_width",
-            "must be a number greater than 0",
-        )),
-        (None, None, Some(name)) => PRESETS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(n, w)| WindowRequest::Preset(n, *w))
-            .ok_or_else(|| {
-                EngineError::invalid(
-                    "window_preset",
-                    format!("must be one of {}", PRESET_NAMES.join(", ")),
-                )
-            }),
-        (_, _, Some(_)) => Err(EngineError::new(
-            ErrorType::Validation,
-            "give window_preset or window_center + window_width, not both",
-        )),
-        _ => Err(EngineError::new(
-            ErrorType::Validation,
-            "window_center and window_width go together",
-        )),
-    }
-}
-
 // ---- the tool ----------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -250,13 +212,8 @@ pub struct RenderContactSheet {
     /// How many evenly spaced slices (default 16).
     #[schemars(transform = within(1..=MAX_COUNT as i64))]
     pub count: Option<i64>,
-    /// Window centre in modality units (Hounsfield for CT); with window_width.
-    pub window_center: Option<f64>,
-    /// Window width (> 0); with window_center.
-    pub window_width: Option<f64>,
-    /// A named CT window instead of centre/width.
-    #[schemars(transform = one_of(PRESET_NAMES))]
-    pub window_preset: Option<String>,
+    #[serde(flatten)]
+    pub window: WindowChoice,
     /// png (default) or jpeg.
     #[schemars(transform = one_of(&["png", "jpeg"]))]
     pub format: Option<String>,
@@ -407,11 +364,7 @@ pub async fn render_series_contact_sheet(
             ))
         }
     };
-    let requested = window_request(
-        input.window_center,
-        input.window_width,
-        input.window_preset.as_deref(),
-    )?;
+    let requested = input.window.request()?;
     let format = match input.format.as_deref() {
         None | Some("png") => ImageFormat::Png,
         Some("jpeg") => ImageFormat::Jpeg,
@@ -665,13 +618,6 @@ mod tests {
         );
         assert!(s.iter().all(|s| s.location.is_none()));
         assert_eq!(slices(&doc, "9.9").unwrap_err().kind, ErrorType::NotFound);
-        assert!(window_request(Some(40.0), None, None).is_err());
-        assert!(window_request(Some(40.0), Some(0.0), None).is_err());
-        assert!(window_request(None, None, Some("nope")).is_err());
-        assert!(matches!(
-            window_request(None, None, Some("lung")),
-            Ok(WindowRequest::Preset("lung", _))
-        ));
     }
 
     #[test]

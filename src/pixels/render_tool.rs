@@ -28,6 +28,50 @@ pub const PRESET_NAMES: &[&str] = &[
     "abdomen",
 ];
 
+/// The VOI window a caller asks for, in the inputs of the tools that render (flattened).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct WindowChoice {
+    /// Window centre in modality units (Hounsfield for CT); with window_width.
+    pub window_center: Option<f64>,
+    /// Window width (> 0); with window_center.
+    pub window_width: Option<f64>,
+    /// A named CT window instead of centre/width.
+    #[schemars(transform = one_of(PRESET_NAMES))]
+    pub window_preset: Option<String>,
+}
+
+impl WindowChoice {
+    /// Centre and width, or a preset, or neither (the image's own window, else automatic).
+    pub fn request(&self) -> EngineResult<WindowRequest> {
+        match (self.window_center, self.window_width, &self.window_preset) {
+            (None, None, None) => Ok(WindowRequest::Default),
+            (Some(center), Some(width), None) => {
+                if !(width > 0.0 && width.is_finite() && center.is_finite()) {
+                    return Err(EngineError::invalid(
+                        "window_width",
+                        "must be a number greater than 0",
+                    ));
+                }
+                Ok(WindowRequest::Explicit(super::Window { center, width }))
+            }
+            (None, None, Some(name)) => PRESETS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(n, w)| WindowRequest::Preset(n, *w))
+                .ok_or_else(|| {
+                    EngineError::invalid(
+                        "window_preset",
+                        format!("must be one of {}", PRESET_NAMES.join(", ")),
+                    )
+                }),
+            (_, _, Some(_)) => Err(invalid(
+                "give window_preset or window_center + window_width, not both",
+            )),
+            _ => Err(invalid("window_center and window_width go together")),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenderImageFrame {
@@ -52,13 +96,8 @@ pub struct RenderImageFrame {
     /// "middle": the middle slice of the series (ordered along the slice normal).
     #[schemars(transform = one_of(&["middle"]))]
     pub slice: Option<String>,
-    /// Window centre in modality units (Hounsfield for CT); with window_width.
-    pub window_center: Option<f64>,
-    /// Window width (> 0); with window_center.
-    pub window_width: Option<f64>,
-    /// A named CT window instead of centre/width.
-    #[schemars(transform = one_of(PRESET_NAMES))]
-    pub window_preset: Option<String>,
+    #[serde(flatten)]
+    pub window: WindowChoice,
     /// Longest side of the image in pixels (default 512; never enlarged).
     #[schemars(transform = within(16..=2048))]
     pub max_size: Option<i64>,
@@ -199,39 +238,6 @@ fn target(input: &RenderImageFrame) -> EngineResult<Target> {
         (None, Some(number)) => Target::InstanceNumber { number, frame },
         _ => Target::Middle,
     })
-}
-
-fn window_request(input: &RenderImageFrame) -> EngineResult<WindowRequest> {
-    match (
-        input.window_center,
-        input.window_width,
-        &input.window_preset,
-    ) {
-        (None, None, None) => Ok(WindowRequest::Default),
-        (Some(center), Some(width), None) => {
-            if !(width > 0.0 && width.is_finite() && center.is_finite()) {
-                return Err(EngineError::invalid(
-                    "window_width",
-                    "must be a number greater than 0",
-                ));
-            }
-            Ok(WindowRequest::Explicit(super::Window { center, width }))
-        }
-        (None, None, Some(name)) => PRESETS
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(n, w)| WindowRequest::Preset(n, *w))
-            .ok_or_else(|| {
-                EngineError::invalid(
-                    "window_preset",
-                    format!("must be one of {}", PRESET_NAMES.join(", ")),
-                )
-            }),
-        (_, _, Some(_)) => Err(invalid(
-            "give window_preset or window_center + window_width, not both",
-        )),
-        _ => Err(invalid("window_center and window_width go together")),
-    }
 }
 
 /// Where the chosen frame is in the metadata document.
@@ -377,7 +383,7 @@ pub async fn render_image_frame(
 ) -> EngineResult<(RenderedFrame, Vec<EncodedImage>)> {
     validate::id("datastore_id", &input.datastore_id)?;
     let target = target(&input)?;
-    let window = window_request(&input)?;
+    let window = input.window.request()?;
     let max_size = input.max_size.unwrap_or(512).clamp(16, 2048) as u32;
     let format = match input.format.as_deref() {
         None | Some("png") => ImageFormat::Png,
@@ -522,13 +528,14 @@ mod tests {
                 frame: 1
             })
         ));
-        let e = window_request(&input(json!({"window_center": 40.0}))).unwrap_err();
+        let window = |v| input(v).window.request();
+        let e = window(json!({"window_center": 40.0})).unwrap_err();
         assert!(e.message.contains("together"), "{}", e.message);
-        let e = window_request(&input(json!({"window_center": 40.0, "window_width": 0.0})))
-            .unwrap_err();
+        let e = window(json!({"window_center": 40.0, "window_width": 0.0})).unwrap_err();
         assert!(e.message.contains("window_width"), "{}", e.message);
+        assert!(window(json!({"window_preset": "nope"})).is_err());
         assert!(matches!(
-            window_request(&input(json!({"window_preset": "lung"}))),
+            window(json!({"window_preset": "lung"})),
             Ok(WindowRequest::Preset("lung", _))
         ));
         assert_eq!(PRESET_NAMES.len(), PRESETS.len());

@@ -40,10 +40,37 @@ const LIMIT: std::ops::RangeInclusive<i64> = 1..=qido::MAX_LIMIT as i64;
 const OFFSET: std::ops::RangeInclusive<i64> = 0..=(qido::MAX_REACHABLE as i64 - 1);
 
 /// Paging and answer form, common to the three searches.
+#[derive(Deserialize, JsonSchema)]
 pub struct Paging {
+    /// Records per answer (default 100, at most 1000).
+    #[schemars(transform = within(LIMIT))]
     pub limit: Option<i64>,
+    /// Records to skip; offset + limit may not pass 10,000 (QIDO-RS's reach).
+    #[schemars(transform = within(OFFSET))]
     pub offset: Option<i64>,
+    /// Also return the records in the DICOM JSON model (default false: the table only).
     pub include_dicom_json: Option<bool>,
+}
+
+/// The study a request is about: the first fields of every tool here but the study search.
+#[derive(Deserialize, JsonSchema)]
+pub struct StudyAt {
+    #[schemars(transform = shaped(Shape::ResourceId))]
+    pub datastore_id: String,
+    #[schemars(transform = shaped(Shape::DicomUid))]
+    pub study_instance_uid: String,
+}
+
+/// A series of a study. Not built on [`StudyAt`]: serde cannot flatten a flattened struct that
+/// flattens again under `deny_unknown_fields` (the inner fields would count as unknown).
+#[derive(Deserialize, JsonSchema)]
+pub struct SeriesAt {
+    #[schemars(transform = shaped(Shape::ResourceId))]
+    pub datastore_id: String,
+    #[schemars(transform = shaped(Shape::DicomUid))]
+    pub study_instance_uid: String,
+    #[schemars(transform = shaped(Shape::DicomUid))]
+    pub series_instance_uid: String,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -70,59 +97,35 @@ pub struct SearchStudies {
     pub referring_physician_name: Option<String>,
     /// Match person names fuzzily.
     pub fuzzy_matching: Option<bool>,
-    /// Records per answer (default 100, at most 1000).
-    #[schemars(transform = within(LIMIT))]
-    pub limit: Option<i64>,
-    /// Records to skip; offset + limit may not pass 10,000 (QIDO-RS's reach).
-    #[schemars(transform = within(OFFSET))]
-    pub offset: Option<i64>,
-    /// Also return the records in the DICOM JSON model (default false: the table only).
-    pub include_dicom_json: Option<bool>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchSeries {
-    #[schemars(transform = shaped(Shape::ResourceId))]
-    pub datastore_id: String,
-    #[schemars(transform = shaped(Shape::DicomUid))]
-    pub study_instance_uid: String,
+    #[serde(flatten)]
+    pub study: StudyAt,
     #[schemars(transform = shaped(Shape::DicomUid))]
     pub series_instance_uid: Option<String>,
     pub modality: Option<String>,
     pub series_number: Option<String>,
-    /// Records per answer (default 100, at most 1000).
-    #[schemars(transform = within(LIMIT))]
-    pub limit: Option<i64>,
-    /// Records to skip; offset + limit may not pass 10,000 (QIDO-RS's reach).
-    #[schemars(transform = within(OFFSET))]
-    pub offset: Option<i64>,
-    /// Also return the records in the DICOM JSON model (default false: the table only).
-    pub include_dicom_json: Option<bool>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchInstances {
-    #[schemars(transform = shaped(Shape::ResourceId))]
-    pub datastore_id: String,
-    #[schemars(transform = shaped(Shape::DicomUid))]
-    pub study_instance_uid: String,
-    #[schemars(transform = shaped(Shape::DicomUid))]
-    pub series_instance_uid: String,
+    #[serde(flatten)]
+    pub series: SeriesAt,
     #[schemars(transform = shaped(Shape::DicomUid))]
     pub sop_instance_uid: Option<String>,
     #[schemars(transform = shaped(Shape::DicomUid))]
     pub sop_class_uid: Option<String>,
     pub instance_number: Option<String>,
-    /// Records per answer (default 100, at most 1000).
-    #[schemars(transform = within(LIMIT))]
-    pub limit: Option<i64>,
-    /// Records to skip; offset + limit may not pass 10,000 (QIDO-RS's reach).
-    #[schemars(transform = within(OFFSET))]
-    pub offset: Option<i64>,
-    /// Also return the records in the DICOM JSON model (default false: the table only).
-    pub include_dicom_json: Option<bool>,
+    #[serde(flatten)]
+    pub paging: Paging,
 }
 
 /// A search's answer.
@@ -240,68 +243,37 @@ async fn search_studies(i: SearchStudies, _: Ctx) -> EngineResult<SearchOut> {
         ("ReferringPhysicianName", &i.referring_physician_name),
     ]);
     s.fuzzy_matching = i.fuzzy_matching.unwrap_or(false);
-    run_search(
-        s,
-        Paging {
-            limit: i.limit,
-            offset: i.offset,
-            include_dicom_json: i.include_dicom_json,
-        },
-        STUDY_COLUMNS,
-    )
-    .await
+    run_search(s, i.paging, STUDY_COLUMNS).await
 }
 
 async fn search_series(i: SearchSeries, _: Ctx) -> EngineResult<SearchOut> {
-    let mut s = Search::new(&i.datastore_id, Level::Series);
-    s.study_instance_uid = Some(i.study_instance_uid);
+    let mut s = Search::new(&i.study.datastore_id, Level::Series);
+    s.study_instance_uid = Some(i.study.study_instance_uid);
     s.keys = keys(&[
         ("SeriesInstanceUID", &i.series_instance_uid),
         ("Modality", &i.modality),
         ("SeriesNumber", &i.series_number),
     ]);
-    run_search(
-        s,
-        Paging {
-            limit: i.limit,
-            offset: i.offset,
-            include_dicom_json: i.include_dicom_json,
-        },
-        SERIES_COLUMNS,
-    )
-    .await
+    run_search(s, i.paging, SERIES_COLUMNS).await
 }
 
 async fn search_instances(i: SearchInstances, _: Ctx) -> EngineResult<SearchOut> {
-    let mut s = Search::new(&i.datastore_id, Level::Instances);
-    s.study_instance_uid = Some(i.study_instance_uid);
-    s.series_instance_uid = Some(i.series_instance_uid);
+    let mut s = Search::new(&i.series.datastore_id, Level::Instances);
+    s.study_instance_uid = Some(i.series.study_instance_uid);
+    s.series_instance_uid = Some(i.series.series_instance_uid);
     s.keys = keys(&[
         ("SOPInstanceUID", &i.sop_instance_uid),
         ("SOPClassUID", &i.sop_class_uid),
         ("InstanceNumber", &i.instance_number),
     ]);
-    run_search(
-        s,
-        Paging {
-            limit: i.limit,
-            offset: i.offset,
-            include_dicom_json: i.include_dicom_json,
-        },
-        INSTANCE_COLUMNS,
-    )
-    .await
+    run_search(s, i.paging, INSTANCE_COLUMNS).await
 }
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeriesMetadata {
-    #[schemars(transform = shaped(Shape::ResourceId))]
-    pub datastore_id: String,
-    #[schemars(transform = shaped(Shape::DicomUid))]
-    pub study_instance_uid: String,
-    #[schemars(transform = shaped(Shape::DicomUid))]
-    pub series_instance_uid: String,
+    #[serde(flatten)]
+    pub series: SeriesAt,
     /// The image set to read from (default: the primary image set).
     #[schemars(transform = shaped(Shape::ResourceId))]
     pub image_set_id: Option<String>,
@@ -310,12 +282,8 @@ pub struct SeriesMetadata {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceMetadata {
-    #[schemars(transform = shaped(Shape::ResourceId))]
-    pub datastore_id: String,
-    #[schemars(transform = shaped(Shape::DicomUid))]
-    pub study_instance_uid: String,
-    #[schemars(transform = shaped(Shape::DicomUid))]
-    pub series_instance_uid: String,
+    #[serde(flatten)]
+    pub series: SeriesAt,
     #[schemars(transform = shaped(Shape::DicomUid))]
     pub sop_instance_uid: String,
     /// The image set to read from (default: the primary image set).
@@ -336,16 +304,11 @@ pub struct InstanceMetadataOut {
     pub metadata: Value,
 }
 
-fn place(
-    datastore_id: String,
-    study: String,
-    series: String,
-    image_set_id: Option<String>,
-) -> Where {
+fn place(series: SeriesAt, image_set_id: Option<String>) -> Where {
     Where {
-        datastore_id,
-        study_instance_uid: study,
-        series_instance_uid: series,
+        datastore_id: series.datastore_id,
+        study_instance_uid: series.study_instance_uid,
+        series_instance_uid: series.series_instance_uid,
         image_set_id,
     }
 }
@@ -362,10 +325,8 @@ pub enum TransferSyntax {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetrieveInstances {
-    #[schemars(transform = shaped(Shape::ResourceId))]
-    pub datastore_id: String,
-    #[schemars(transform = shaped(Shape::DicomUid))]
-    pub study_instance_uid: String,
+    #[serde(flatten)]
+    pub study: StudyAt,
     /// Only this series (default: every series of the study).
     #[schemars(transform = shaped(Shape::DicomUid))]
     pub series_instance_uid: Option<String>,
@@ -422,7 +383,7 @@ pub fn tools() -> Vec<Tool> {
             "WADO-RS series metadata: every instance's attributes in the DICOM JSON model.",
             READ,
             |i: SeriesMetadata, _| async move {
-                let w = place(i.datastore_id, i.study_instance_uid, i.series_instance_uid, i.image_set_id);
+                let w = place(i.series, i.image_set_id);
                 let instances = wado::series_metadata(&w).await?;
                 Ok(SeriesMetadataOut {
                     count: instances.len(),
@@ -435,7 +396,7 @@ pub fn tools() -> Vec<Tool> {
             "WADO-RS instance metadata in the DICOM JSON model.",
             READ,
             |i: InstanceMetadata, _| async move {
-                let w = place(i.datastore_id, i.study_instance_uid, i.series_instance_uid, i.image_set_id);
+                let w = place(i.series, i.image_set_id);
                 Ok(InstanceMetadataOut {
                     metadata: wado::instance_metadata(&w, &i.sop_instance_uid).await?,
                 })
@@ -451,8 +412,8 @@ pub fn tools() -> Vec<Tool> {
                     TransferSyntax::ExplicitVrLittleEndian => Some(EXPLICIT_VR_LITTLE_ENDIAN.to_string()),
                 };
                 let r = Retrieve {
-                    datastore_id: i.datastore_id,
-                    study_instance_uid: i.study_instance_uid,
+                    datastore_id: i.study.datastore_id,
+                    study_instance_uid: i.study.study_instance_uid,
                     series_instance_uid: i.series_instance_uid,
                     sop_instance_uid: i.sop_instance_uid,
                     image_set_id: i.image_set_id,
@@ -488,6 +449,65 @@ pub fn tools() -> Vec<Tool> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Each input reads its flattened parts (study, series, paging) and still refuses unknown
+    /// fields (serde's flatten and deny_unknown_fields only go together one level deep).
+    #[test]
+    fn flattened_inputs_read_every_field() {
+        let series =
+            json!({"datastore_id": "d", "study_instance_uid": "1.2", "series_instance_uid": "1.3"});
+        let with = |extra: Value| {
+            let mut v = series.clone();
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            v
+        };
+        let i: SearchInstances =
+            serde_json::from_value(with(json!({"limit": 5, "include_dicom_json": true}))).unwrap();
+        assert_eq!(
+            (
+                i.series.datastore_id.as_str(),
+                i.series.series_instance_uid.as_str()
+            ),
+            ("d", "1.3")
+        );
+        assert_eq!(
+            (i.paging.limit, i.paging.include_dicom_json),
+            (Some(5), Some(true))
+        );
+        let i: InstanceMetadata =
+            serde_json::from_value(with(json!({"sop_instance_uid": "1.4"}))).unwrap();
+        assert_eq!(
+            (
+                i.series.study_instance_uid.as_str(),
+                i.sop_instance_uid.as_str()
+            ),
+            ("1.2", "1.4")
+        );
+        let i: SeriesMetadata = serde_json::from_value(with(json!({"image_set_id": "i"}))).unwrap();
+        assert_eq!(i.image_set_id.as_deref(), Some("i"));
+        let i: SearchSeries = serde_json::from_value(with(json!({"offset": 3}))).unwrap();
+        assert_eq!(
+            (i.study.study_instance_uid.as_str(), i.paging.offset),
+            ("1.2", Some(3))
+        );
+        let i: RetrieveInstances = serde_json::from_value(with(json!({"folder": "f"}))).unwrap();
+        assert_eq!(
+            (i.study.datastore_id.as_str(), i.folder.as_str()),
+            ("d", "f")
+        );
+        let i: SearchStudies =
+            serde_json::from_value(json!({"datastore_id": "d", "limit": 7})).unwrap();
+        assert_eq!(i.paging.limit, Some(7));
+        for bad in [
+            with(json!({"nope": 1})),
+            with(json!({"limit": 1, "nope": 1})),
+        ] {
+            assert!(serde_json::from_value::<SearchInstances>(bad.clone()).is_err());
+            assert!(serde_json::from_value::<SearchSeries>(bad).is_err());
+        }
+    }
 
     #[test]
     fn table_rows_from_dicom_json() {

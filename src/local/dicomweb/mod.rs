@@ -181,12 +181,7 @@ async fn search_studies(
             attrs.extend(study_computed(&s));
             (s, attrs)
         })
-        .filter(|(_, attrs)| {
-            query
-                .filters
-                .iter()
-                .all(|f| f.matches(&qido::values_of(Some(attrs), f.keyword), query.fuzzy))
-        })
+        .filter(|(_, attrs)| query.admits(attrs))
         .collect();
     // Last update, newest first.
     studies.sort_by(|a, b| {
@@ -242,12 +237,7 @@ async fn search_series(
             );
             (uid.to_string(), attrs)
         })
-        .filter(|(_, attrs)| {
-            query
-                .filters
-                .iter()
-                .all(|f| f.matches(&qido::values_of(Some(attrs), f.keyword), query.fuzzy))
-        })
+        .filter(|(_, attrs)| query.admits(attrs))
         .collect();
     rows.sort_by(|a, b| {
         number_key(Some(&a.1), "SeriesNumber")
@@ -315,12 +305,7 @@ async fn search_instances(
     };
     let rows: Vec<_> = instance_rows(&series, &study_uid)
         .into_iter()
-        .filter(|(_, attrs)| {
-            query
-                .filters
-                .iter()
-                .all(|f| f.matches(&qido::values_of(Some(attrs), f.keyword), query.fuzzy))
-        })
+        .filter(|(_, attrs)| query.admits(attrs))
         .collect();
     let base = format!(
         "{}/datastore/{ds_id}/studies/{study_uid}/series/{series_uid}/instances",
@@ -390,6 +375,21 @@ async fn series_metadata(
 
 type InstancePath = Path<(String, String, String, String)>;
 
+/// Runs `f` on the instance a WADO-RS path names (`[datastore, study, series, sop]`), in the
+/// image set `?imageSetId=` names or else the primary one, under one read of the store.
+fn with_instance<T>(
+    app: &App,
+    uri: &Uri,
+    [ds_id, study_uid, series_uid, sop]: [&str; 4],
+    f: impl FnOnce(&Store, &InstanceView<'_>) -> ApiResult<T>,
+) -> ApiResult<T> {
+    let image_set = image_set_param(uri);
+    let store = app.read();
+    let ds = datastore(&store, ds_id)?;
+    let inst = lookup::instance(ds, study_uid, series_uid, sop, image_set.as_deref())?;
+    f(&store, &inst)
+}
+
 async fn instance_metadata(
     State(app): AppState,
     Path((ds_id, study_uid, series_uid, sop)): InstancePath,
@@ -397,15 +397,13 @@ async fn instance_metadata(
     uri: Uri,
 ) -> Handler {
     wado::require_json(accept(&headers), "metadata")?;
-    let store = app.read();
-    let ds = datastore(&store, &ds_id)?;
-    let image_set = image_set_param(&uri);
-    let inst = lookup::instance(ds, &study_uid, &series_uid, &sop, image_set.as_deref())?;
-    inst.series.set.last_accessed_at.touch();
-    let (base, query) = bulk_base(&app, &headers, &ds_id, &study_uid, &series_uid, &sop, &uri);
-    Ok(wado::json_response(vec![wado::instance_json(
-        &inst, &base, &query,
-    )]))
+    let at = [ds_id.as_str(), &study_uid, &series_uid, &sop];
+    let json = with_instance(&app, &uri, at, |_, inst| {
+        inst.series.set.last_accessed_at.touch();
+        let (base, query) = bulk_base(&app, &headers, &ds_id, &study_uid, &series_uid, &sop, &uri);
+        Ok(wado::instance_json(inst, &base, &query))
+    })?;
+    Ok(wado::json_response(vec![json]))
 }
 
 /// The stored bytes of the given frames (1-based) of an instance.
@@ -431,23 +429,19 @@ async fn get_instance(
     headers: HeaderMap,
     uri: Uri,
 ) -> Handler {
-    let image_set = image_set_param(&uri);
-    let body_and_choice = {
-        let store = app.read();
-        let ds = datastore(&store, &ds_id)?;
-        let inst = lookup::instance(ds, &study_uid, &series_uid, &sop, image_set.as_deref())?;
+    let at = [ds_id.as_str(), &study_uid, &series_uid, &sop];
+    let (body, choice, ts) = with_instance(&app, &uri, at, |store, inst| {
         let stored = inst.stored_transfer_syntax().to_string();
         let choice = wado::choose_instance(accept(&headers), &stored)?;
-        let all: Vec<usize> = (1..=wado::frame_count(&inst)).collect();
-        let frames: Vec<Vec<u8>> = stored_frames(&store, &ds_id, &inst, &all)?
+        let all: Vec<usize> = (1..=wado::frame_count(inst)).collect();
+        let frames: Vec<Vec<u8>> = stored_frames(store, &ds_id, inst, &all)?
             .into_iter()
             .map(|b| b.to_vec())
             .collect();
-        let body = wado::part10(&inst, &frames, choice.uncompressed)?;
+        let body = wado::part10(inst, &frames, choice.uncompressed)?;
         let ts = wado::answer_syntax(&choice, &stored);
-        (body, choice, ts)
-    };
-    let (body, choice, ts) = body_and_choice;
+        Ok((body, choice, ts))
+    })?;
     Ok(wado::instance_response(body, &choice, &ts))
 }
 
@@ -457,26 +451,25 @@ async fn get_frames(
     headers: HeaderMap,
     uri: Uri,
 ) -> Handler {
-    let image_set = image_set_param(&uri);
-    let store = app.read();
-    let ds = datastore(&store, &ds_id)?;
-    let inst = lookup::instance(ds, &study_uid, &series_uid, &sop, image_set.as_deref())?;
-    let stored = inst.stored_transfer_syntax().to_string();
-    let choice = wado::choose_frames(accept(&headers), &stored)?;
-    let numbers = wado::frame_numbers(&list, wado::frame_count(&inst))?;
-    let raw = stored_frames(&store, &ds_id, &inst, &numbers)?;
-    let ts = wado::answer_syntax(&choice, &stored);
-    let parts = raw
-        .into_iter()
-        .zip(&numbers)
-        .map(|(b, n)| {
-            Ok(Part {
-                content_type: format!("{}; transfer-syntax={ts}", choice.part_type),
-                body: wado::frame_bytes(&inst, b, *n, choice.uncompressed)?,
+    let at = [ds_id.as_str(), &study_uid, &series_uid, &sop];
+    with_instance(&app, &uri, at, |store, inst| {
+        let stored = inst.stored_transfer_syntax().to_string();
+        let choice = wado::choose_frames(accept(&headers), &stored)?;
+        let numbers = wado::frame_numbers(&list, wado::frame_count(inst))?;
+        let raw = stored_frames(store, &ds_id, inst, &numbers)?;
+        let ts = wado::answer_syntax(&choice, &stored);
+        let parts = raw
+            .into_iter()
+            .zip(&numbers)
+            .map(|(b, n)| {
+                Ok(Part {
+                    content_type: format!("{}; transfer-syntax={ts}", choice.part_type),
+                    body: wado::frame_bytes(inst, b, *n, choice.uncompressed)?,
+                })
             })
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(wado::multipart(&parts, &choice.part_type, Some(&ts)))
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(wado::multipart(&parts, &choice.part_type, Some(&ts)))
+    })
 }
 
 async fn get_bulk_data(
@@ -493,11 +486,8 @@ async fn get_bulk_data(
     {
         return Err(wado::not_acceptable("bulk data", accept(headers)));
     }
-    let image_set = image_set_param(&uri);
-    let store = app.read();
-    let ds = datastore(&store, &ds_id)?;
-    let inst = lookup::instance(ds, &study_uid, &series_uid, &sop, image_set.as_deref())?;
-    let value = wado::bulk_value(&inst, &path)?;
+    let at = [ds_id.as_str(), &study_uid, &series_uid, &sop];
+    let value = with_instance(&app, &uri, at, |_, inst| wado::bulk_value(inst, &path))?;
     let parts = [Part {
         content_type: OCTET_STREAM.into(),
         body: value.into(),

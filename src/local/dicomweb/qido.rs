@@ -215,6 +215,13 @@ impl Query {
         Ok(q)
     }
 
+    /// Whether a record's attributes (metadata form) match every filter of this query.
+    pub fn admits(&self, attrs: &Object) -> bool {
+        self.filters
+            .iter()
+            .all(|f| f.matches(&values_of(Some(attrs), f.keyword), self.fuzzy))
+    }
+
     /// The window of `all` this query asks for.
     pub fn window<T>(&self, all: Vec<T>) -> Vec<T> {
         all.into_iter().skip(self.offset).take(self.limit).collect()
