@@ -10,7 +10,7 @@ import sys
 import uuid
 
 from conftest import MCP_MODULE, WORKFLOW_READ_TOOLS, WORKFLOW_WRITE_TOOLS, mcp_env, mcp_session, run_async, tool_error
-from test_mcp_tools import DICOMWEB_READ_TOOLS, DICOMWEB_WRITE_TOOLS, PIXEL_TOOLS
+from test_mcp_tools import DICOMWEB_READ_TOOLS, DICOMWEB_WRITE_TOOLS, EXPORT_TOOLS, PIXEL_TOOLS
 
 ORIGINAL_TOOLS_LIST_BYTES = 52_000
 """The original 0.1.1 server's tools/list (52 KB): ours, constraints included, must not be larger."""
@@ -88,7 +88,9 @@ def test_toolsets_select_groups_and_readonly_applies_on_top(server, client):
         "list_tags_for_resource",
     }
     # The flag wins over the environment.
-    assert out["all"] == api_names | WORKFLOW_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS
+    assert out["all"] == (
+        api_names | WORKFLOW_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS | EXPORT_TOOLS
+    )
 
 
 def test_unknown_toolset_is_refused_at_start():
