@@ -31,10 +31,14 @@ impl Destination {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
             if !bucket_ok {
-                return Err(bad("the bucket name must be 3 to 63 lowercase letters, digits, '-' or '.'"));
+                return Err(bad(
+                    "the bucket name must be 3 to 63 lowercase letters, digits, '-' or '.'",
+                ));
             }
             if prefix.split('/').any(|p| p == "." || p == "..") || prefix.starts_with('/') {
-                return Err(bad("the prefix may not contain '.', '..' or empty leading parts"));
+                return Err(bad(
+                    "the prefix may not contain '.', '..' or empty leading parts",
+                ));
             }
             let mut prefix = prefix.to_string();
             if !prefix.is_empty() && !prefix.ends_with('/') {
@@ -47,7 +51,9 @@ impl Destination {
         }
         if let Some(path) = uri.strip_prefix("file://") {
             if !path.starts_with('/') {
-                return Err(bad("a file URI names an absolute folder: file:///path/to/folder"));
+                return Err(bad(
+                    "a file URI names an absolute folder: file:///path/to/folder",
+                ));
             }
             return Ok(Self::File {
                 path: path.to_string(),
@@ -176,8 +182,7 @@ pub fn check(a: Asked) -> EngineResult<ExportRequest> {
             ));
         }
     }
-    if study.is_none() && series.is_none() && sop.is_none() && after.is_none() && before.is_none()
-    {
+    if study.is_none() && series.is_none() && sop.is_none() && after.is_none() && before.is_none() {
         return Err(EngineError::invalid(
             "study_instance_uid",
             "name what to export: study_instance_uid, series_instance_uid, sop_instance_uid, or a submitted_after/submitted_before window (a whole data store is never exported by omission)",
@@ -221,14 +226,24 @@ mod tests {
             }
         );
         assert_eq!(
-            Destination::parse("s3://my-bucket").unwrap().uri_of("x.dcm"),
+            Destination::parse("s3://my-bucket")
+                .unwrap()
+                .uri_of("x.dcm"),
             "s3://my-bucket/x.dcm"
         );
         assert_eq!(
-            Destination::parse("file:///tmp/out/").unwrap().uri_of("m.json"),
+            Destination::parse("file:///tmp/out/")
+                .unwrap()
+                .uri_of("m.json"),
             "file:///tmp/out/m.json"
         );
-        for bad in ["http://x/y", "s3://B/x", "s3://ok-bucket/../x", "file://rel/x", "s3://ab"] {
+        for bad in [
+            "http://x/y",
+            "s3://B/x",
+            "s3://ok-bucket/../x",
+            "file://rel/x",
+            "s3://ab",
+        ] {
             assert!(Destination::parse(bad).is_err(), "{bad}");
         }
         let d = Destination::parse("s3://my-bucket/out/").unwrap();

@@ -42,7 +42,11 @@ fn recorded_sha(item: &JobItem) -> Option<String> {
     if item.outcome != DONE {
         return None;
     }
-    item.detail.as_ref()?.get("sha256")?.as_str().map(str::to_string)
+    item.detail
+        .as_ref()?
+        .get("sha256")?
+        .as_str()
+        .map(str::to_string)
 }
 
 async fn export_one(

@@ -203,26 +203,48 @@ impl Sink {
             .fold(folder.to_path_buf(), |p, part| p.join(part))
     }
 
+    /// A temporary file beside `relative`'s place (renamed into place once complete, so a
+    /// half-written instance never carries the final name), and that final path.
+    fn temp_beside(
+        roots: &Roots,
+        folder: &std::path::Path,
+        relative: &str,
+    ) -> EngineResult<(PathBuf, std::fs::File, PathBuf)> {
+        let parts = Self::parts(relative);
+        let (name, dirs) = parts.split_last().expect("a file name");
+        let temp_name = format!(".{name}.part");
+        let mut temp_parts: Vec<&str> = dirs.to_vec();
+        temp_parts.push(&temp_name);
+        let (temp, file) = roots.create(folder, &temp_parts)?;
+        let target = temp.with_file_name(name);
+        Ok((temp, file, target))
+    }
+
     /// Whether `relative` is already there with this SHA-256 (a resumed export skips it).
     pub async fn holds(&self, relative: &str, sha256: &str) -> bool {
         match self {
             Self::File { folder, .. } => {
-                sha256_of(&Self::local_path(folder, relative)).await.as_deref() == Some(sha256)
+                sha256_of(&Self::local_path(folder, relative))
+                    .await
+                    .as_deref()
+                    == Some(sha256)
             }
             Self::S3 {
                 client,
                 bucket,
                 prefix,
-            } => client
-                .head_object()
-                .bucket(bucket)
-                .key(format!("{prefix}{relative}"))
-                .send()
-                .await
-                .ok()
-                .and_then(|h| h.metadata().and_then(|m| m.get("sha256").cloned()))
-                .as_deref()
-                == Some(sha256),
+            } => {
+                client
+                    .head_object()
+                    .bucket(bucket)
+                    .key(format!("{prefix}{relative}"))
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|h| h.metadata().and_then(|m| m.get("sha256").cloned()))
+                    .as_deref()
+                    == Some(sha256)
+            }
         }
     }
 
@@ -236,12 +258,7 @@ impl Sink {
     ) -> EngineResult<Written> {
         match self {
             Self::File { roots, folder } => {
-                let parts = Self::parts(relative);
-                let (name, dirs) = parts.split_last().expect("a file name");
-                let temp_name = format!(".{name}.part");
-                let mut temp_parts: Vec<&str> = dirs.to_vec();
-                temp_parts.push(&temp_name);
-                let (temp, file) = roots.create(folder, &temp_parts)?;
+                let (temp, file, target) = Self::temp_beside(roots, folder, relative)?;
                 let result = fetch_into(w, sop, ts, tokio::fs::File::from_std(file)).await;
                 let written = match result {
                     Ok(written) => written,
@@ -250,7 +267,6 @@ impl Sink {
                         return Err(e);
                     }
                 };
-                let target = temp.with_file_name(name);
                 std::fs::rename(&temp, &target).map_err(|e| {
                     let _ = std::fs::remove_file(&temp);
                     io(&format!("moving the file into {}", target.display()), e)
@@ -378,8 +394,54 @@ impl Sink {
         parts
     }
 
+    /// Writes an instance held in memory (a de-identified one) to `relative`, as
+    /// `put_instance` does: a temporary file renamed into place, or one PutObject with its
+    /// SHA-256.
+    pub async fn put_bytes(&self, relative: &str, body: Vec<u8>) -> EngineResult<Written> {
+        let written = Written {
+            size: body.len() as u64,
+            sha256: hex::encode(Sha256::digest(&body)),
+        };
+        match self {
+            Self::File { roots, folder } => {
+                use std::io::Write;
+                let (temp, mut file, target) = Self::temp_beside(roots, folder, relative)?;
+                file.write_all(&body)
+                    .and_then(|_| file.sync_all())
+                    .and_then(|_| std::fs::rename(&temp, &target))
+                    .map_err(|e| {
+                        let _ = std::fs::remove_file(&temp);
+                        io(&format!("writing {}", target.display()), e)
+                    })?;
+            }
+            Self::S3 {
+                client,
+                bucket,
+                prefix,
+            } => {
+                let key = format!("{prefix}{relative}");
+                client
+                    .put_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .content_type("application/dicom")
+                    .metadata("sha256", &written.sha256)
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await
+                    .map_err(|e| s3_error("PutObject", &key, e))?;
+            }
+        }
+        Ok(written)
+    }
+
     /// Writes a small document (manifest, summary) to `relative`.
-    pub async fn put_document(&self, relative: &str, body: Vec<u8>, content_type: &str) -> EngineResult<()> {
+    pub async fn put_document(
+        &self,
+        relative: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> EngineResult<()> {
         match self {
             Self::File { roots, folder } => {
                 use std::io::Write;
@@ -407,5 +469,42 @@ impl Sink {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn the_hasher_counts_and_hashes_what_passes_and_holds_compares_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::new([dir.path().to_path_buf()]).unwrap();
+        let folder = roots
+            .folder_for_writing(dir.path().join("out").to_str().unwrap())
+            .unwrap();
+        let sink = Sink::File { roots, folder };
+        sink.put_document(
+            "1.2/3.4/5.6.dcm",
+            b"DICM body".to_vec(),
+            "application/dicom",
+        )
+        .await
+        .unwrap();
+        let mut out = Hashing {
+            inner: Vec::new(),
+            hash: Sha256::new(),
+            bytes: 0,
+        };
+        out.write_all(b"DICM ").await.unwrap();
+        out.write_all(b"body").await.unwrap();
+        let sha = hex::encode(out.hash.clone().finalize());
+        assert_eq!((out.bytes, out.inner.as_slice()), (9, &b"DICM body"[..]));
+        assert_eq!(sha, hex::encode(Sha256::digest(b"DICM body")));
+        // A resumed export skips a file only when its content is the one recorded.
+        assert!(sink.holds("1.2/3.4/5.6.dcm", &sha).await);
+        assert!(!sink.holds("1.2/3.4/5.6.dcm", &"0".repeat(64)).await);
+        assert!(!sink.holds("1.2/3.4/7.8.dcm", &sha).await);
     }
 }

@@ -243,8 +243,7 @@ async fn list(i: ListExportJobs, _: Ctx) -> EngineResult<ExportJobList> {
         .filter(|r| r.kind == KIND && r.datastore_id == i.datastore_id)
         .filter(|r| status.is_none_or(|s| r.status == s))
         .collect();
-    let next_token =
-        (offset + size < matching.len()).then(|| format!("export-{}", offset + size));
+    let next_token = (offset + size < matching.len()).then(|| format!("export-{}", offset + size));
     Ok(ExportJobList {
         jobs: matching
             .into_iter()
