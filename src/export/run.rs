@@ -119,7 +119,7 @@ pub async fn run(h: JobHandle) -> EngineResult<Value> {
     let req = Arc::new(req);
     let gate = Arc::new(Semaphore::new(read_concurrency()));
     let mut tasks = Vec::with_capacity(total);
-    for s in selected.iter().cloned() {
+    for s in selected.clone() {
         let (h, sink, req, gate, earlier) = (
             h.clone(),
             sink.clone(),
@@ -185,7 +185,7 @@ async fn write_manifest(
         "datastore_id": record.datastore_id,
         "output_uri": req.destination.uri_of(""),
         "manifest_uri": req.destination.uri_of(MANIFEST),
-        "transfer_syntax": match req.syntax.uid() { Some(uid) => uid, None => "stored" },
+        "transfer_syntax": req.syntax.uid().unwrap_or("stored"),
         "cancelled": h.token().is_cancelled(),
         "total": selected.len(),
         "counts": record.counts,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::dicomweb::TransferSyntax;
 use super::schema::{one_of, shaped, within};
 use super::{Ctx, Hints, Tool, Toolset, READ, WRITE};
-use crate::engine::{EngineError, EngineResult, ErrorType};
+use crate::engine::{validate, EngineError, EngineResult, ErrorType};
 use crate::export::request::{self, Asked, Destination, ExportRequest, Syntax};
 use crate::export::run::MANIFEST;
 use crate::export::{run_job, KIND};
@@ -39,6 +39,7 @@ pub struct StartExport {
     /// s3://bucket/prefix/ or file:///path/to/folder (inside the allowed file roots). Files land
     /// at <prefix>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm, with
     /// manifest.jsonl and summary.json at <prefix>/.
+    #[schemars(length(min = 6, max = 1024))]
     pub output_s3_uri: String,
     #[schemars(transform = shaped(Shape::JobName))]
     pub job_name: Option<String>,
@@ -220,6 +221,8 @@ fn not_found(job_id: &str) -> EngineError {
 }
 
 async fn get(i: ExportJobRef, _: Ctx) -> EngineResult<ExportJob> {
+    validate::shape("datastore_id", &i.datastore_id, Shape::ResourceId)?;
+    validate::shape("job_id", &i.job_id, Shape::JobId)?;
     let r = runtime().get(&i.job_id).map_err(|_| not_found(&i.job_id))?;
     if r.kind != KIND || r.datastore_id != i.datastore_id {
         return Err(not_found(&i.job_id));
@@ -228,6 +231,7 @@ async fn get(i: ExportJobRef, _: Ctx) -> EngineResult<ExportJob> {
 }
 
 async fn list(i: ListExportJobs, _: Ctx) -> EngineResult<ExportJobList> {
+    validate::shape("datastore_id", &i.datastore_id, Shape::ResourceId)?;
     let status = i.job_status.as_deref().and_then(JobStatus::parse);
     let offset = match &i.next_token {
         None => 0,
