@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -77,6 +78,8 @@ def aws_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
             mp.delenv(var, raising=False)
         mp.delenv("AWS_ENDPOINT_URL_MEDICAL_IMAGING", raising=False)
+        # Job records of in-process engine calls stay out of the user's state folder.
+        mp.setenv("HEALTHIMAGING_MCP_STATE_DIR", str(tmp_path_factory.mktemp("jobs-state")))
         yield
 
 
@@ -367,6 +370,8 @@ def mcp_env(endpoint_url: str | None, **overrides: str) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": missing,
         "AWS_MAX_ATTEMPTS": "2",
         "PYTHONUNBUFFERED": "1",
+        # Each MCP server keeps its job records in a folder of its own (unless told otherwise).
+        "HEALTHIMAGING_MCP_STATE_DIR": tempfile.mkdtemp(prefix="mcp-jobs-state-"),
     }
     if os.environ.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]

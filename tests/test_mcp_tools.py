@@ -76,7 +76,9 @@ DICOMWEB_READ_TOOLS: set[str] = {
 }
 DICOMWEB_WRITE_TOOLS: set[str] = {"store_dicom_files"}
 """The ``dicomweb`` toolset."""
-ALL_TOOLS = ORIGINAL_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS
+JOB_TOOLS: set[str] = {"get_job", "list_jobs", "cancel_job"}
+"""The ``jobs`` toolset (cancel_job writes: it stops a job)."""
+ALL_TOOLS = ORIGINAL_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS | JOB_TOOLS
 DESTRUCTIVE = {
     "delete_datastore",
     "delete_image_set",
@@ -97,6 +99,7 @@ WRITE_TOOLS = (
     | WORKFLOW_WRITE_TOOLS
     | DICOMWEB_WRITE_TOOLS
     | {"start_dicom_export_job"}
+    | {"cancel_job"}
 )
 READ_ONLY_TOOLS = ALL_TOOLS - WRITE_TOOLS
 CONTENT_TYPES = {

@@ -4,6 +4,10 @@
 
 pub mod record;
 pub mod runtime;
+pub mod store;
 
 pub use record::{JobItem, JobProgress, JobRecord, JobStatus};
-pub use runtime::{runtime, JobFuture, JobHandle, NewJob, RunJob, Runtime};
+pub use runtime::{
+    init, runtime, JobFuture, JobHandle, JobPage, ListFilter, NewJob, RunJob, Runtime,
+};
+pub use store::default_state_dir;

@@ -127,6 +127,39 @@ pub struct JobRecord {
     pub message: Option<String>,
 }
 
+impl JobRecord {
+    /// Recomputes `counts` and `progress.done` from the items.
+    pub fn recount(&mut self) {
+        self.counts.clear();
+        for item in &self.items {
+            *self.counts.entry(item.outcome.clone()).or_default() += 1;
+        }
+        self.progress.done = self.items.len() as u64;
+    }
+
+    /// Seconds left at the pace observed since submission (`None` until an item is done or
+    /// while the total is unknown; 0 once ended).
+    pub fn eta_seconds(&self) -> Option<f64> {
+        if !self.status.is_active() {
+            return Some(0.0);
+        }
+        let total = self.progress.total?;
+        let done = self.progress.done;
+        if done == 0 {
+            return None;
+        }
+        let elapsed = parse(&self.submitted_at)
+            .map(|at| (time::OffsetDateTime::now_utc() - at).as_seconds_f64())?;
+        let left = total.saturating_sub(done) as f64;
+        Some((elapsed.max(0.0) / done as f64 * left).ceil())
+    }
+}
+
+/// An RFC 3339 time as this module writes it.
+pub fn parse(at: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
+}
+
 /// The current time as RFC 3339 (UTC).
 pub fn now() -> String {
     time::OffsetDateTime::now_utc()

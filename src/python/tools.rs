@@ -36,6 +36,7 @@ fn call<'py>(
         .filter(|p| !p.is_none())
         .map(|p| progress_sink(py, p))
         .transpose()?;
+    super::runtime::ensure_jobs(py);
     let tool = registry().get(name);
     let run = tool.map_or("unknown", |t| t.name);
     let images = tool.is_some_and(|t| t.images);

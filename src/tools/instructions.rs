@@ -45,6 +45,13 @@ s3://bucket/prefix/ or file:///folder (stored syntax, or transfer_syntax explici
 manifest.jsonl and summary.json there; it answers at once: follow get_dicom_export_job until COMPLETED, FAILED or \
 CANCELLED (failed instances carry their reason); list_dicom_export_jobs filters by job_status.\n";
 
+const JOBS: &str = "\
+Jobs: work that outlives a call. A change workflow still running at its deadline (default 45 s) answers \
+{job_id, status: IN_PROGRESS, progress, eta_seconds} and keeps going; follow it with get_job (progress, ETA, counts, \
+item outcomes with failed ones first) until COMPLETED, FAILED, CANCELLED or INTERRUPTED (the server stopped; \
+run the tool again to act on what is left). list_jobs finds jobs by status, kind and data store; cancel_job stops a \
+job before its next item and answers what it did.\n";
+
 const ERRORS: &str = "\
 Errors are JSON {\"error\": true, \"type\": validation_error | not_found | auth_error | conflict_error | \
 throttling_error | service_error | server_error, \"message\": ...}. A validation_error is sent before any request: \
@@ -67,6 +74,9 @@ pub fn instructions(toolsets: &[Toolset]) -> String {
     }
     if toolsets.contains(&Toolset::Export) {
         out.push_str(EXPORT);
+    }
+    if toolsets.contains(&Toolset::Jobs) {
+        out.push_str(JOBS);
     }
     out.push_str(ERRORS);
     out

@@ -6,6 +6,7 @@
 
 pub mod api;
 mod arguments;
+pub mod deadline;
 pub mod dicomweb;
 pub mod export;
 pub mod instructions;

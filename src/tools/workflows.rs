@@ -4,9 +4,10 @@
 use std::borrow::Cow;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::deadline::{job_deadline, run_as_job, OrJob};
 use super::schema::{shaped, within};
 use super::{Ctx, Hints, Tool, Toolset, DESTRUCTIVE, DESTRUCTIVE_IDEMPOTENT, READ};
 use crate::model::constraints::Shape;
@@ -38,6 +39,37 @@ where
     Fut: std::future::Future<Output = crate::engine::EngineResult<O>> + Send + 'static,
 {
     Tool::new(Toolset::Workflows, name, description, hints, f)
+}
+
+/// A change workflow: run as a job past the deadline unless a dry run (see `deadline`).
+fn change<I, O, F, Fut>(
+    name: &'static str,
+    description: impl Into<Cow<'static, str>>,
+    hints: Hints,
+    f: F,
+) -> Tool
+where
+    I: serde::de::DeserializeOwned + Serialize + JsonSchema + Send + 'static,
+    O: Serialize + JsonSchema + Send + 'static,
+    F: Fn(I, Ctx) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = crate::engine::EngineResult<O>> + Send + 'static,
+{
+    let f = std::sync::Arc::new(f);
+    workflow(name, description, hints, move |i: I, ctx: Ctx| {
+        let f = f.clone();
+        async move {
+            let request = serde_json::to_value(&i).unwrap_or(Value::Null);
+            if request["dry_run"] == Value::Bool(true) {
+                return f(i, ctx).await.map(OrJob::Done);
+            }
+            let ds = request["datastore_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let deadline = job_deadline();
+            run_as_job(name, ds, request, ctx, deadline, move |ctx| f(i, ctx)).await
+        }
+    })
 }
 
 /// A description that ends with the write workflows' common text.
@@ -114,7 +146,7 @@ pub struct Series {
     pub series_instance_uid: String,
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeletePatient {
     #[schemars(transform = shaped(Shape::ResourceId))]
@@ -126,7 +158,7 @@ pub struct DeletePatient {
     pub dry_run: bool,
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteStudy {
     #[schemars(transform = shaped(Shape::ResourceId))]
@@ -137,7 +169,7 @@ pub struct DeleteStudy {
     pub dry_run: bool,
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteSeries {
     #[schemars(transform = shaped(Shape::ResourceId))]
@@ -148,7 +180,7 @@ pub struct DeleteSeries {
     pub dry_run: bool,
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteInstanceInStudy {
     #[schemars(transform = shaped(Shape::ResourceId))]
@@ -161,7 +193,7 @@ pub struct DeleteInstanceInStudy {
     pub dry_run: bool,
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteInstanceInSeries {
     #[schemars(transform = shaped(Shape::ResourceId))]
@@ -174,7 +206,7 @@ pub struct DeleteInstanceInSeries {
     pub dry_run: bool,
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePatientStudy {
     #[schemars(transform = shaped(Shape::ResourceId))]
@@ -189,7 +221,7 @@ pub struct UpdatePatientStudy {
     pub dry_run: bool,
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkUpdatePatient {
     #[schemars(transform = shaped(Shape::ResourceId))]
@@ -203,7 +235,7 @@ pub struct BulkUpdatePatient {
     pub dry_run: bool,
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkDelete {
     #[schemars(transform = shaped(Shape::ResourceId))]
@@ -218,7 +250,7 @@ pub struct BulkDelete {
     pub dry_run: bool,
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveSeries {
     #[schemars(transform = shaped(Shape::ResourceId))]
@@ -231,7 +263,7 @@ pub struct RemoveSeries {
     pub dry_run: bool,
 }
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveInstance {
     #[schemars(transform = shaped(Shape::ResourceId))]
@@ -296,7 +328,7 @@ pub fn tools() -> Vec<Tool> {
             READ,
             |i: Patient, _| reads::get_patient_dicomweb_studies(i.datastore_id, i.patient_id),
         ),
-        workflow(
+        change(
             "delete_patient_studies",
             write_description(
                 "Delete every image set of a patient, then search again and report how many remain (0 proves the erasure).",
@@ -308,7 +340,7 @@ pub fn tools() -> Vec<Tool> {
             },
         )
         .with_progress(),
-        workflow(
+        change(
             "delete_study",
             write_description(
                 "Delete every image set of a study, then search again and report how many remain.",
@@ -320,7 +352,7 @@ pub fn tools() -> Vec<Tool> {
             },
         )
         .with_progress(),
-        workflow(
+        change(
             "delete_series_by_uid",
             write_description(
                 "Remove a series from every image set holding it; other series stay.",
@@ -332,7 +364,7 @@ pub fn tools() -> Vec<Tool> {
             },
         )
         .with_progress(),
-        workflow(
+        change(
             "delete_instance_in_study",
             write_description(
                 "Remove a SOP instance from every image set of a study holding it.",
@@ -350,7 +382,7 @@ pub fn tools() -> Vec<Tool> {
             },
         )
         .with_progress(),
-        workflow(
+        change(
             "delete_instance_in_series",
             write_description(
                 "Remove a SOP instance from every image set holding the series.",
@@ -368,7 +400,7 @@ pub fn tools() -> Vec<Tool> {
             },
         )
         .with_progress(),
-        workflow(
+        change(
             "update_patient_study_metadata",
             write_description(
                 "Set Patient- and Study-level attributes on every image set of a study, each as a new version.",
@@ -387,7 +419,7 @@ pub fn tools() -> Vec<Tool> {
             },
         )
         .with_progress(),
-        workflow(
+        change(
             "bulk_update_patient_metadata",
             write_description(
                 "Set attributes on every image set of a patient, e.g. to fix a name everywhere.",
@@ -405,7 +437,7 @@ pub fn tools() -> Vec<Tool> {
             },
         )
         .with_progress(),
-        workflow(
+        change(
             "bulk_delete_by_criteria",
             write_description(
                 "Delete every image set matching criteria; counts first and deletes nothing when more than max_deletions match.",
@@ -423,7 +455,7 @@ pub fn tools() -> Vec<Tool> {
             },
         )
         .with_progress(),
-        workflow(
+        change(
             "remove_series_from_image_set",
             write_description("Remove one series from one image set (a new version).", true),
             DESTRUCTIVE_IDEMPOTENT,
@@ -436,7 +468,7 @@ pub fn tools() -> Vec<Tool> {
                 )
             },
         ),
-        workflow(
+        change(
             "remove_instance_from_image_set",
             write_description("Remove one SOP instance from one image set (a new version).", true),
             DESTRUCTIVE_IDEMPOTENT,

@@ -37,6 +37,23 @@ use crate::engine::{image_sets, metadata, rate_limit};
 /// left, e.g. "12 of 40 image sets; about 1m 52s left".
 pub type Progress = Arc<dyn Fn(usize, usize, &str) + Send + Sync>;
 
+/// Receives each item's outcome as it happens (a workflow run as a job records them).
+pub type ItemSink = Arc<dyn Fn(&ItemOutcome) + Send + Sync>;
+
+tokio::task_local! {
+    static ITEM_SINK: ItemSink;
+}
+
+/// Runs `work` with every item outcome of its runs also sent to `sink`.
+pub async fn observed<F: std::future::Future>(sink: ItemSink, work: F) -> F::Output {
+    ITEM_SINK.scope(sink, work).await
+}
+
+/// The sink of the run this task belongs to, if any.
+pub fn current_sink() -> Option<ItemSink> {
+    ITEM_SINK.try_with(Clone::clone).ok()
+}
+
 /// Attempts per image set when another writer keeps changing it.
 const CONFLICT_ATTEMPTS: usize = 6;
 
@@ -686,14 +703,15 @@ pub async fn apply_job(
             &progress_message(0, total, Duration::ZERO, write_ops),
         );
     }
+    let sink = current_sink();
     // What every item's task shares, cloned once per item.
-    let shared = Arc::new((job, token, stop, done, progress));
+    let shared = Arc::new((job, token, stop, done, progress, sink));
     let results = map_bounded(selected.clone(), write_concurrency(), {
         let shared = shared.clone();
         move |sel: Selected| {
             let shared = shared.clone();
             async move {
-                let (job, token, stop, done, progress) = &*shared;
+                let (job, token, stop, done, progress, sink) = &*shared;
                 let out = if token.is_cancelled() {
                     item(
                         &sel.id,
@@ -732,6 +750,9 @@ pub async fn apply_job(
                     stop.cancel();
                 }
                 let mut n = done.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(sink) = sink {
+                    sink(&out);
+                }
                 *n += 1;
                 if let Some(p) = progress {
                     p(

@@ -98,6 +98,19 @@ def _parser() -> argparse.ArgumentParser:
         help=f"state of --local (default {default_local_data_dir()})",
     )
     p.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="where job records are kept (also $HEALTHIMAGING_MCP_STATE_DIR; default "
+        "$XDG_STATE_HOME or ~/.local/state, then awslabs-healthimaging-mcp-server)",
+    )
+    p.add_argument(
+        "--job-deadline",
+        metavar="SECONDS",
+        type=float,
+        help="how long a change workflow's call waits before it answers a job_id and the work goes on "
+        "as a job (default 45; also $HEALTHIMAGING_MCP_JOB_DEADLINE_SECONDS)",
+    )
+    p.add_argument(
         "--demo",
         action="store_true",
         help="start this server over stdio as an MCP client would, call a few tools, print the results, exit",
@@ -140,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.file_root:
         apply_file_roots(args.file_root)
+    if args.state_dir:
+        os.environ["HEALTHIMAGING_MCP_STATE_DIR"] = str(Path(args.state_dir).resolve())
+    if args.job_deadline is not None:
+        if not args.job_deadline > 0:
+            print("awslabs.healthimaging-mcp-server: --job-deadline must be positive", file=sys.stderr, flush=True)
+            return 2
+        os.environ["HEALTHIMAGING_MCP_JOB_DEADLINE_SECONDS"] = str(args.job_deadline)
     door = None
     if args.transport == "streamable-http":
         from .http_auth import AuthConfigError, front_door
@@ -157,6 +177,14 @@ def main(argv: list[str] | None = None) -> int:
         except AuthConfigError as e:
             print(f"awslabs.healthimaging-mcp-server: {e}", file=sys.stderr, flush=True)
             return 2
+    from . import _engine
+
+    try:
+        # Before any tool runs: jobs found running at the last stop resume or are interrupted.
+        _engine.init_jobs()
+    except _engine.HealthImagingError as e:
+        print(f"awslabs.healthimaging-mcp-server: {e}", file=sys.stderr, flush=True)
+        return 2
     local_server = start_local(args.local_data_dir) if args.local else None
     from .server import create_server
 

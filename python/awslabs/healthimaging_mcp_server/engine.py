@@ -25,6 +25,7 @@ __all__ = [
     "HealthImagingError",
     "bulk_delete_by_criteria",
     "bulk_update_patient_metadata",
+    "cancel_job",
     "copy_image_set",
     "create_datastore",
     "delete_datastore",
@@ -35,7 +36,6 @@ __all__ = [
     "delete_series_by_uid",
     "delete_study",
     "get_datastore",
-    "get_dicom_export_job",
     "get_dicom_import_job",
     "get_dicom_instance_metadata",
     "get_dicom_series_metadata",
@@ -43,15 +43,16 @@ __all__ = [
     "get_image_set",
     "get_image_set_metadata",
     "get_image_set_summary",
+    "get_job",
     "get_patient_dicomweb_studies",
     "get_patient_series",
     "get_patient_studies",
     "get_series_primary_image_set",
     "get_study_primary_image_sets",
     "list_datastores",
-    "list_dicom_export_jobs",
     "list_dicom_import_jobs",
     "list_image_set_versions",
+    "list_jobs",
     "list_tags_for_resource",
     "remove_instance_from_image_set",
     "remove_series_from_image_set",
@@ -65,7 +66,6 @@ __all__ = [
     "search_dicom_series",
     "search_dicom_studies",
     "search_image_sets",
-    "start_dicom_export_job",
     "start_dicom_import_job",
     "store_dicom_files",
     "tag_resource",
@@ -1239,97 +1239,67 @@ async def store_dicom_files(
     )
 
 
-async def start_dicom_export_job(
+async def get_job(
     *,
-    datastore_id: str,
-    data_access_role_arn: str,
-    output_s3_uri: str,
-    job_name: str | None = None,
-    client_token: str | None = None,
-    study_instance_uid: str | None = None,
-    series_instance_uid: str | None = None,
-    sop_instance_uid: str | None = None,
-    submitted_before: str | None = None,
-    submitted_after: str | None = None,
-    transfer_syntax: str | None = None,
-    include_non_primary: bool | None = None,
-) -> dict[str, Any]:
-    """Export a study, a series, one instance or the image sets created in a window as DICOM Part-10
-    files to s3://bucket/prefix/ or file:///folder (<prefix>/<study>/<series>/<sop>.dcm, with
-    manifest.jsonl and summary.json). Answers at once with the job; follow it with
-    get_dicom_export_job.
-
-    data_access_role_arn: IAM role assumed (through STS) to write to an s3:// destination; not used
-        for file:// destinations, which this server writes with its own permissions.
-    output_s3_uri: s3://bucket/prefix/ or file:///path/to/folder (inside the allowed file roots).
-        Files land at <prefix>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm, with
-        manifest.jsonl and summary.json at <prefix>/.
-    client_token: Makes the start idempotent: the same token and request answer the same job.
-    study_instance_uid: Export this study.
-    series_instance_uid: Export this series.
-    sop_instance_uid: Export this one instance (found through the image sets' metadata; faster with
-        its study_instance_uid or series_instance_uid).
-    submitted_before: Only image sets created at or before this ISO-8601 date-time.
-    submitted_after: Only image sets created at or after this ISO-8601 date-time.
-    transfer_syntax: `stored` (default: as HealthImaging keeps it) or `explicit_vr_little_endian`
-        (uncompressed, for tools that cannot read HTJ2K).
-    include_non_primary: Also export non-primary image sets (default false: primary image sets
-        only).
-    """
-    return await _run(
-        "start_dicom_export_job",
-        {
-            "datastore_id": datastore_id,
-            "data_access_role_arn": data_access_role_arn,
-            "output_s3_uri": output_s3_uri,
-            "job_name": job_name,
-            "client_token": client_token,
-            "study_instance_uid": study_instance_uid,
-            "series_instance_uid": series_instance_uid,
-            "sop_instance_uid": sop_instance_uid,
-            "submitted_before": submitted_before,
-            "submitted_after": submitted_after,
-            "transfer_syntax": transfer_syntax,
-            "include_non_primary": include_non_primary,
-        },
-    )
-
-
-async def get_dicom_export_job(
-    *,
-    datastore_id: str,
     job_id: str,
+    include_items: bool | None = None,
+    max_items: int | None = None,
 ) -> dict[str, Any]:
-    """An export job: status, progress, counts per outcome, failed instances with reasons, output and
-    manifest URIs.
+    """A job's status, progress (done of total, ETA), counts per outcome and item outcomes (failed
+    first): exports, and workflows still running when their call answered.
+
+    job_id: The job_id a tool answered (an export, or a workflow still running at its deadline).
+    include_items: Answer item outcomes (default true); failed ones first.
+    max_items: Most items to answer (default 100); items_not_shown counts the rest.
     """
     return await _run(
-        "get_dicom_export_job",
+        "get_job",
         {
-            "datastore_id": datastore_id,
             "job_id": job_id,
+            "include_items": include_items,
+            "max_items": max_items,
         },
     )
 
 
-async def list_dicom_export_jobs(
+async def list_jobs(
     *,
-    datastore_id: str,
-    job_status: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    datastore_id: str | None = None,
     next_token: str | None = None,
     max_results: int | None = None,
 ) -> dict[str, Any]:
-    """A data store's export jobs, newest first, filtered by job_status, one page at a time.
+    """Jobs of this server, newest first, by status, kind and data store; follow next_token.
 
-    next_token: From the previous page's answer.
-    max_results: Jobs per page (default and most 50).
+    status: Where a job is. `COMPLETED` means every item has an outcome (some may have failed: see
+        `counts`); `INTERRUPTED` means the server stopped while it ran and it was not resumed.
+    kind: `export`, or the name of a workflow tool (e.g. delete_patient_studies).
+    next_token: From the previous answer, for the next page.
+    max_results: Jobs per page (default 50, at most 100).
     """
     return await _run(
-        "list_dicom_export_jobs",
+        "list_jobs",
         {
+            "status": status,
+            "kind": kind,
             "datastore_id": datastore_id,
-            "job_status": job_status,
             "next_token": next_token,
             "max_results": max_results,
+        },
+    )
+
+
+async def cancel_job(
+    *,
+    job_id: str,
+) -> dict[str, Any]:
+    """Stop a job: it starts no new item (items in flight finish); its record tells what was done. A
+    job that already ended is answered as it is.
+    """
+    return await _run(
+        "cancel_job",
+        {
+            "job_id": job_id,
         },
     )

@@ -675,62 +675,41 @@ async def store_dicom_files(
     progress: called with (done, total, message)
     """
 
-async def start_dicom_export_job(
+async def get_job(
     *,
-    datastore_id: str,
-    data_access_role_arn: str,
-    output_s3_uri: str,
-    job_name: str | None = None,
-    client_token: str | None = None,
-    study_instance_uid: str | None = None,
-    series_instance_uid: str | None = None,
-    sop_instance_uid: str | None = None,
-    submitted_before: str | None = None,
-    submitted_after: str | None = None,
-    transfer_syntax: str | None = None,
-    include_non_primary: bool | None = None,
-) -> dict[str, Any]:
-    """Export a study, a series, one instance or the image sets created in a window as DICOM Part-10
-    files to s3://bucket/prefix/ or file:///folder (<prefix>/<study>/<series>/<sop>.dcm, with
-    manifest.jsonl and summary.json). Answers at once with the job; follow it with
-    get_dicom_export_job.
-
-    data_access_role_arn: IAM role assumed (through STS) to write to an s3:// destination; not used
-        for file:// destinations, which this server writes with its own permissions.
-    output_s3_uri: s3://bucket/prefix/ or file:///path/to/folder (inside the allowed file roots).
-        Files land at <prefix>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm, with
-        manifest.jsonl and summary.json at <prefix>/.
-    client_token: Makes the start idempotent: the same token and request answer the same job.
-    study_instance_uid: Export this study.
-    series_instance_uid: Export this series.
-    sop_instance_uid: Export this one instance (found through the image sets' metadata; faster with
-        its study_instance_uid or series_instance_uid).
-    submitted_before: Only image sets created at or before this ISO-8601 date-time.
-    submitted_after: Only image sets created at or after this ISO-8601 date-time.
-    transfer_syntax: `stored` (default: as HealthImaging keeps it) or `explicit_vr_little_endian`
-        (uncompressed, for tools that cannot read HTJ2K).
-    include_non_primary: Also export non-primary image sets (default false: primary image sets
-        only).
-    """
-
-async def get_dicom_export_job(
-    *,
-    datastore_id: str,
     job_id: str,
+    include_items: bool | None = None,
+    max_items: int | None = None,
 ) -> dict[str, Any]:
-    """An export job: status, progress, counts per outcome, failed instances with reasons, output and
-    manifest URIs.
+    """A job's status, progress (done of total, ETA), counts per outcome and item outcomes (failed
+    first): exports, and workflows still running when their call answered.
+
+    job_id: The job_id a tool answered (an export, or a workflow still running at its deadline).
+    include_items: Answer item outcomes (default true); failed ones first.
+    max_items: Most items to answer (default 100); items_not_shown counts the rest.
     """
 
-async def list_dicom_export_jobs(
+async def list_jobs(
     *,
-    datastore_id: str,
-    job_status: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    datastore_id: str | None = None,
     next_token: str | None = None,
     max_results: int | None = None,
 ) -> dict[str, Any]:
-    """A data store's export jobs, newest first, filtered by job_status, one page at a time.
+    """Jobs of this server, newest first, by status, kind and data store; follow next_token.
 
-    next_token: From the previous page's answer.
-    max_results: Jobs per page (default and most 50).
+    status: Where a job is. `COMPLETED` means every item has an outcome (some may have failed: see
+        `counts`); `INTERRUPTED` means the server stopped while it ran and it was not resumed.
+    kind: `export`, or the name of a workflow tool (e.g. delete_patient_studies).
+    next_token: From the previous answer, for the next page.
+    max_results: Jobs per page (default 50, at most 100).
+    """
+
+async def cancel_job(
+    *,
+    job_id: str,
+) -> dict[str, Any]:
+    """Stop a job: it starts no new item (items in flight finish); its record tells what was done. A
+    job that already ended is answered as it is.
     """
