@@ -19,7 +19,7 @@ import boto3
 import pydicom
 import pytest
 from awslabs.healthimaging_mcp_server import local
-from conftest import ACCOUNT_ID, call, ok, tool_error
+from conftest import ACCOUNT_ID, call, mcp_env, mcp_session, ok, run_async, tool_error
 
 SAMPLES = local.SAMPLES_DIR
 ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/ExportRole"
@@ -252,3 +252,171 @@ def test_bad_export_input_is_a_validation_error_before_any_job(server, seeded, m
     assert tool_error(unknown)["type"] == "not_found"
     assert listed["jobs"] == []
     assert not (tmp_path / "out").exists()
+
+
+# ---- de-identification ---------------------------------------------------------------------------
+
+PROFILE = Path(__file__).parent.parent / "src" / "deid" / "basic_profile.tsv"
+"""The de-identification library's own table (PS3.15 Table E.1-1): the check is driven by it."""
+GEOMETRY = ("Rows", "Columns", "PixelSpacing", "ImageOrientationPatient", "ImagePositionPatient", "SliceThickness")
+
+
+def profile_rows() -> list[tuple[int, str, str]]:
+    """(tag, basic action, name) of every row naming one attribute (no repeating-group x)."""
+    rows = []
+    for line in PROFILE.read_text().splitlines():
+        if line.startswith("#") or line.startswith("tag\t") or not line.strip():
+            continue
+        tag, action, *_, name = line.split("\t")
+        digits = tag.strip("()").replace(",", "")
+        if "x" in digits.lower():
+            continue
+        rows.append((int(digits, 16), action, name))
+    return rows
+
+
+def test_a_deidentified_export_keeps_no_identifying_attribute_and_maps_uids_once(server, seeded, manifest, tmp_path):
+    files = study_files(manifest, "A1")
+    study_uid = files[0]["study_instance_uid"]
+    out = tmp_path / "deid"
+    identity = tmp_path / "keys" / "identity.json"
+
+    async def steps(session):
+        started = await ok(
+            session,
+            "start_dicom_export_job",
+            datastore_id=seeded.datastore_id,
+            data_access_role_arn=ROLE,
+            output_s3_uri=f"file://{out}",
+            study_instance_uid=study_uid,
+            transfer_syntax="explicit_vr_little_endian",
+            deidentify={},
+            identity_map_uri=f"file://{identity}",
+        )
+        inside = await session.call_tool(
+            "start_dicom_export_job",
+            {
+                "datastore_id": seeded.datastore_id,
+                "data_access_role_arn": ROLE,
+                "output_s3_uri": f"file://{out}",
+                "study_instance_uid": study_uid,
+                "deidentify": {},
+                "identity_map_uri": f"file://{out}/identity.json",
+            },
+        )
+        return await follow(session, seeded.datastore_id, started["job_id"]), inside
+
+    ended, inside = call(server, steps, "--file-root", str(tmp_path))
+    # The identity map never goes beside the de-identified files.
+    assert tool_error(inside)["type"] == "validation_error"
+    assert ended["job_status"] == "COMPLETED" and ended["counts"] == {"done": len(files)}, ended
+
+    real = out.resolve()
+    written = sorted(real.rglob("*.dcm"))
+    assert len(written) == len(files)
+    assert sorted(p.name for p in real.iterdir() if p.is_file()) == ["manifest.jsonl", "summary.json"]
+    rows = profile_rows()
+    originals = {f["sop_instance_uid"]: pydicom.dcmread(SAMPLES / f["path"]) for f in files}
+    mapping = json.loads(identity.read_text())["uids"]
+    new_studies, new_series = set(), {}
+    for path in written:
+        ds = pydicom.dcmread(path)
+        sop = next(k for k, v in mapping.items() if v == ds.SOPInstanceUID)
+        original = originals[sop]
+        # Table-driven: every attribute the profile does not keep is gone, emptied or changed.
+        for tag, action, name in rows:
+            if action == "K" or tag not in original or tag >> 16 == 0x0002:
+                continue
+            before = original[tag].value
+            if before in (None, "", b"", []):
+                continue
+            assert tag not in ds or ds[tag].value != before, (name, action, ds.get(tag))
+        assert not [e for e in ds if e.tag.is_private]
+        # Pixels and geometry as imported.
+        assert ds.PixelData == original.PixelData
+        for keyword in GEOMETRY:
+            assert ds.get(keyword) == original.get(keyword), keyword
+        # The layout follows the new UIDs, which the identity map pairs with the old ones.
+        assert path.relative_to(real).parts == (ds.StudyInstanceUID, ds.SeriesInstanceUID, f"{ds.SOPInstanceUID}.dcm")
+        assert mapping[original.StudyInstanceUID] == ds.StudyInstanceUID
+        assert mapping[original.SeriesInstanceUID] == ds.SeriesInstanceUID
+        new_studies.add(ds.StudyInstanceUID)
+        new_series.setdefault(original.SeriesInstanceUID, set()).add(ds.SeriesInstanceUID)
+        assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+    # One study stays one study; each series one series.
+    assert len(new_studies) == 1 and study_uid not in new_studies
+    assert all(len(v) == 1 for v in new_series.values())
+    # Nothing identifying in the manifest either (it names the new UIDs' paths).
+    text = (real / "manifest.jsonl").read_text()
+    assert study_uid not in text and all(sop not in text for sop in originals)
+
+
+# ---- resume after a restart ----------------------------------------------------------------------
+
+
+def test_an_export_interrupted_by_a_restart_resumes_without_duplicates_or_gaps(tmp_path):
+    from conftest import make_client, seed_datastore, stage_samples
+
+    slow = local.start(s3_root=tmp_path / "s3", latency_ms=150)
+    try:
+        client = make_client(slow.endpoint_url)
+        seeded = seed_datastore(client, stage_samples(slow.s3_root))
+        total = len(search_all_instances(client, seeded.datastore_id))
+        out = tmp_path / "files" / "all"
+        env = mcp_env(slow.endpoint_url, HEALTHIMAGING_MCP_READ_CONCURRENCY="1")
+        args = ("--file-root", str(tmp_path / "files"), "--state-dir", str(tmp_path / "state"))
+
+        async def before_stop():
+            async with mcp_session(env, *args) as (s, _):
+                started = await ok(
+                    s,
+                    "start_dicom_export_job",
+                    datastore_id=seeded.datastore_id,
+                    data_access_role_arn=ROLE,
+                    output_s3_uri=f"file://{out}",
+                    submitted_after="2000-01-01T00:00:00Z",
+                )
+                while True:
+                    job = await ok(
+                        s, "get_dicom_export_job", datastore_id=seeded.datastore_id, job_id=started["job_id"]
+                    )
+                    if job["progress"]["done"] >= 2:
+                        break
+                    await asyncio.sleep(0.05)
+                # Leaving the session ends the server process with the export still running.
+                return started["job_id"]
+
+        job_id = run_async(before_stop())
+        assert job_id
+        first = {p: p.stat().st_mtime_ns for p in out.resolve().rglob("*.dcm")}
+        assert 2 <= len(first) < total, (len(first), total)
+
+        async def after_restart():
+            async with mcp_session(env, *args) as (s, _):
+                return await follow(s, seeded.datastore_id, job_id)
+
+        ended = run_async(after_restart())
+    finally:
+        slow.stop()
+
+    assert ended["job_status"] == "COMPLETED" and ended["counts"] == {"done": total}, ended
+    real = out.resolve()
+    written = sorted(real.rglob("*.dcm"))
+    assert len(written) == total and not list(real.rglob("*.part"))
+    # The instances written before the stop were kept (same SHA-256), not written again.
+    assert all(p.stat().st_mtime_ns == first[p] for p in first)
+    lines = manifest_lines((real / "manifest.jsonl").read_text())
+    assert len(lines) == total and {line["destination"] for line in lines} == {
+        f"file://{out}/{p.relative_to(real).as_posix()}" for p in written
+    }
+    for line in lines:
+        body = Path(line["destination"][len("file://") :]).read_bytes()
+        assert line["outcome"] == "done" and line["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def search_all_instances(client, datastore_id: str) -> list[str]:
+    """Every SOP Instance UID of the data store's image sets (boto3)."""
+    from conftest import get_metadata, instances_of, search_all
+
+    summaries, _ = search_all(client, datastore_id, page_size=50)
+    return [sop for s in summaries for sop in instances_of(get_metadata(client, datastore_id, s["imageSetId"]))]

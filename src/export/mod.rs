@@ -6,6 +6,7 @@
 
 pub mod request;
 pub mod run;
+mod secret;
 pub mod select;
 pub mod sink;
 

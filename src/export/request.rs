@@ -116,6 +116,13 @@ pub struct ExportRequest {
     pub submitted_before: Option<f64>,
     pub syntax: Syntax,
     pub include_non_primary: bool,
+    /// De-identify with the PS3.15 basic profile and these options.
+    #[serde(default)]
+    pub deidentify: Option<crate::deid::Options>,
+    /// Where the identity map (original -> new UIDs) goes: a folder or bucket prefix and a
+    /// file name, never inside the destination.
+    #[serde(default)]
+    pub identity_map: Option<(Destination, String)>,
 }
 
 /// The arguments of `start_dicom_export_job`, as given.
@@ -131,6 +138,25 @@ pub struct Asked {
     pub submitted_after: Option<String>,
     pub syntax: Syntax,
     pub include_non_primary: bool,
+    pub deidentify: Option<crate::deid::Options>,
+    pub identity_map_uri: Option<String>,
+}
+
+/// An object URI (`s3://bucket/key.json`, `file:///folder/map.json`) as its folder and name.
+fn object_location(uri: &str) -> EngineResult<(Destination, String)> {
+    let bad = || {
+        EngineError::invalid(
+            "identity_map_uri",
+            "must name a file: s3://bucket/path/map.json or file:///folder/map.json",
+        )
+    };
+    let (parent, name) = uri.rsplit_once('/').ok_or_else(bad)?;
+    if !crate::files::is_plain_name(name) {
+        return Err(bad());
+    }
+    let folder = Destination::parse(&format!("{parent}/"))
+        .map_err(|e| EngineError::invalid("identity_map_uri", e.message))?;
+    Ok((folder, name.to_string()))
 }
 
 /// An ISO-8601 date-time (or a date, taken as its midnight UTC) as epoch seconds.
@@ -188,6 +214,25 @@ pub fn check(a: Asked) -> EngineResult<ExportRequest> {
             "name what to export: study_instance_uid, series_instance_uid, sop_instance_uid, or a submitted_after/submitted_before window (a whole data store is never exported by omission)",
         ));
     }
+    let identity_map = match (&a.deidentify, a.identity_map_uri.as_deref()) {
+        (_, None) => None,
+        (None, Some(_)) => {
+            return Err(EngineError::invalid(
+                "identity_map_uri",
+                "is only written by a de-identifying export (give deidentify too)",
+            ))
+        }
+        (Some(_), Some(uri)) => {
+            let uri = uri.trim();
+            if destination.contains(uri) {
+                return Err(EngineError::invalid(
+                    "identity_map_uri",
+                    "must not be inside output_s3_uri: the identity map never goes beside the de-identified files",
+                ));
+            }
+            Some(object_location(uri)?)
+        }
+    };
     Ok(ExportRequest {
         datastore_id: a.datastore_id,
         destination,
@@ -199,6 +244,8 @@ pub fn check(a: Asked) -> EngineResult<ExportRequest> {
         submitted_before: before,
         syntax: a.syntax,
         include_non_primary: a.include_non_primary,
+        deidentify: a.deidentify,
+        identity_map,
     })
 }
 
@@ -282,5 +329,28 @@ mod tests {
             ..asked()
         };
         assert_eq!(check(window).unwrap().submitted_after, Some(1704067200.0));
+        let map_without_deid = Asked {
+            identity_map_uri: Some("s3://keys-bucket/map.json".into()),
+            ..asked()
+        };
+        assert!(check(map_without_deid).is_err());
+        let deid = |uri: &str| Asked {
+            deidentify: Some(crate::deid::Options::default()),
+            identity_map_uri: Some(uri.into()),
+            ..asked()
+        };
+        assert!(check(deid("s3://my-bucket/out/map.json")).is_err());
+        assert!(check(deid("s3://my-bucket/out/sub/")).is_err());
+        let ok = check(deid("s3://my-bucket/keys/map.json")).unwrap();
+        assert_eq!(
+            ok.identity_map,
+            Some((
+                Destination::S3 {
+                    bucket: "my-bucket".into(),
+                    prefix: "keys/".into()
+                },
+                "map.json".into()
+            ))
+        );
     }
 }

@@ -12,9 +12,11 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
 use super::request::ExportRequest;
+use super::secret::job_secret;
 use super::select::{select, Selected};
 use super::sink::Sink;
-use crate::engine::dicomweb::wado::Where;
+use crate::deid::{self, BurnedIn, UidMap};
+use crate::engine::dicomweb::wado::{self, Where};
 use crate::engine::{EngineError, EngineResult};
 use crate::jobs::{JobHandle, JobItem};
 use crate::workflows::common::read_concurrency;
@@ -26,63 +28,119 @@ pub const SUMMARY: &str = "summary.json";
 pub const DONE: &str = "done";
 pub const FAILED: &str = "failed";
 pub const NOT_ATTEMPTED: &str = "not_attempted";
+/// De-identifying: the instance says its pixels show burned-in annotation; not exported.
+pub const FLAGGED: &str = "flagged";
 
-fn detail(s: &Selected, destination: String, size: Option<u64>, sha256: Option<&str>) -> Value {
+/// A de-identifying job's profile options and its UID map.
+pub struct Deid {
+    pub options: deid::Options,
+    pub uids: UidMap,
+}
+
+impl Deid {
+    /// Where a de-identified instance lands: under its remapped UIDs.
+    fn relative(&self, s: &Selected) -> String {
+        format!(
+            "{}/{}/{}.dcm",
+            self.uids.map(&s.study),
+            self.uids.map(&s.series),
+            self.uids.map(&s.sop)
+        )
+    }
+}
+
+fn detail(
+    s: &Selected,
+    req: &ExportRequest,
+    relative: &str,
+    size: Option<u64>,
+    sha256: Option<&str>,
+) -> Value {
     json!({
         "source_image_set_id": s.image_set_id,
         "source_version": s.version,
-        "destination": destination,
+        "relative": relative,
+        "destination": req.destination.uri_of(relative),
         "size": size,
         "sha256": sha256,
     })
 }
 
-/// An earlier run's item that is still in place (`holds` checked by the caller).
-fn recorded_sha(item: &JobItem) -> Option<String> {
+/// Where an earlier run put an item and its SHA-256, when it was done.
+fn recorded(item: &JobItem) -> Option<(String, String)> {
     if item.outcome != DONE {
         return None;
     }
-    item.detail
-        .as_ref()?
-        .get("sha256")?
-        .as_str()
-        .map(str::to_string)
+    let d = item.detail.as_ref()?;
+    Some((
+        d.get("relative")?.as_str()?.to_string(),
+        d.get("sha256")?.as_str()?.to_string(),
+    ))
+}
+
+/// Fetches one instance into memory and de-identifies it; `Err(reason)` inside when it is
+/// flagged instead.
+async fn deidentified(
+    d: &Deid,
+    w: &Where,
+    s: &Selected,
+    ts: Option<&str>,
+) -> EngineResult<Result<Vec<u8>, String>> {
+    let mut body = Vec::new();
+    wado::instance(w, &s.sop, ts, &mut body).await?;
+    let (bytes, report) = deid::deidentify_part10(&body, &d.options, &d.uids)?;
+    if report.burned_in == BurnedIn::Yes {
+        return Ok(Err("Burned In Annotation is YES: the pixels may show identifying text, which the profile does not remove; not exported".into()));
+    }
+    Ok(Ok(bytes))
 }
 
 async fn export_one(
     sink: &Sink,
     req: &ExportRequest,
+    d: Option<&Deid>,
     s: &Selected,
     earlier: Option<&JobItem>,
 ) -> JobItem {
-    let relative = s.relative();
-    let destination = req.destination.uri_of(&relative);
+    let key = s.relative();
     if let Some(previous) = earlier {
-        if let Some(sha) = recorded_sha(previous) {
+        if let Some((relative, sha)) = recorded(previous) {
             if sink.holds(&relative, &sha).await {
                 return previous.clone();
             }
         }
     }
+    let relative = d.map_or_else(|| key.clone(), |d| d.relative(s));
     let w = Where {
         datastore_id: req.datastore_id.clone(),
         study_instance_uid: s.study.clone(),
         series_instance_uid: s.series.clone(),
         image_set_id: Some(s.image_set_id.clone()),
     };
-    match sink
-        .put_instance(&relative, &w, &s.sop, req.syntax.uid())
-        .await
-    {
-        Ok(written) => JobItem::new(relative, DONE).detail(detail(
+    let ts = req.syntax.uid();
+    let written = match d {
+        None => sink.put_instance(&relative, &w, &s.sop, ts).await,
+        Some(d) => match deidentified(d, &w, s, ts).await {
+            Ok(Ok(bytes)) => sink.put_bytes(&relative, bytes).await,
+            Ok(Err(flag)) => {
+                return JobItem::new(key, FLAGGED)
+                    .reason(flag)
+                    .detail(detail(s, req, &relative, None, None))
+            }
+            Err(e) => Err(e),
+        },
+    };
+    match written {
+        Ok(written) => JobItem::new(key, DONE).detail(detail(
             s,
-            destination,
+            req,
+            &relative,
             Some(written.size),
             Some(&written.sha256),
         )),
-        Err(e) => JobItem::new(relative, FAILED)
+        Err(e) => JobItem::new(key, FAILED)
             .reason(e.message)
-            .detail(detail(s, destination, None, None)),
+            .detail(detail(s, req, &relative, None, None)),
     }
 }
 
@@ -116,23 +174,32 @@ pub async fn run(h: JobHandle) -> EngineResult<Value> {
             .map(|i| (i.key.clone(), i))
             .collect(),
     );
+    let deid = match req.deidentify {
+        Some(options) => Some(Arc::new(Deid {
+            options,
+            uids: UidMap::new(job_secret(&h.id())?),
+        })),
+        None => None,
+    };
     let req = Arc::new(req);
     let gate = Arc::new(Semaphore::new(read_concurrency()));
     let mut tasks = Vec::with_capacity(total);
     for s in selected.clone() {
-        let (h, sink, req, gate, earlier) = (
+        let (h, sink, req, gate, earlier, deid) = (
             h.clone(),
             sink.clone(),
             req.clone(),
             gate.clone(),
             earlier.clone(),
+            deid.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await.expect("semaphore open");
             if h.token().is_cancelled() {
                 return;
             }
-            let item = export_one(&sink, &req, &s, earlier.get(&s.relative())).await;
+            let item =
+                export_one(&sink, &req, deid.as_deref(), &s, earlier.get(&s.relative())).await;
             h.item(item);
             let done = h.snapshot().progress.done;
             h.message(format!("{done} of {total} instances"));
@@ -150,14 +217,45 @@ pub async fn run(h: JobHandle) -> EngineResult<Value> {
         .collect();
     for s in &selected {
         if !now.contains_key(&s.relative()) {
+            let relative = deid
+                .as_deref()
+                .map_or_else(|| s.relative(), |d| d.relative(s));
             h.item(
                 JobItem::new(s.relative(), NOT_ATTEMPTED)
                     .reason("the job was cancelled first")
-                    .detail(detail(s, req.destination.uri_of(&s.relative()), None, None)),
+                    .detail(detail(s, &req, &relative, None, None)),
             );
         }
     }
-    write_manifest(&h, &sink, &req, &selected).await
+    let summary = write_manifest(&h, &sink, &req, &selected).await?;
+    if let (Some(d), Some((folder, name))) = (deid.as_deref(), &req.identity_map) {
+        write_identity_map(d, &selected, folder, name, &req).await?;
+    }
+    Ok(summary)
+}
+
+/// The identity map: every UID the job replaced (the instances of a resumed run's earlier
+/// part included: the same secret maps them the same), original -> new. Written only where the
+/// caller asked.
+async fn write_identity_map(
+    d: &Deid,
+    selected: &[Selected],
+    folder: &super::request::Destination,
+    name: &str,
+    req: &ExportRequest,
+) -> EngineResult<()> {
+    for s in selected {
+        d.relative(s);
+    }
+    let pairs: serde_json::Map<String, Value> = d
+        .uids
+        .pairs()
+        .into_iter()
+        .map(|(a, b)| (a, Value::String(b)))
+        .collect();
+    let body = serde_json::to_vec_pretty(&json!({ "uids": pairs })).expect("JSON serializes");
+    let sink = Sink::open(folder, &req.data_access_role_arn).await?;
+    sink.put_document(name, body, "application/json").await
 }
 
 /// Writes the manifest (in selection order) and the summary; answers the summary.
@@ -187,6 +285,7 @@ async fn write_manifest(
         "manifest_uri": req.destination.uri_of(MANIFEST),
         "transfer_syntax": req.syntax.uid().unwrap_or("stored"),
         "cancelled": h.token().is_cancelled(),
+        "deidentified": req.deidentify.is_some(),
         "total": selected.len(),
         "counts": record.counts,
         "bytes": bytes,

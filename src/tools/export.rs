@@ -14,6 +14,7 @@ use crate::engine::{validate, EngineError, EngineResult, ErrorType};
 use crate::export::request::{self, Asked, Destination, ExportRequest, Syntax};
 use crate::export::run::MANIFEST;
 use crate::export::{run_job, KIND};
+use crate::jobs::runtime::ListFilter;
 use crate::jobs::{runtime, JobItem, JobProgress, JobRecord, JobStatus, NewJob};
 use crate::model::constraints::Shape;
 
@@ -65,6 +66,16 @@ pub struct StartExport {
     pub transfer_syntax: Option<TransferSyntax>,
     /// Also export non-primary image sets (default false: primary image sets only).
     pub include_non_primary: Option<bool>,
+    /// De-identify with the DICOM PS3.15 Basic Application Level Confidentiality Profile ({}
+    /// for the profile alone, or its options); UIDs are remapped consistently across the job
+    /// (and the file layout uses the new UIDs); instances with burned-in annotation are
+    /// flagged, not exported. Pixel data and geometry are kept.
+    pub deidentify: Option<crate::deid::Options>,
+    /// Only with deidentify: where to write the identity map (original -> new UIDs), e.g.
+    /// s3://keys-bucket/job-1/identity.json or file:///secure/identity.json; never inside
+    /// output_s3_uri.
+    #[schemars(length(min = 6, max = 1024))]
+    pub identity_map_uri: Option<String>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -194,10 +205,15 @@ async fn start(i: StartExport, _: Ctx) -> EngineResult<ExportJob> {
         submitted_after: i.submitted_after,
         syntax,
         include_non_primary: i.include_non_primary.unwrap_or(false),
+        deidentify: i.deidentify,
+        identity_map_uri: i.identity_map_uri,
     })?;
-    if let Destination::File { path } = &req.destination {
-        // Refused now rather than as a failed job: the folder must be inside the roots.
-        crate::files::Roots::from_env()?.folder_for_writing(path)?;
+    // Refused now rather than as a failed job: folders must be inside the roots.
+    let map_folder = req.identity_map.as_ref().map(|(folder, _)| folder);
+    for dest in std::iter::once(&req.destination).chain(map_folder) {
+        if let Destination::File { path } = dest {
+            crate::files::Roots::from_env()?.folder_for_writing(path)?;
+        }
     }
     let new = NewJob {
         kind: KIND.into(),
@@ -232,30 +248,16 @@ async fn get(i: ExportJobRef, _: Ctx) -> EngineResult<ExportJob> {
 
 async fn list(i: ListExportJobs, _: Ctx) -> EngineResult<ExportJobList> {
     validate::shape("datastore_id", &i.datastore_id, Shape::ResourceId)?;
-    let status = i.job_status.as_deref().and_then(JobStatus::parse);
-    let offset = match &i.next_token {
-        None => 0,
-        Some(t) => t
-            .strip_prefix("export-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| EngineError::invalid("next_token", "is not a token this tool gave"))?,
-    };
-    let size = i.max_results.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE) as usize;
-    let matching: Vec<JobRecord> = runtime()
-        .list()
-        .into_iter()
-        .filter(|r| r.kind == KIND && r.datastore_id == i.datastore_id)
-        .filter(|r| status.is_none_or(|s| r.status == s))
-        .collect();
-    let next_token = (offset + size < matching.len()).then(|| format!("export-{}", offset + size));
+    let page = runtime().list(&ListFilter {
+        status: i.job_status.as_deref().and_then(JobStatus::parse),
+        kind: Some(KIND.into()),
+        datastore_id: Some(i.datastore_id),
+        next_token: i.next_token,
+        max_results: Some(i.max_results.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE) as usize),
+    })?;
     Ok(ExportJobList {
-        jobs: matching
-            .into_iter()
-            .skip(offset)
-            .take(size)
-            .map(|r| shown(r, false))
-            .collect(),
-        next_token,
+        jobs: page.jobs.into_iter().map(|r| shown(r, false)).collect(),
+        next_token: page.next_token,
     })
 }
 
