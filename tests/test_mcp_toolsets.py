@@ -89,13 +89,7 @@ def test_toolsets_select_groups_and_readonly_applies_on_top(server, client):
     }
     # The flag wins over the environment.
     assert out["all"] == (
-        api_names
-        | WORKFLOW_TOOLS
-        | PIXEL_TOOLS
-        | DICOMWEB_READ_TOOLS
-        | DICOMWEB_WRITE_TOOLS
-        | EXPORT_TOOLS
-        | JOB_TOOLS
+        api_names | WORKFLOW_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS | EXPORT_TOOLS | JOB_TOOLS
     )
 
 
