@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import WORKFLOW_READ_TOOLS, WORKFLOW_WRITE_TOOLS, mcp_env, mcp_session, run_async
-from test_mcp_tools import DICOMWEB_READ_TOOLS, DICOMWEB_WRITE_TOOLS, EXPORT_TOOLS, PIXEL_TOOLS
+from test_mcp_tools import DICOMWEB_READ_TOOLS, DICOMWEB_WRITE_TOOLS, EXPORT_TOOLS, JOB_TOOLS, PIXEL_TOOLS
 
 ORIGINAL_FILE = Path(__file__).parent / "fixtures" / "tools-v0.1.1.json"
 """The original 0.1.1 interface as published (tool -> parameters with type and required-ness), kept in
@@ -102,7 +102,7 @@ def test_unregistered_original_tools_are_exactly_the_pending_ones(tools):
         "expected but not registered": sorted(missing - PENDING_TOOLS),
     }
     # Beyond the original: only the newer toolsets.
-    assert set(tools) - set(ORIGINAL) == PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS
+    assert set(tools) - set(ORIGINAL) == PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS | JOB_TOOLS
 
 
 def test_checker_reports_every_kind_of_incompatibility(tools):
