@@ -661,6 +661,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn ended_records_older_than_the_retention_are_dropped_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Runtime::default();
+        first.init(dir.path()).unwrap();
+        let old = first.start(new_job(None, json!({})), done_job()).unwrap();
+        let recent = first
+            .start(new_job(None, json!({"n": 2})), done_job())
+            .unwrap();
+        let mut rec = wait_ended(&first, &old.job_id).await;
+        wait_ended(&first, &recent.job_id).await;
+        let long_ago = time::OffsetDateTime::now_utc() - time::Duration::days(KEEP_DAYS + 1);
+        let at = long_ago
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        rec.submitted_at = at.clone();
+        rec.ended_at = Some(at);
+        Store::open(dir.path()).unwrap().save(&rec).unwrap();
+        let second = Runtime::default();
+        second.init(dir.path()).unwrap();
+        assert_eq!(
+            second.get(&old.job_id).unwrap_err().kind,
+            ErrorType::NotFound
+        );
+        assert!(second.get(&recent.job_id).is_ok());
+        assert!(!dir
+            .path()
+            .join("jobs")
+            .join(format!("{}.json", old.job_id))
+            .exists());
+    }
+
+    #[tokio::test]
     async fn list_filters_and_pages_newest_first() {
         let rt = Runtime::default();
         let mut ids = Vec::new();

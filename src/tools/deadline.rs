@@ -58,8 +58,8 @@ pub enum OrJob<R> {
     Running(StillRunning),
 }
 
-/// The report's schema with the job answer's fields beside it; only what both answers always
-/// hold is required (MCP clients validate either answer against it).
+/// The report's schema with the job's ID beside its fields; only what both answers always hold
+/// is required (MCP clients validate either answer against it).
 impl<R: JsonSchema> JsonSchema for OrJob<R> {
     fn schema_name() -> Cow<'static, str> {
         format!("OrJob_{}", R::schema_name()).into()
@@ -78,12 +78,10 @@ impl<R: JsonSchema> JsonSchema for OrJob<R> {
             .into_iter()
             .filter(|r| required(&report).contains(r))
             .collect();
+        // Only the job's ID is published beside the report's fields (tools/list stays within
+        // the original's size budget); the answer's other fields are allowed as extra ones.
         if let Some(Value::Object(props)) = report.get_mut("properties") {
-            if let Some(Value::Object(extra)) = running.get("properties") {
-                for (k, v) in extra {
-                    props.entry(k.clone()).or_insert_with(|| v.clone());
-                }
-            }
+            props.insert("job_id".into(), json!({"type": "string"}));
         }
         report.insert("required".into(), Value::Array(both));
         report
@@ -316,16 +314,11 @@ mod tests {
         let tool = registry().get("delete_patient_studies").unwrap();
         let schema = tool.output_schema.as_ref().unwrap();
         assert_eq!(schema["type"], "object");
-        for p in [
-            "job_id",
-            "status",
-            "eta_seconds",
-            "total",
-            "items",
-            "remaining_image_sets",
-        ] {
+        for p in ["job_id", "total", "items", "remaining_image_sets"] {
             assert!(schema["properties"].get(p).is_some(), "{p}: {schema}");
         }
         assert_eq!(schema["required"], json!([]));
+        // Nothing forbids the job answer's other fields.
+        assert!(schema.get("additionalProperties").is_none());
     }
 }

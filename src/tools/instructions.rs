@@ -96,4 +96,10 @@ mod tests {
             !instructions(&[Toolset::Api, Toolset::Workflows]).contains("get_image_set_summary")
         );
     }
+
+    #[test]
+    fn the_jobs_paragraph_only_with_the_jobs_toolset() {
+        assert!(instructions(&[Toolset::Jobs]).contains("get_job"));
+        assert!(!instructions(&[Toolset::Workflows]).contains("get_job"));
+    }
 }
