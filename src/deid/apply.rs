@@ -92,19 +92,23 @@ pub(super) fn apply(
     }
 }
 
-/// Every value of the attribute replaced through the UID map (the VR becomes UI: a UID read
-/// as UN from an implicit file is still a UID).
+/// Every value of the attribute replaced through the UID map (the VR becomes UI: a UID kept as
+/// UN bytes by its writer is still a UID).
 fn remap(obj: &mut InMemDicomObject, tag: Tag, uids: &UidMap) {
     let Some(elem) = obj.get(tag) else { return };
-    let mapped: Vec<String> = match elem.value().to_multi_str() {
-        Ok(values) => values
-            .iter()
-            .map(|v| v.trim_end_matches(['\0', ' ']))
-            .filter(|v| !v.is_empty())
-            .map(|v| uids.map(v))
+    let values: Vec<String> = match elem.value() {
+        Value::Primitive(PrimitiveValue::U8(bytes)) => String::from_utf8_lossy(bytes)
+            .split('\\')
+            .map(str::to_string)
             .collect(),
-        Err(_) => Vec::new(),
+        value => value.to_multi_str().map(|v| v.to_vec()).unwrap_or_default(),
     };
+    let mapped: Vec<String> = values
+        .iter()
+        .map(|v| v.trim_matches(['\0', ' ']))
+        .filter(|v| !v.is_empty())
+        .map(|v| uids.map(v))
+        .collect();
     let value = if mapped.is_empty() {
         PrimitiveValue::Empty
     } else {

@@ -412,6 +412,17 @@ fn uids_map_consistently_across_instances_and_resumes() {
         Some("1.2.840.10008.5.1.4.1.1.2")
     );
 
+    // A UID its writer kept as UN bytes is remapped all the same, as a UI.
+    let mut raw = InMemDicomObject::new_empty();
+    raw.put(DataElement::new(
+        tags::SOP_INSTANCE_UID,
+        VR::UN,
+        PrimitiveValue::U8(b"1.2.840.1.2.1\0".to_vec().into()),
+    ));
+    deidentify(&mut raw, &Options::default(), &uids);
+    assert_eq!(raw.get(tags::SOP_INSTANCE_UID).unwrap().vr(), VR::UI);
+    assert_eq!(text(&raw, tags::SOP_INSTANCE_UID), Some(sop_a.clone()));
+
     let resumed = UidMap::new(SECRET);
     assert_eq!(resumed.map("1.2.840.1.2.1"), sop_a);
     let other = UidMap::new([8; 32]);
