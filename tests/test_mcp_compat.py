@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import WORKFLOW_READ_TOOLS, WORKFLOW_WRITE_TOOLS, mcp_env, mcp_session, run_async
-from test_mcp_tools import DICOMWEB_READ_TOOLS, DICOMWEB_WRITE_TOOLS, JOB_TOOLS, PIXEL_TOOLS
+from test_mcp_tools import DICOMWEB_READ_TOOLS, DICOMWEB_WRITE_TOOLS, EXPORT_TOOLS, JOB_TOOLS, PIXEL_TOOLS
 
 ORIGINAL_FILE = Path(__file__).parent / "fixtures" / "tools-v0.1.1.json"
 """The original 0.1.1 interface as published (tool -> parameters with type and required-ness), kept in
@@ -22,10 +22,9 @@ ORIGINAL: dict[str, tuple[tuple[str, str, bool], ...]] = {
     for t in json.loads(ORIGINAL_FILE.read_text())["tools"]
 }
 
-EXPORT_TOOLS = {"start_dicom_export_job", "get_dicom_export_job", "list_dicom_export_jobs"}
 WORKFLOW_TOOLS = WORKFLOW_READ_TOOLS | WORKFLOW_WRITE_TOOLS
 API_TOOLS = sorted(set(ORIGINAL) - EXPORT_TOOLS - WORKFLOW_TOOLS)
-PENDING_TOOLS = EXPORT_TOOLS
+PENDING_TOOLS: set[str] = set()
 REGISTERED_TOOLS = sorted(set(ORIGINAL) - PENDING_TOOLS)
 
 

@@ -61,8 +61,10 @@ ALL_TOOLS = {
     "tag_resource",
     "untag_resource",
 }
-ORIGINAL_TOOLS = ALL_TOOLS | WORKFLOW_READ_TOOLS | WORKFLOW_WRITE_TOOLS
-"""The original 0.1.1 tool names served today (its three export tools are not yet registered)."""
+EXPORT_TOOLS: set[str] = {"start_dicom_export_job", "get_dicom_export_job", "list_dicom_export_jobs"}
+"""The ``export`` toolset: the original's three export tools, as jobs of this server."""
+ORIGINAL_TOOLS = ALL_TOOLS | WORKFLOW_READ_TOOLS | WORKFLOW_WRITE_TOOLS | EXPORT_TOOLS
+"""The original 0.1.1 tool names, all served."""
 PIXEL_TOOLS: set[str] = {"render_image_frame", "render_series_contact_sheet", "get_image_set_summary"}
 """The ``pixels`` toolset (read-only)."""
 DICOMWEB_READ_TOOLS: set[str] = {
@@ -97,6 +99,7 @@ WRITE_TOOLS = (
     }
     | WORKFLOW_WRITE_TOOLS
     | DICOMWEB_WRITE_TOOLS
+    | {"start_dicom_export_job"}
     | {"cancel_job"}
 )
 READ_ONLY_TOOLS = ALL_TOOLS - WRITE_TOOLS
@@ -199,7 +202,7 @@ def test_list_tools_annotations_schemas_and_server_info(env):
     assert "search_image_sets" in (init.instructions or "")
 
     assert len(tools) == len(ALL_TOOLS)
-    assert len(ORIGINAL_TOOLS) == 36
+    assert len(ORIGINAL_TOOLS) == 39
     assert {t.name for t in tools} == ALL_TOOLS
     for tool in tools:
         a = tool.annotations

@@ -10,7 +10,7 @@ import sys
 import uuid
 
 from conftest import MCP_MODULE, WORKFLOW_READ_TOOLS, WORKFLOW_WRITE_TOOLS, mcp_env, mcp_session, run_async, tool_error
-from test_mcp_tools import DICOMWEB_READ_TOOLS, DICOMWEB_WRITE_TOOLS, JOB_TOOLS, PIXEL_TOOLS
+from test_mcp_tools import DICOMWEB_READ_TOOLS, DICOMWEB_WRITE_TOOLS, EXPORT_TOOLS, JOB_TOOLS, PIXEL_TOOLS
 
 ORIGINAL_TOOLS_LIST_BYTES = 52_000
 """The original 0.1.1 server's tools/list (52 KB): ours, constraints included, must not be larger."""
@@ -89,7 +89,7 @@ def test_toolsets_select_groups_and_readonly_applies_on_top(server, client):
     }
     # The flag wins over the environment.
     assert out["all"] == (
-        api_names | WORKFLOW_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS | JOB_TOOLS
+        api_names | WORKFLOW_TOOLS | PIXEL_TOOLS | DICOMWEB_READ_TOOLS | DICOMWEB_WRITE_TOOLS | EXPORT_TOOLS | JOB_TOOLS
     )
 
 

@@ -1,11 +1,17 @@
 //! Export of DICOM instances out of HealthImaging: selection (by study, series, SOP Instance
-//! UID or submission window), retrieval with WADO-RS, optional de-identification (`crate::deid`),
-//! writing Part-10 files to `s3://` or `file://` destinations with a manifest. Runs as a job
-//! (`crate::jobs`). To be built (export issue).
+//! UID or submission window: `select`), retrieval with WADO-RS streamed to `s3://` or
+//! `file://` destinations (`sink`), a manifest and summary beside the files, run as a job of
+//! `crate::jobs` that can be resumed (`run`). The request is checked before a job starts
+//! (`request`).
+
+pub mod request;
+pub mod run;
+mod secret;
+pub mod select;
+pub mod sink;
 
 use std::sync::Arc;
 
-use crate::engine::EngineError;
 use crate::jobs::RunJob;
 
 /// The job kind of exports (`JobRecord::kind`).
@@ -13,7 +19,5 @@ pub const KIND: &str = "export";
 
 /// Runs (or resumes) an export job from its record's request.
 pub fn run_job() -> RunJob {
-    Arc::new(|_handle| {
-        Box::pin(async { Err(EngineError::server("export jobs are not built yet")) })
-    })
+    Arc::new(|handle| Box::pin(run::run(handle)))
 }

@@ -39,6 +39,12 @@ or include_instances=false to answer in part). render_series_contact_sheet shows
 (evenly spaced slices, labelled); render_image_frame shows one frame (slice=\"middle\", a window_preset such as \
 lung or soft_tissue for CT). Images come as image content after the JSON.\n";
 
+const EXPORT: &str = "\
+Export: start_dicom_export_job copies a study, series, instance or a created-at window as .dcm files to \
+s3://bucket/prefix/ or file:///folder (stored syntax, or transfer_syntax explicit_vr_little_endian), with \
+manifest.jsonl and summary.json there; it answers at once: follow get_dicom_export_job until COMPLETED, FAILED or \
+CANCELLED (failed instances carry their reason); list_dicom_export_jobs filters by job_status.\n";
+
 const JOBS: &str = "\
 Jobs: work that outlives a call. A change workflow still running at its deadline (default 45 s) answers \
 {job_id, status: IN_PROGRESS, progress, eta_seconds} and keeps going; follow it with get_job (progress, ETA, counts, \
@@ -65,6 +71,9 @@ pub fn instructions(toolsets: &[Toolset]) -> String {
     }
     if toolsets.contains(&Toolset::Dicomweb) {
         out.push_str(DICOMWEB);
+    }
+    if toolsets.contains(&Toolset::Export) {
+        out.push_str(EXPORT);
     }
     if toolsets.contains(&Toolset::Jobs) {
         out.push_str(JOBS);

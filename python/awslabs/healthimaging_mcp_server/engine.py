@@ -36,6 +36,7 @@ __all__ = [
     "delete_series_by_uid",
     "delete_study",
     "get_datastore",
+    "get_dicom_export_job",
     "get_dicom_import_job",
     "get_dicom_instance_metadata",
     "get_dicom_series_metadata",
@@ -50,6 +51,7 @@ __all__ = [
     "get_series_primary_image_set",
     "get_study_primary_image_sets",
     "list_datastores",
+    "list_dicom_export_jobs",
     "list_dicom_import_jobs",
     "list_image_set_versions",
     "list_jobs",
@@ -66,6 +68,7 @@ __all__ = [
     "search_dicom_series",
     "search_dicom_studies",
     "search_image_sets",
+    "start_dicom_export_job",
     "start_dicom_import_job",
     "store_dicom_files",
     "tag_resource",
@@ -1236,6 +1239,113 @@ async def store_dicom_files(
             "recursive": recursive,
         },
         progress,
+    )
+
+
+async def start_dicom_export_job(
+    *,
+    datastore_id: str,
+    data_access_role_arn: str,
+    output_s3_uri: str,
+    job_name: str | None = None,
+    client_token: str | None = None,
+    study_instance_uid: str | None = None,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+    submitted_before: str | None = None,
+    submitted_after: str | None = None,
+    transfer_syntax: str | None = None,
+    include_non_primary: bool | None = None,
+    deidentify: dict[str, Any] | None = None,
+    identity_map_uri: str | None = None,
+) -> dict[str, Any]:
+    """Export a study, a series, one instance or the image sets created in a window as DICOM Part-10
+    files to s3://bucket/prefix/ or file:///folder (<prefix>/<study>/<series>/<sop>.dcm, with
+    manifest.jsonl and summary.json). Answers at once with the job; follow it with
+    get_dicom_export_job.
+
+    data_access_role_arn: IAM role assumed (through STS) to write to an s3:// destination; not used
+        for file:// destinations, which this server writes with its own permissions.
+    output_s3_uri: s3://bucket/prefix/ or file:///path/to/folder (inside the allowed file roots).
+        Files land at <prefix>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm, with
+        manifest.jsonl and summary.json at <prefix>/.
+    client_token: Makes the start idempotent: the same token and request answer the same job.
+    study_instance_uid: Export this study.
+    series_instance_uid: Export this series.
+    sop_instance_uid: Export this one instance (found through the image sets' metadata; faster with
+        its study_instance_uid or series_instance_uid).
+    submitted_before: Only image sets created at or before this ISO-8601 date-time.
+    submitted_after: Only image sets created at or after this ISO-8601 date-time.
+    transfer_syntax: `stored` (default: as HealthImaging keeps it) or `explicit_vr_little_endian`
+        (uncompressed, for tools that cannot read HTJ2K).
+    include_non_primary: Also export non-primary image sets (default false: primary image sets
+        only).
+    deidentify: De-identify with the DICOM PS3.15 Basic Application Level Confidentiality Profile
+        ({} for the profile alone, or its options); UIDs are remapped consistently across the job
+        (and the file layout uses the new UIDs); instances with burned-in annotation are flagged,
+        not exported. Pixel data and geometry are kept.
+    identity_map_uri: Only with deidentify: where to write the identity map (original -> new UIDs),
+        e.g. s3://keys-bucket/job-1/identity.json or file:///secure/identity.json; never inside
+        output_s3_uri.
+    """
+    return await _run(
+        "start_dicom_export_job",
+        {
+            "datastore_id": datastore_id,
+            "data_access_role_arn": data_access_role_arn,
+            "output_s3_uri": output_s3_uri,
+            "job_name": job_name,
+            "client_token": client_token,
+            "study_instance_uid": study_instance_uid,
+            "series_instance_uid": series_instance_uid,
+            "sop_instance_uid": sop_instance_uid,
+            "submitted_before": submitted_before,
+            "submitted_after": submitted_after,
+            "transfer_syntax": transfer_syntax,
+            "include_non_primary": include_non_primary,
+            "deidentify": deidentify,
+            "identity_map_uri": identity_map_uri,
+        },
+    )
+
+
+async def get_dicom_export_job(
+    *,
+    datastore_id: str,
+    job_id: str,
+) -> dict[str, Any]:
+    """An export job: status, progress, counts per outcome, failed instances with reasons, output and
+    manifest URIs.
+    """
+    return await _run(
+        "get_dicom_export_job",
+        {
+            "datastore_id": datastore_id,
+            "job_id": job_id,
+        },
+    )
+
+
+async def list_dicom_export_jobs(
+    *,
+    datastore_id: str,
+    job_status: str | None = None,
+    next_token: str | None = None,
+    max_results: int | None = None,
+) -> dict[str, Any]:
+    """A data store's export jobs, newest first, filtered by job_status, one page at a time.
+
+    next_token: From the previous page's answer.
+    max_results: Jobs per page (default and most 50).
+    """
+    return await _run(
+        "list_dicom_export_jobs",
+        {
+            "datastore_id": datastore_id,
+            "job_status": job_status,
+            "next_token": next_token,
+            "max_results": max_results,
+        },
     )
 
 
