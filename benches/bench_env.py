@@ -17,6 +17,10 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / ".bench"
 """Cache of the original's virtual environment, and the servers' stderr logs."""
+EXPORT_ROOT = BENCH_DIR / "export"
+"""Where export scenarios write (this server's file root in the benchmark)."""
+STATE_DIR = BENCH_DIR / "state"
+"""This server's job records in the benchmark."""
 ORIGINAL = "awslabs.healthimaging-mcp-server==0.1.1"
 REGION = "us-east-1"
 ACCESS_KEY_ID = "test"
@@ -47,6 +51,8 @@ def aws_env(endpoint_url: str) -> dict[str, str]:
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "AWS_CONFIG_FILE": missing,
         "AWS_SHARED_CREDENTIALS_FILE": missing,
+        "HEALTHIMAGING_MCP_FILE_ROOTS": str(EXPORT_ROOT),
+        "HEALTHIMAGING_MCP_STATE_DIR": str(STATE_DIR),
     }
 
 
@@ -62,6 +68,7 @@ class Target:
 
 
 def targets(endpoint_url: str) -> dict[str, Target]:
+    EXPORT_ROOT.mkdir(parents=True, exist_ok=True)
     env = aws_env(endpoint_url)
     return {
         "ours": Target("ours", "this server", sys.executable, ("-m", "awslabs.healthimaging_mcp_server.cli"), env),

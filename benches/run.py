@@ -255,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         + ". Times: median (min–max).\n"
     )
     print(table(ctx, rows))
-    print("\nNot measured yet (tools not in this build): " + "; ".join(PENDING.values()) + ".")
+    if PENDING:
+        print("\nNot measured yet: " + "; ".join(PENDING.values()) + ".")
     if args.out:
         report = {
             "started_at": started_at,

@@ -4,23 +4,27 @@ boto3, for writes), and its floor.
 A scenario's ``run`` makes the MCP calls of one timed run and returns an ``Outcome`` with the time
 of those calls only; checks happen outside the timing. The floor is what no server can beat: the
 SDK's own per-call cost (the no-op tool) plus the round trips on the critical path at the added
-latency, and for writes the rate limit. Tools other helpers are adding (export) are in
-``PENDING``: give one a ``run`` and a ``floor`` and move it into ``SCENARIOS``.
+latency, and for writes the rate limit. Scenarios not written yet are in ``PENDING``: give one a
+``run`` and a ``floor`` and move it into ``SCENARIOS``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import gzip
 import json
 import math
 import re
+import shutil
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from bench_env import EXPORT_ROOT
 from fixtures import PATIENT, Fixtures, count_with_description, remaining, search_all
 from mcp import ClientSession
 
@@ -333,6 +337,43 @@ async def run_contact_sheet(ctx: Ctx, session: ClientSession) -> Outcome:
     return Outcome(seconds, done, note, info=f"series of {ctx.fx.sizes.instances:,} instances")
 
 
+EXPORT_ACTIVE = {"SUBMITTED", "IN_PROGRESS"}
+
+
+async def run_export(ctx: Ctx, session: ClientSession) -> Outcome:
+    """Export the update study (one instance per image set) to a folder; timed from the start
+    call until get_dicom_export_job reports the end; checked on disk."""
+    out = EXPORT_ROOT / f"{ctx.label}-{ctx.run_index}-{uuid.uuid4().hex[:8]}"
+    ds = ctx.fx.imported_ds
+    args = {
+        "datastore_id": ds,
+        "data_access_role_arn": "arn:aws:iam::123456789012:role/export",
+        "output_s3_uri": f"file://{out}",
+        "study_instance_uid": ctx.fx.update_study,
+    }
+    try:
+        result, seconds, _ = await call(ctx, session, "start_dicom_export_job", args)
+        if result.is_error:
+            return Outcome(seconds, False, f"failed: {failure(ctx, result)}")
+        job_id = value_of(result).get("job_id")
+        t0 = time.perf_counter() - seconds
+        while True:
+            job = value_of(await session.call_tool("get_dicom_export_job", {"datastore_id": ds, "job_id": job_id}))
+            if job.get("job_status") not in EXPORT_ACTIVE:
+                break
+            await asyncio.sleep(0.01)
+        seconds = time.perf_counter() - t0
+        want = len(ctx.fx.update_ids)
+        files = list(out.rglob("*.dcm")) if out.exists() else []
+        done = job.get("job_status") == "COMPLETED" and len(files) == want
+        note = "" if done else f"{job.get('job_status')}: {len(files)} of {want} files written"
+        return Outcome(
+            seconds, done, note, info=f"{want} instances, {sum(f.stat().st_size for f in files) / 2**20:.1f} MiB"
+        )
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
 # ---- floors ----------------------------------------------------------------------------------------
 
 
@@ -373,6 +414,16 @@ def floor_trips(trips: int, how: str) -> Callable[[Ctx], Floor]:
 
 
 SHEET_TRIPS = 3 + math.ceil((SHEET_TILES - 1) / SHEET_CONCURRENCY)
+
+
+def floor_export(ctx: Ctx) -> Floor:
+    n = len(ctx.fx.update_ids)
+    trips = math.ceil(n / SEARCH_PAGE) + 2 * math.ceil(n / READ_CONCURRENCY)
+    return Floor(
+        ctx.noop_call_s + trips * ctx.latency_s,
+        f"no-op call + {trips} RTT (search, then {n} metadata reads and {n} GetDICOMInstance, "
+        f"{READ_CONCURRENCY} at a time); on AWS GetDICOMInstance's 50/s would add nothing below {n / 50:.1f} s",
+    )
 
 
 def floor_writes(count: Callable[[Ctx], int]) -> Callable[[Ctx], Floor]:
@@ -467,9 +518,13 @@ SCENARIOS: list[Scenario] = [
             f"{SHEET_CONCURRENCY} at a time",
         ),
     ),
+    Scenario(
+        "export",
+        lambda c: f"start_dicom_export_job, one study of {len(c.fx.update_ids)} instances to a folder",
+        run_export,
+        floor_export,
+    ),
 ]
 
-PENDING = {
-    "export": "export one study",
-}
+PENDING: dict[str, str] = {}
 """Scenarios for tools not in this build yet (other work of this round)."""

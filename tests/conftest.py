@@ -399,6 +399,28 @@ def mcp_session(env: dict[str, str], *args: str):
     return session()
 
 
+def kill_mcp_server(marker: str) -> None:
+    """SIGKILLs the MCP server this test process started whose command line holds ``marker`` (a
+    crash: no shutdown code runs). Linux only (reads /proc)."""
+    import os
+    import signal
+
+    me = os.getpid()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == me and MCP_MODULE.encode() in argv and marker.encode() in argv:
+            found.append(int(entry.name))
+    assert len(found) == 1, f"expected one MCP server with {marker!r}, found {found}"
+    os.kill(found[0], signal.SIGKILL)
+
+
 def run_async(scenario, timeout: float = MCP_CALL_TIMEOUT):
     """Runs a coroutine to completion in a fresh event loop, failing after `timeout` seconds."""
     import asyncio

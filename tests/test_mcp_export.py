@@ -163,6 +163,18 @@ def test_export_a_series_to_s3_and_a_missing_bucket_fails_with_the_reason(server
             series_instance_uid=series_uid,
         )
         ended = await follow(session, seeded.datastore_id, started["job_id"])
+        # The same series de-identified, followed with the jobs toolset's get_job.
+        deid = await ok(
+            session,
+            "start_dicom_export_job",
+            datastore_id=seeded.datastore_id,
+            data_access_role_arn=ROLE,
+            output_s3_uri=f"s3://{bucket}/deid/",
+            series_instance_uid=series_uid,
+            deidentify={},
+        )
+        while (deid_job := await ok(session, "get_job", job_id=deid["job_id"]))["status"] in ACTIVE:
+            await asyncio.sleep(0.05)
         missing = []
         for _ in range(3):
             m = await ok(
@@ -185,9 +197,9 @@ def test_export_a_series_to_s3_and_a_missing_bucket_fails_with_the_reason(server
             max_results=2,
             next_token=page1["next_token"],
         )
-        return ended, missing, page1, page2
+        return ended, deid_job, missing, page1, page2
 
-    ended, missing, page1, page2 = call(server, steps, **s3_env(moto_url))
+    ended, deid_job, missing, page1, page2 = call(server, steps, **s3_env(moto_url))
 
     assert ended["job_status"] == "COMPLETED" and ended["counts"] == {"done": len(series)}, ended
     assert ended["manifest_uri"] == f"s3://{bucket}/cohort/one/manifest.jsonl"
@@ -207,6 +219,21 @@ def test_export_a_series_to_s3_and_a_missing_bucket_fails_with_the_reason(server
         assert obj["Metadata"]["sha256"] == sha == by_dest[f"s3://{bucket}/{key}"]["sha256"]
         ds = pydicom.dcmread(pydicom.filebase.DicomBytesIO(body))
         same_instance(ds, pydicom.dcmread(SAMPLES / f["path"]))
+
+    # De-identified into the bucket: one object per instance under new UIDs, no original UID or
+    # patient name in any key or file, the pixels those of the sample.
+    assert deid_job["status"] == "COMPLETED" and deid_job["counts"] == {"done": len(series)}, deid_job
+    deid_keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="deid/")["Contents"]}
+    instances = sorted(k for k in deid_keys if k.endswith(".dcm"))
+    assert len(instances) == len(series) and deid_keys - set(instances) == {"deid/manifest.jsonl", "deid/summary.json"}
+    originals = {f["sop_instance_uid"]: pydicom.dcmread(SAMPLES / f["path"]) for f in series}
+    for key in instances:
+        assert series_uid not in key and not any(sop in key for sop in originals), key
+        ds = pydicom.dcmread(pydicom.filebase.DicomBytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+        assert ds.PatientIdentityRemoved == "YES"
+        source = next(o for o in originals.values() if o.PixelData == ds.PixelData)
+        assert str(ds.get("PatientName", "")) != str(source.PatientName)
+        assert ds.SOPInstanceUID not in originals and ds.StudyInstanceUID != source.StudyInstanceUID
 
     # A missing bucket: the job fails at once with the reason, and is kept (listed, paged).
     for job in missing:
@@ -355,7 +382,7 @@ def test_a_deidentified_export_keeps_no_identifying_attribute_and_maps_uids_once
 
 
 def test_an_export_interrupted_by_a_restart_resumes_without_duplicates_or_gaps(tmp_path):
-    from conftest import make_client, seed_datastore, stage_samples
+    from conftest import kill_mcp_server, make_client, seed_datastore, stage_samples
 
     slow = local.start(s3_root=tmp_path / "s3", latency_ms=150)
     try:
@@ -384,7 +411,8 @@ def test_an_export_interrupted_by_a_restart_resumes_without_duplicates_or_gaps(t
                     if job["progress"]["done"] >= 2:
                         break
                     await asyncio.sleep(0.05)
-                # Leaving the session ends the server process with the export still running.
+                # A crash: the server process is killed with the export running.
+                kill_mcp_server(str(tmp_path / "state"))
                 return started["job_id"]
 
         job_id = run_async(before_stop())

@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 from awslabs.healthimaging_mcp_server import local
-from conftest import make_client, mcp_env, mcp_session, ok, run_async, tool_error
+from conftest import kill_mcp_server, make_client, mcp_env, mcp_session, ok, run_async, tool_error
 from test_mcp_workflow_writes import EXTRA_BUCKET, equal, new_store, versions, write_patient
 
 PATIENT = "HI-PAT-JOBS"
@@ -147,7 +147,8 @@ def test_a_job_running_when_the_server_stops_is_interrupted_after_a_restart(worl
         async with mcp_session(env, *args) as (s, _):
             first = await ok(s, "delete_patient_studies", datastore_id=ds, patient_id=PATIENT)
             await follow(s, first["job_id"], until=lambda job: job["progress"]["done"] >= 2)
-            # Leaving the session ends the server process with the job still running.
+            # A crash: the server process is killed with the job running.
+            kill_mcp_server(str(tmp_path))
             return first["job_id"]
 
     async def after_restart(job_id):

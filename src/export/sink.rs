@@ -398,6 +398,26 @@ impl Sink {
     /// `put_instance` does: a temporary file renamed into place, or one PutObject with its
     /// SHA-256.
     pub async fn put_bytes(&self, relative: &str, body: Vec<u8>) -> EngineResult<Written> {
+        self.put(relative, body, "application/dicom").await
+    }
+
+    /// Writes a small document (manifest, summary) to `relative`, replacing it whole (a
+    /// reader never sees half a manifest).
+    pub async fn put_document(
+        &self,
+        relative: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> EngineResult<()> {
+        self.put(relative, body, content_type).await.map(|_| ())
+    }
+
+    async fn put(
+        &self,
+        relative: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> EngineResult<Written> {
         let written = Written {
             size: body.len() as u64,
             sha256: hex::encode(Sha256::digest(&body)),
@@ -424,7 +444,7 @@ impl Sink {
                     .put_object()
                     .bucket(bucket)
                     .key(&key)
-                    .content_type("application/dicom")
+                    .content_type(content_type)
                     .metadata("sha256", &written.sha256)
                     .body(ByteStream::from(body))
                     .send()
@@ -433,42 +453,6 @@ impl Sink {
             }
         }
         Ok(written)
-    }
-
-    /// Writes a small document (manifest, summary) to `relative`.
-    pub async fn put_document(
-        &self,
-        relative: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> EngineResult<()> {
-        match self {
-            Self::File { roots, folder } => {
-                use std::io::Write;
-                let parts = Self::parts(relative);
-                let (_, mut file) = roots.create(folder, &parts)?;
-                file.write_all(&body)
-                    .and_then(|_| file.sync_all())
-                    .map_err(|e| io(&format!("writing {relative}"), e))
-            }
-            Self::S3 {
-                client,
-                bucket,
-                prefix,
-            } => {
-                let key = format!("{prefix}{relative}");
-                client
-                    .put_object()
-                    .bucket(bucket)
-                    .key(&key)
-                    .content_type(content_type)
-                    .body(ByteStream::from(body))
-                    .send()
-                    .await
-                    .map_err(|e| s3_error("PutObject", &key, e))?;
-                Ok(())
-            }
-        }
     }
 }
 
