@@ -26,4 +26,6 @@ fi
 cargo test --release --all-targets --features python
 # Two workers (PYTEST_WORKERS to change): most tests wait on servers, throttles and retries, not
 # on the CPU, so two run side by side in well under the time of one after the other.
-python -m pytest -n "${PYTEST_WORKERS:-2}"
+# loadfile: each module runs on one worker (the fault suite's last test sums the faults its
+# module's tests counted on their shared local HealthImaging).
+python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile

@@ -1,4 +1,4 @@
-"""Every destructive and bulk tool, through a real MCP client, while the local HealthImaging
+"""Every destructive, bulk and export tool, through a real MCP client, while the local HealthImaging
 injects 500s, 503s, throttling, dropped connections and latency spikes; then a SIGKILL of the MCP
 server in the middle of a long workflow.
 
@@ -12,6 +12,8 @@ total asserted at the end (the issue asks for at least 1,000 faulted requests).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import signal
 import subprocess
@@ -21,7 +23,17 @@ from pathlib import Path
 
 import pytest
 from awslabs.healthimaging_mcp_server import local
-from conftest import MCP_MODULE, get_metadata, make_client, mcp_env, mcp_session, run_async, stage_samples, wait_until
+from conftest import (
+    MCP_MODULE,
+    get_metadata,
+    instances_of,
+    make_client,
+    mcp_env,
+    mcp_session,
+    run_async,
+    stage_samples,
+    wait_until,
+)
 from test_mcp_workflow_writes import (
     CT,
     EXTRA_BUCKET,
@@ -39,6 +51,8 @@ from test_mcp_workflow_writes import (
 
 BIG = 36
 """Image sets of each patient a bulk workflow works through under faults."""
+EXPORTED = 160
+"""Instances (one image set each) of the study exported under faults: reads are cheap, so many."""
 FAULTS = {
     "*": {
         "internal_error": 0.15,
@@ -82,6 +96,7 @@ def fault_staged(tmp_path_factory) -> Path:
     stage_samples(root)
     for name in ("erase", "rename", "study", "criteria", "kill-delete", "kill-update"):
         write_patient(root / EXTRA_BUCKET / f"fault-{name}", f"HI-PAT-FAULT-{name.upper()}", BIG)
+    write_patient(root / EXTRA_BUCKET / "fault-export", "HI-PAT-FAULT-EXPORT", EXPORTED)
     return root
 
 
@@ -112,15 +127,15 @@ def under_faults(world, tool: str, args: dict):
     return faulted_session(world, steps)
 
 
-def faulted_session(world, steps):
-    """`steps(session)` in a new MCP session while faults are injected; its value. Adds the
-    faults the session ran into to the module's ledger and requires that there were some."""
+def faulted_session(world, steps, *args: str):
+    """`steps(session)` in a new MCP session (server arguments `args`) while faults are injected;
+    its value. Adds the faults the session ran into to the module's ledger."""
     server, _, ledger = world
     before = fault_counts(server)
 
     async def scenario():
         env = mcp_env(server.endpoint_url, **FAULTED_ENV)
-        async with mcp_session(env) as (session, _):
+        async with mcp_session(env, *args) as (session, _):
             server.set_faults(FAULTS)
             server.set_quotas("aws", scale=QUOTA_SCALE)
             try:
@@ -460,6 +475,89 @@ def test_single_api_writes_under_faults(faulty):
     assert {i: s for i, s in after.items() if i not in (ct_set, single, pair)} == {
         i: s for i, s in everything.items() if i not in (ct_set, single, pair)
     }
+
+
+EXPORT_ACTIVE = {"SUBMITTED", "IN_PROGRESS"}
+
+
+def export_and_follow(args: dict):
+    """steps: start an export with `args` and follow it to its end; the ended job."""
+
+    async def steps(session):
+        started = await session.call_tool("start_dicom_export_job", args)
+        assert not started.is_error, started.content[0].text
+        job_ref = {"datastore_id": args["datastore_id"], "job_id": started.structured_content["job_id"]}
+        while True:
+            job = (await session.call_tool("get_dicom_export_job", job_ref)).structured_content
+            if job["job_status"] not in EXPORT_ACTIVE:
+                return job
+            await asyncio.sleep(0.05)
+
+    return steps
+
+
+def exported(out: Path) -> tuple[dict[str, Path], list[dict]]:
+    """SOP Instance UID -> file of an export folder, and its manifest lines."""
+    if not out.exists():
+        return {}, []
+    real = out.resolve()
+    assert not list(real.rglob("*.part")), "a temporary file was left behind"
+    manifest = real / "manifest.jsonl"
+    lines = [json.loads(line) for line in manifest.read_text().splitlines()] if manifest.exists() else []
+    return {p.stem: p for p in real.rglob("*.dcm")}, lines
+
+
+def test_export_under_faults(faulty, tmp_path):
+    """Faults on selection and on every WADO-RS retrieval: each instance reported done is on disk
+    whole (the manifest's SHA-256, the right instance), each failed one has its reason and no file;
+    a re-run without faults exports every instance, each once."""
+    import pydicom
+
+    server, client, _ = faulty
+    ds = new_store(client, "fault-export", samples=False)
+    sops: dict[str, str] = {}
+    for image_set_id in ids_of(client, ds, "HI-PAT-FAULT-EXPORT"):
+        doc = get_metadata(client, ds, image_set_id)
+        sops.update({sop: image_set_id for sop in instances_of(doc)})
+        study = doc["Study"]["DICOM"]["StudyInstanceUID"]
+    assert len(sops) == EXPORTED
+    out = tmp_path / "out"
+    args = {
+        "datastore_id": ds,
+        "data_access_role_arn": "arn:aws:iam::123456789012:role/export",
+        "output_s3_uri": f"file://{out}",
+        "study_instance_uid": study,
+    }
+    job = faulted_session(faulty, export_and_follow(args), "--file-root", str(tmp_path))
+    files, lines = exported(out)
+    if job["job_status"] == "FAILED":
+        # The selection itself ran out of attempts: the job says why and nothing was exported.
+        assert job["message"] and not files, job
+    else:
+        assert job["job_status"] == "COMPLETED", job
+        assert {Path(line["destination"]).stem for line in lines} == set(sops)
+        counts: dict[str, int] = {}
+        for line in lines:
+            sop = Path(line["destination"]).stem
+            counts[line["outcome"]] = counts.get(line["outcome"], 0) + 1
+            if line["outcome"] == "done":
+                assert hashlib.sha256(files[sop].read_bytes()).hexdigest() == line["sha256"], line
+                assert pydicom.dcmread(files[sop]).SOPInstanceUID == sop
+                assert line["source_image_set_id"] == sops[sop]
+            else:
+                assert line["outcome"] == "failed" and line["reason"], line
+                assert sop not in files, f"{sop} reported failed but written"
+        assert counts == job["counts"], (counts, job["counts"])
+
+    again = run_async(rerun_export(server, args, tmp_path), RUN_TIMEOUT)
+    assert again["job_status"] == "COMPLETED" and again["counts"] == {"done": EXPORTED}, again
+    files, lines = exported(out)
+    assert set(files) == set(sops) and len(lines) == EXPORTED
+
+
+async def rerun_export(server, args: dict, root: Path) -> dict:
+    async with mcp_session(mcp_env(server.endpoint_url), "--file-root", str(root)) as (session, _):
+        return await export_and_follow(args)(session)
 
 
 def test_at_least_a_thousand_injected_faults(faulty):

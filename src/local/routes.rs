@@ -88,6 +88,9 @@ pub fn router(app: Arc<App>, door: FrontDoor) -> Router {
 
 /// The operation a matched route serves (the route templates above, by method).
 fn operation(method: &Method, template: &str) -> Option<&'static str> {
+    if template.contains("/studies") {
+        return dicomweb_operation(method, template);
+    }
     let last = template.rsplit('/').next().unwrap_or_default();
     let first = template.split('/').nth(1).unwrap_or_default();
     Some(match (first, last, method.as_str()) {
@@ -109,6 +112,25 @@ fn operation(method: &Method, template: &str) -> Option<&'static str> {
         (_, "updateImageSetMetadata", _) => "UpdateImageSetMetadata",
         (_, "copyImageSet", _) => "CopyImageSet",
         (_, "deleteImageSet", _) => "DeleteImageSet",
+        _ => return None,
+    })
+}
+
+/// The DICOMweb operation a matched route serves (`super::dicomweb::routes`), so quotas set
+/// by name and injected faults reach DICOMweb too. Bulk data has no operation name of its own.
+fn dicomweb_operation(method: &Method, template: &str) -> Option<&'static str> {
+    let last = template.rsplit('/').next().unwrap_or_default();
+    let instance = template.contains("/instances/");
+    Some(match (last, method.as_str()) {
+        ("studies", "GET") => "SearchDICOMStudies",
+        ("studies", "POST") => "StoreDICOM",
+        ("{study}", "POST") => "StoreDICOMStudy",
+        ("series", "GET") => "SearchDICOMSeries",
+        ("instances", "GET") => "SearchDICOMInstances",
+        ("metadata", "GET") if instance => "GetDICOMInstanceMetadata",
+        ("metadata", "GET") => "GetDICOMSeriesMetadata",
+        ("{sop}", "GET") => "GetDICOMInstance",
+        ("{frames}", "GET") => "GetDICOMInstanceFrames",
         _ => return None,
     })
 }
@@ -440,5 +462,45 @@ mod operation_names {
         all.sort_unstable();
         assert_eq!(named, all);
         assert_eq!(operation(&Method::PUT, "/datastore"), None);
+    }
+
+    /// Every DICOMweb route but bulk data names the operation the engine's rate limits use.
+    #[test]
+    fn every_dicomweb_route_names_its_operation() {
+        let study = "/datastore/{datastoreId}/studies/{study}";
+        let series = format!("{study}/series/{{series}}");
+        let instance = format!("{series}/instances/{{sop}}");
+        let routes = [
+            ("GET", "/datastore/{datastoreId}/studies".to_string()),
+            ("POST", "/datastore/{datastoreId}/studies".into()),
+            ("POST", study.into()),
+            ("GET", format!("{study}/series")),
+            ("GET", format!("{series}/instances")),
+            ("GET", format!("{series}/metadata")),
+            ("GET", instance.clone()),
+            ("GET", format!("{instance}/metadata")),
+            ("GET", format!("{instance}/frames/{{frames}}")),
+        ];
+        let mut named: Vec<&str> = routes
+            .iter()
+            .map(|(m, t)| operation(&m.parse().unwrap(), t).unwrap_or_else(|| panic!("{m} {t}")))
+            .collect();
+        named.sort_unstable();
+        // HealthImaging's DICOMweb operation names (the same the engine's rate limits use).
+        let mut all = vec![
+            "GetDICOMInstance",
+            "GetDICOMInstanceFrames",
+            "GetDICOMInstanceMetadata",
+            "GetDICOMSeriesMetadata",
+            "SearchDICOMInstances",
+            "SearchDICOMSeries",
+            "SearchDICOMStudies",
+            "StoreDICOM",
+            "StoreDICOMStudy",
+        ];
+        all.sort_unstable();
+        assert_eq!(named, all);
+        let bulk = format!("{instance}/bulkdata/{{path}}");
+        assert_eq!(operation(&Method::GET, &bulk), None);
     }
 }
