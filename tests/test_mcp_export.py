@@ -449,3 +449,50 @@ def search_all_instances(client, datastore_id: str) -> list[str]:
 
     summaries, _ = search_all(client, datastore_id, page_size=50)
     return [sop for s in summaries for sop in instances_of(get_metadata(client, datastore_id, s["imageSetId"]))]
+
+
+def test_cancel_job_stops_an_export_and_leaves_a_consistent_manifest(tmp_path):
+    from conftest import make_client, seed_datastore, stage_samples
+
+    slow = local.start(s3_root=tmp_path / "s3", latency_ms=150)
+    try:
+        client = make_client(slow.endpoint_url)
+        seeded = seed_datastore(client, stage_samples(slow.s3_root))
+        total = len(search_all_instances(client, seeded.datastore_id))
+        out = tmp_path / "files" / "cancelled"
+        out.parent.mkdir()
+        env = mcp_env(slow.endpoint_url, HEALTHIMAGING_MCP_READ_CONCURRENCY="1")
+
+        async def steps():
+            async with mcp_session(env, "--file-root", str(tmp_path / "files")) as (s, _):
+                started = await ok(
+                    s,
+                    "start_dicom_export_job",
+                    datastore_id=seeded.datastore_id,
+                    data_access_role_arn=ROLE,
+                    output_s3_uri=f"file://{out}",
+                    submitted_after="2000-01-01T00:00:00Z",
+                )
+                while (await ok(s, "get_job", job_id=started["job_id"]))["progress"]["done"] < 1:
+                    await asyncio.sleep(0.02)
+                await ok(s, "cancel_job", job_id=started["job_id"])
+                return await follow(s, seeded.datastore_id, started["job_id"])
+
+        ended = run_async(steps())
+    finally:
+        slow.stop()
+
+    assert ended["job_status"] == "CANCELLED", ended
+    real = out.resolve()
+    written = {p.stem: p for p in real.rglob("*.dcm")}
+    assert not list(real.rglob("*.part"))
+    # The manifest names every instance the job reached: done ones are on disk whole, the rest
+    # never started and left no file; nothing new started after the cancel.
+    lines = manifest_lines((real / "manifest.jsonl").read_text())
+    done = {Path(line["destination"]).stem: line for line in lines if line["outcome"] == "done"}
+    assert 1 <= len(done) < total, (len(done), total)
+    assert set(written) == set(done)
+    for sop, line in done.items():
+        assert hashlib.sha256(written[sop].read_bytes()).hexdigest() == line["sha256"]
+    assert all(line["outcome"] in {"done", "not_attempted"} for line in lines), lines
+    assert sum(ended["counts"].values()) == len(lines) and ended["counts"]["done"] == len(done)
