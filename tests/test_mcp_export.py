@@ -13,6 +13,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -381,29 +382,45 @@ def test_a_deidentified_export_keeps_no_identifying_attribute_and_maps_uids_once
 # ---- resume after a restart ----------------------------------------------------------------------
 
 
-def test_an_export_interrupted_by_a_restart_resumes_without_duplicates_or_gaps(tmp_path):
-    from conftest import kill_mcp_server, make_client, seed_datastore, stage_samples
+@contextmanager
+def slow_export_world(tmp_path: Path, name: str):
+    """A local HealthImaging adding 150 ms per request, seeded with the samples; yields the seeded
+    data store, its instance count, an export folder under the file root `tmp_path/files`, and the
+    MCP server environment (one read at a time, so an export takes several seconds)."""
+    from conftest import make_client, seed_datastore, stage_samples
 
     slow = local.start(s3_root=tmp_path / "s3", latency_ms=150)
     try:
         client = make_client(slow.endpoint_url)
         seeded = seed_datastore(client, stage_samples(slow.s3_root))
         total = len(search_all_instances(client, seeded.datastore_id))
-        out = tmp_path / "files" / "all"
+        out = tmp_path / "files" / name
         out.parent.mkdir()
-        env = mcp_env(slow.endpoint_url, HEALTHIMAGING_MCP_READ_CONCURRENCY="1")
+        yield seeded, total, out, mcp_env(slow.endpoint_url, HEALTHIMAGING_MCP_READ_CONCURRENCY="1")
+    finally:
+        slow.stop()
+
+
+async def start_export_of_everything(session, seeded, out: Path) -> dict:
+    return await ok(
+        session,
+        "start_dicom_export_job",
+        datastore_id=seeded.datastore_id,
+        data_access_role_arn=ROLE,
+        output_s3_uri=f"file://{out}",
+        submitted_after="2000-01-01T00:00:00Z",
+    )
+
+
+def test_an_export_interrupted_by_a_restart_resumes_without_duplicates_or_gaps(tmp_path):
+    from conftest import kill_mcp_server
+
+    with slow_export_world(tmp_path, "all") as (seeded, total, out, env):
         args = ("--file-root", str(tmp_path / "files"), "--state-dir", str(tmp_path / "state"))
 
         async def before_stop():
             async with mcp_session(env, *args) as (s, _):
-                started = await ok(
-                    s,
-                    "start_dicom_export_job",
-                    datastore_id=seeded.datastore_id,
-                    data_access_role_arn=ROLE,
-                    output_s3_uri=f"file://{out}",
-                    submitted_after="2000-01-01T00:00:00Z",
-                )
+                started = await start_export_of_everything(s, seeded, out)
                 while True:
                     job = await ok(
                         s, "get_dicom_export_job", datastore_id=seeded.datastore_id, job_id=started["job_id"]
@@ -425,8 +442,6 @@ def test_an_export_interrupted_by_a_restart_resumes_without_duplicates_or_gaps(t
                 return await follow(s, seeded.datastore_id, job_id)
 
         ended = run_async(after_restart())
-    finally:
-        slow.stop()
 
     assert ended["job_status"] == "COMPLETED" and ended["counts"] == {"done": total}, ended
     real = out.resolve()
@@ -452,35 +467,17 @@ def search_all_instances(client, datastore_id: str) -> list[str]:
 
 
 def test_cancel_job_stops_an_export_and_leaves_a_consistent_manifest(tmp_path):
-    from conftest import make_client, seed_datastore, stage_samples
-
-    slow = local.start(s3_root=tmp_path / "s3", latency_ms=150)
-    try:
-        client = make_client(slow.endpoint_url)
-        seeded = seed_datastore(client, stage_samples(slow.s3_root))
-        total = len(search_all_instances(client, seeded.datastore_id))
-        out = tmp_path / "files" / "cancelled"
-        out.parent.mkdir()
-        env = mcp_env(slow.endpoint_url, HEALTHIMAGING_MCP_READ_CONCURRENCY="1")
+    with slow_export_world(tmp_path, "cancelled") as (seeded, total, out, env):
 
         async def steps():
             async with mcp_session(env, "--file-root", str(tmp_path / "files")) as (s, _):
-                started = await ok(
-                    s,
-                    "start_dicom_export_job",
-                    datastore_id=seeded.datastore_id,
-                    data_access_role_arn=ROLE,
-                    output_s3_uri=f"file://{out}",
-                    submitted_after="2000-01-01T00:00:00Z",
-                )
+                started = await start_export_of_everything(s, seeded, out)
                 while (await ok(s, "get_job", job_id=started["job_id"]))["progress"]["done"] < 1:
                     await asyncio.sleep(0.02)
                 await ok(s, "cancel_job", job_id=started["job_id"])
                 return await follow(s, seeded.datastore_id, started["job_id"])
 
         ended = run_async(steps())
-    finally:
-        slow.stop()
 
     assert ended["job_status"] == "CANCELLED", ended
     real = out.resolve()
