@@ -330,6 +330,21 @@ def seeded(client, samples_uri: str) -> Seeded:
 # ---- the sample manifest (oracle) --------------------------------------------------------------
 
 
+# Attributes an exported or retrieved file must keep from the sample it was imported from.
+COMPARED = (
+    "SOPInstanceUID",
+    "SOPClassUID",
+    "PatientID",
+    "PatientName",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "InstanceNumber",
+    "Rows",
+    "Columns",
+    "Modality",
+)
+
+
 @pytest.fixture(scope="session")
 def manifest() -> dict:
     return json.loads(MANIFEST_PATH.read_text())

@@ -12,6 +12,7 @@ import uuid
 import pydicom
 from awslabs.healthimaging_mcp_server import local
 from conftest import (
+    COMPARED,
     call,
     create_datastore,
     ok,
@@ -116,18 +117,7 @@ def test_find_a_study_and_retrieve_it_as_files_pydicom_reads(server, seeded, man
         ds = pydicom.dcmread(path)
         original = pydicom.dcmread(SAMPLES / f["path"])
         assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
-        for keyword in (
-            "SOPInstanceUID",
-            "SOPClassUID",
-            "PatientID",
-            "PatientName",
-            "StudyInstanceUID",
-            "SeriesInstanceUID",
-            "InstanceNumber",
-            "Rows",
-            "Columns",
-            "Modality",
-        ):
+        for keyword in COMPARED:
             assert ds.get(keyword) == original.get(keyword), keyword
         # The samples of this study are uncompressed, so the pixel data compares byte for byte.
         assert ds.PixelData == original.PixelData, f["path"]

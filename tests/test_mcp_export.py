@@ -20,23 +20,11 @@ import boto3
 import pydicom
 import pytest
 from awslabs.healthimaging_mcp_server import local
-from conftest import ACCOUNT_ID, call, mcp_env, mcp_session, ok, run_async, tool_error
+from conftest import ACCOUNT_ID, COMPARED, call, mcp_env, mcp_session, ok, run_async, tool_error
 
 SAMPLES = local.SAMPLES_DIR
 ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/ExportRole"
 ACTIVE = {"SUBMITTED", "IN_PROGRESS"}
-COMPARED = (
-    "SOPInstanceUID",
-    "SOPClassUID",
-    "PatientID",
-    "PatientName",
-    "StudyInstanceUID",
-    "SeriesInstanceUID",
-    "InstanceNumber",
-    "Rows",
-    "Columns",
-    "Modality",
-)
 
 
 @pytest.fixture(scope="module")
