@@ -236,24 +236,13 @@ where
 mod tests {
     use super::*;
     use crate::tools::registry;
-    use crate::workflows::writes::Outcome;
-
-    fn deleted(id: &str) -> ItemOutcome {
-        ItemOutcome {
-            image_set_id: id.into(),
-            outcome: Outcome::ImageSetDeleted,
-            version: None,
-            detail: None,
-            error: None,
-        }
-    }
 
     /// A stand-in workflow: reports one item through the runner's sink after `after`.
     async fn slow_work(after: Duration) -> EngineResult<Value> {
         let sink = crate::workflows::writes::current_sink();
         tokio::time::sleep(after).await;
         if let Some(sink) = sink {
-            sink(&deleted("a"));
+            sink(&ItemOutcome::deleted("a"));
         }
         Ok(json!({"total": 1, "items": [{"image_set_id": "a"}]}))
     }

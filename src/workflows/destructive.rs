@@ -530,16 +530,6 @@ mod tests {
     use super::*;
     use crate::engine::convert::testing::{output_schema, properties, required};
 
-    fn deleted(id: &str) -> ItemOutcome {
-        ItemOutcome {
-            image_set_id: id.into(),
-            outcome: Outcome::ImageSetDeleted,
-            version: None,
-            detail: None,
-            error: None,
-        }
-    }
-
     #[test]
     fn updates_already_in_place_plan_nothing() {
         let meta = ImageSetMetadata::from_json(&json!({
@@ -586,7 +576,7 @@ mod tests {
                 study_instance_uid: "1.2".into(),
                 sop_instance_uid: "1.2.3".into(),
             },
-            report: report(&[deleted("a")], false),
+            report: report(&[ItemOutcome::deleted("a")], false),
             truncated: false,
             cancelled: false,
             remaining: Remaining::default(),

@@ -264,6 +264,18 @@ impl ItemOutcome {
     pub fn failed(&self) -> bool {
         self.error.is_some()
     }
+
+    /// An image set reported deleted (tests of reports and job records).
+    #[cfg(test)]
+    pub fn deleted(id: &str) -> Self {
+        Self {
+            image_set_id: id.into(),
+            outcome: Outcome::ImageSetDeleted,
+            version: None,
+            detail: None,
+            error: None,
+        }
+    }
 }
 
 /// A planning function: the action for an image set, from its current metadata.
